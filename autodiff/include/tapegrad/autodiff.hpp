@@ -1,0 +1,7 @@
+// tapegrad's autodiff: the tape, its ops and the gradient checker.
+#pragma once
+
+#include "tapegrad/autodiff/gradcheck.hpp"
+#include "tapegrad/autodiff/matrix.hpp"
+#include "tapegrad/autodiff/ops.hpp"
+#include "tapegrad/autodiff/tape.hpp"

@@ -1,0 +1,255 @@
+// The tape: a linear record of matrix-valued nodes, and one reverse sweep over it.
+//
+// Every op appends one node (its value is computed at once), so creation order is a topological
+// order and backward() is a single reverse loop: no sort, no recursion. Nodes are indices into the
+// tape. clear() forgets the nodes but keeps their buffers, so a training loop that records the same
+// graph every step stops allocating after the first one; forward() replays a recorded graph on new
+// parameter values without recording anything.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <utility>
+#include <deque>
+#include <vector>
+
+#include "tapegrad/autodiff/matrix.hpp"
+
+namespace tapegrad {
+
+template <class T>
+class Tape;
+template <class T>
+class OpContext;
+
+/// A trainable matrix with its gradient. It lives outside any tape, so it outlives tape clears.
+/// Gradients accumulate (+=) across backward passes until zero_grad(), as in PyTorch.
+template <class T>
+class Parameter {
+ public:
+  Parameter() = default;
+  explicit Parameter(Matrix<T> initial, std::string name = {})
+      : value(std::move(initial)), grad(Matrix<T>::Zero(value.rows(), value.cols())), name_(std::move(name)) {}
+
+  Matrix<T> value;  ///< The current value; optimizers update it in place.
+  Matrix<T> grad;   ///< d(loss)/d(value), accumulated over backward passes; same shape as value.
+
+  void zero_grad() { grad.setZero(value.rows(), value.cols()); }
+  const std::string& name() const { return name_; }
+  Index rows() const { return value.rows(); }
+  Index cols() const { return value.cols(); }
+
+ private:
+  std::string name_;
+};
+
+/// A handle to one node of a tape. Cheap to copy. Using it after its tape was cleared, or with
+/// nodes of another tape, throws TapeError.
+template <class T>
+class Var {
+ public:
+  Var() = default;
+
+  Tape<T>& tape() const;
+  Index rows() const;
+  Index cols() const;
+  const Matrix<T>& value() const;
+  /// The gradient of the last backward() with respect to this node (nodes on a path to a parameter).
+  const Matrix<T>& grad() const;
+  /// The name of the op that made this node ("matmul", "parameter", ...).
+  const char* op_name() const;
+  std::uint32_t index() const { return index_; }
+  bool needs_grad() const;
+
+ private:
+  friend class Tape<T>;
+  Var(Tape<T>* tape, std::uint32_t index, std::uint64_t epoch) : tape_(tape), index_(index), epoch_(epoch) {}
+  Tape<T>* tape_ = nullptr;
+  std::uint32_t index_ = 0;
+  std::uint64_t epoch_ = 0;
+};
+
+/// How an op computes its value: reads inputs, writes out() (already sized).
+template <class T>
+using ForwardFn = void (*)(OpContext<T>&);
+/// How an op propagates: adds its contribution to grad_in(i) for every input with needs_grad(i).
+template <class T>
+using BackwardFn = void (*)(OpContext<T>&);
+
+namespace detail {
+template <class T>
+struct Node {
+  const char* op = "";
+  ForwardFn<T> forward = nullptr;    // null for leaves
+  BackwardFn<T> backward = nullptr;  // null for leaves
+  std::uint32_t in[3] = {0, 0, 0};
+  std::uint8_t n_in = 0;
+  bool needs_grad = false;
+  bool on_path = false;  // set during backward: this node's gradient is wanted
+  T scalar = T(0);       // op parameter: exponent, scalar operand, ...
+  Parameter<T>* param = nullptr;
+  Matrix<T> value;  // unused for parameters (their value lives in the Parameter)
+  Matrix<T> grad;   // unused for parameters (their gradient lives in the Parameter)
+};
+}  // namespace detail
+
+/// What an op's forward and backward functions see of their node.
+template <class T>
+class OpContext {
+ public:
+  Matrix<T>& out() { return node().value; }
+  const Matrix<T>& out() const { return t_->nodes_[i_].value; }
+  const Matrix<T>& in(int k) const { return t_->value_of(node().in[k]); }
+  const Matrix<T>& grad_out() const { return node().grad; }
+  /// The gradient buffer of input k (sized and zeroed before the first contribution).
+  Matrix<T>& grad_in(int k) { return t_->grad_of(node().in[k]); }
+  bool needs_grad(int k) const { return t_->nodes_[node().in[k]].needs_grad; }
+  T scalar() const { return node().scalar; }
+
+ private:
+  friend class Tape<T>;
+  OpContext(Tape<T>* t, std::uint32_t i) : t_(t), i_(i) {}
+  detail::Node<T>& node() const { return t_->nodes_[i_]; }
+  Tape<T>* t_;
+  std::uint32_t i_;
+};
+
+/// A tape of matrix-valued nodes. Not thread-safe; use one tape per thread.
+template <class T>
+class Tape {
+ public:
+  Tape() = default;
+  Tape(const Tape&) = delete;
+  Tape& operator=(const Tape&) = delete;
+
+  /// A leaf that reads `p.value` and accumulates into `p.grad`. The parameter must outlive the
+  /// recording's use; its value is read when ops are recorded or replayed by forward().
+  Var<T> parameter(Parameter<T>& p);
+  /// A leaf holding a copy of `m` that needs no gradient (data, targets, identity matrices).
+  Var<T> constant(const Matrix<T>& m);
+  /// A 1x1 constant.
+  Var<T> scalar(T v);
+
+  /// Appends an op node: checks that the inputs belong to this tape, sizes the output, runs `forward`.
+  /// This is how every op is written (see docs/adding-an-op.md).
+  Var<T> record(const char* op, std::initializer_list<Var<T>> inputs, Index rows, Index cols, ForwardFn<T> forward,
+                BackwardFn<T> backward, T scalar = T(0));
+
+  /// Reverse sweep from a 1x1 node: d(loss)/d(node) for every node on a path to a parameter, and
+  /// accumulates into the parameters' gradients.
+  void backward(Var<T> loss);
+  /// Reverse sweep from any node, with the given gradient of the same shape as the node.
+  void backward(Var<T> root, const Matrix<T>& seed);
+
+  /// Recomputes every recorded op's value in order, reading the parameters' current values.
+  /// A training loop can record once and then call forward(); backward(); step() with no allocation.
+  void forward();
+
+  /// Overwrites a constant leaf's data (same shape), for replaying a graph on new inputs.
+  void set_constant(Var<T> c, const Matrix<T>& m);
+
+  /// Forgets all nodes (handles become invalid) but keeps their buffers for the next recording.
+  void clear();
+  std::size_t size() const { return size_; }
+
+  /// When on, every forward value and backward gradient is checked, and the first NaN or infinity
+  /// raises NonFiniteError naming the op, the node, the shapes and the pass.
+  void set_anomaly_detection(bool on) { anomaly_ = on; }
+  bool anomaly_detection() const { return anomaly_; }
+
+  /// Throws TapeError unless `v` is a live node of this tape. `op` names the caller in the message.
+  void check(const Var<T>& v, const char* op) const;
+
+  // Node inspection (for graph dumps, debugging and Var's accessors).
+  const Matrix<T>& value_of(std::uint32_t i) const {
+    const auto& n = nodes_[i];
+    return n.param ? n.param->value : n.value;
+  }
+  const Matrix<T>& node_grad(std::uint32_t i) const {
+    const auto& n = nodes_[i];
+    return n.param ? n.param->grad : n.grad;
+  }
+  const char* op_name(std::uint32_t i) const { return nodes_[i].op; }
+  bool needs_grad(std::uint32_t i) const { return nodes_[i].needs_grad; }
+  bool is_parameter(std::uint32_t i) const { return nodes_[i].param != nullptr; }
+  std::vector<std::uint32_t> inputs_of(std::uint32_t i) const {
+    const auto& n = nodes_[i];
+    return std::vector<std::uint32_t>(n.in, n.in + n.n_in);
+  }
+
+ private:
+  friend class OpContext<T>;
+  friend class Var<T>;
+
+  detail::Node<T>& push(const char* op);
+  Matrix<T>& grad_of(std::uint32_t i);
+  void check_finite(std::uint32_t i, const Matrix<T>& m, const char* what) const;
+  void sweep(std::uint32_t root);
+
+  // nodes_[0, size_) are live; the rest are kept buffers. A deque, so that references to node values
+  // (Var::value()) stay valid while more nodes are recorded.
+  std::deque<detail::Node<T>> nodes_;
+  std::size_t size_ = 0;
+  std::uint64_t epoch_ = 1;  // bumped by clear(): old handles carry an old epoch
+  bool anomaly_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Var accessors (inline: they are on every op's path).
+
+template <class T>
+Tape<T>& Var<T>::tape() const {
+  if (!tape_) throw TapeError("tapegrad: use of a default-constructed Var (it belongs to no tape)");
+  return *tape_;
+}
+template <class T>
+Index Var<T>::rows() const {
+  return value().rows();
+}
+template <class T>
+Index Var<T>::cols() const {
+  return value().cols();
+}
+template <class T>
+const Matrix<T>& Var<T>::value() const {
+  tape().check(*this, "value");
+  return tape_->value_of(index_);
+}
+template <class T>
+const Matrix<T>& Var<T>::grad() const {
+  tape().check(*this, "grad");
+  return tape_->node_grad(index_);
+}
+template <class T>
+const char* Var<T>::op_name() const {
+  tape().check(*this, "op_name");
+  return tape_->op_name(index_);
+}
+template <class T>
+bool Var<T>::needs_grad() const {
+  tape().check(*this, "needs_grad");
+  return tape_->needs_grad(index_);
+}
+
+template <class T>
+void Tape<T>::check(const Var<T>& v, const char* op) const {
+  if (v.tape_ != this) {
+    throw TapeError(std::string(op) + ": the node belongs to " +
+                    (v.tape_ ? "another tape" : "no tape (default-constructed Var)"));
+  }
+  if (v.epoch_ != epoch_ || v.index_ >= size_) {
+    throw TapeError(std::string(op) + ": the node is from before the tape was cleared (stale handle)");
+  }
+}
+
+template <class T>
+Matrix<T>& Tape<T>::grad_of(std::uint32_t i) {
+  auto& n = nodes_[i];
+  return n.param ? n.param->grad : n.grad;
+}
+
+extern template class Tape<float>;
+extern template class Tape<double>;
+
+}  // namespace tapegrad

@@ -1,0 +1,193 @@
+// add, sub, mul, div (with 2-D broadcasting), neg, and the scalar forms.
+#include "op_support.hpp"
+
+namespace tapegrad {
+
+using detail::shape_of;
+
+namespace {
+
+// Broadcast result extent of one dimension, or -1 if the two do not broadcast.
+Index broadcast_dim(Index x, Index y) { return x == y ? x : x == 1 ? y : y == 1 ? x : -1; }
+
+template <class T>
+std::pair<Index, Index> broadcast_shape(const char* op, const Var<T>& a, const Var<T>& b) {
+  const Index r = broadcast_dim(a.rows(), b.rows()), c = broadcast_dim(a.cols(), b.cols());
+  if (r < 0 || c < 0) {
+    throw ShapeError(std::string(op) + ": shapes " + shape_of(a.value()) + " and " + shape_of(b.value()) +
+                     " do not broadcast (each dimension must match or be 1)");
+  }
+  return {r, c};
+}
+
+// Entry (i, j) of x read as if broadcast to the output's shape.
+template <class T>
+T at(const Matrix<T>& x, Index i, Index j) {
+  return x(x.rows() == 1 ? 0 : i, x.cols() == 1 ? 0 : j);
+}
+template <class T>
+T& at(Matrix<T>& x, Index i, Index j) {
+  return x(x.rows() == 1 ? 0 : i, x.cols() == 1 ? 0 : j);
+}
+template <class T>
+bool same_shape(const Matrix<T>& x, const Matrix<T>& y) {
+  return x.rows() == y.rows() && x.cols() == y.cols();
+}
+
+// out(i, j) = f(a(i, j), b(i, j)) with broadcasting; the same-shape case is a vectorised Eigen expression.
+template <class T, class F>
+void binary_forward(OpContext<T>& c, F f) {
+  const auto &a = c.in(0), &b = c.in(1);
+  auto& out = c.out();
+  if (same_shape(a, b)) {
+    out = a.binaryExpr(b, f);
+    return;
+  }
+  for (Index j = 0; j < out.cols(); ++j)
+    for (Index i = 0; i < out.rows(); ++i) out(i, j) = f(at(a, i, j), at(b, i, j));
+}
+
+// grad_in(k)(i, j) += dfk(a, b, dC)(i, j), summed over the broadcast dimensions of input k.
+template <class T, class Fa, class Fb>
+void binary_backward(OpContext<T>& c, Fa da, Fb db) {
+  const auto &a = c.in(0), &b = c.in(1), &g = c.grad_out();
+  for (int k = 0; k < 2; ++k) {
+    if (!c.needs_grad(k)) continue;
+    auto& gk = c.grad_in(k);
+    const bool plain = same_shape(gk, g);
+    for (Index j = 0; j < g.cols(); ++j) {
+      for (Index i = 0; i < g.rows(); ++i) {
+        const T x = at(a, i, j), y = at(b, i, j);
+        const T d = k == 0 ? da(x, y, g(i, j)) : db(x, y, g(i, j));
+        if (plain) gk(i, j) += d;
+        else at(gk, i, j) += d;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+Var<T> add(Var<T> a, Var<T> b) {
+  // C = A + B   =>   dA += dC,   dB += dC   (summed over broadcast dimensions)
+  Tape<T>& t = detail::same_tape("add", a, b);
+  auto [r, cols] = broadcast_shape("add", a, b);
+  return t.record(
+      "add", {a, b}, r, cols,
+      [](OpContext<T>& c) {
+        if (same_shape(c.in(0), c.in(1))) c.out().noalias() = c.in(0) + c.in(1);
+        else binary_forward(c, [](T x, T y) { return x + y; });
+      },
+      [](OpContext<T>& c) {
+        for (int k = 0; k < 2; ++k) {
+          if (!c.needs_grad(k)) continue;
+          auto& gk = c.grad_in(k);
+          if (same_shape(gk, c.grad_out())) gk += c.grad_out();
+          else if (gk.rows() == 1 && gk.cols() == 1) gk(0, 0) += c.grad_out().sum();
+          else if (gk.rows() == 1) gk += c.grad_out().colwise().sum();
+          else gk += c.grad_out().rowwise().sum();
+        }
+      });
+}
+
+template <class T>
+Var<T> sub(Var<T> a, Var<T> b) {
+  // C = A - B   =>   dA += dC,   dB -= dC
+  Tape<T>& t = detail::same_tape("sub", a, b);
+  auto [r, cols] = broadcast_shape("sub", a, b);
+  return t.record(
+      "sub", {a, b}, r, cols,
+      [](OpContext<T>& c) {
+        if (same_shape(c.in(0), c.in(1))) c.out().noalias() = c.in(0) - c.in(1);
+        else binary_forward(c, [](T x, T y) { return x - y; });
+      },
+      [](OpContext<T>& c) {
+        binary_backward(
+            c, [](T, T, T g) { return g; }, [](T, T, T g) { return -g; });
+      });
+}
+
+template <class T>
+Var<T> mul(Var<T> a, Var<T> b) {
+  // C = A ∘ B   =>   dA += dC ∘ B,   dB += dC ∘ A
+  Tape<T>& t = detail::same_tape("mul", a, b);
+  auto [r, cols] = broadcast_shape("mul", a, b);
+  return t.record(
+      "mul", {a, b}, r, cols, [](OpContext<T>& c) { binary_forward(c, [](T x, T y) { return x * y; }); },
+      [](OpContext<T>& c) {
+        binary_backward(
+            c, [](T, T y, T g) { return g * y; }, [](T x, T, T g) { return g * x; });
+      });
+}
+
+template <class T>
+Var<T> div(Var<T> a, Var<T> b) {
+  // C = A / B   =>   dA += dC / B,   dB -= dC ∘ A / B²
+  Tape<T>& t = detail::same_tape("div", a, b);
+  auto [r, cols] = broadcast_shape("div", a, b);
+  return t.record(
+      "div", {a, b}, r, cols, [](OpContext<T>& c) { binary_forward(c, [](T x, T y) { return x / y; }); },
+      [](OpContext<T>& c) {
+        binary_backward(
+            c, [](T, T y, T g) { return g / y; }, [](T x, T y, T g) { return -g * x / (y * y); });
+      });
+}
+
+template <class T>
+Var<T> neg(Var<T> a) {
+  // C = -A   =>   dA -= dC
+  return a.tape().record(
+      "neg", {a}, a.rows(), a.cols(), [](OpContext<T>& c) { c.out() = -c.in(0); },
+      [](OpContext<T>& c) { c.grad_in(0) -= c.grad_out(); });
+}
+
+template <class T>
+Var<T> add(Var<T> a, T s) {
+  // C = A + s   =>   dA += dC
+  return a.tape().record(
+      "add_scalar", {a}, a.rows(), a.cols(), [](OpContext<T>& c) { c.out() = c.in(0).array() + c.scalar(); },
+      [](OpContext<T>& c) { c.grad_in(0) += c.grad_out(); }, s);
+}
+
+template <class T>
+Var<T> mul(Var<T> a, T s) {
+  // C = s A   =>   dA += s dC
+  return a.tape().record(
+      "mul_scalar", {a}, a.rows(), a.cols(), [](OpContext<T>& c) { c.out() = c.scalar() * c.in(0); },
+      [](OpContext<T>& c) { c.grad_in(0) += c.scalar() * c.grad_out(); }, s);
+}
+
+template <class T>
+Var<T> sub(T s, Var<T> a) {
+  // C = s - A   =>   dA -= dC
+  return a.tape().record(
+      "rsub_scalar", {a}, a.rows(), a.cols(), [](OpContext<T>& c) { c.out() = (-c.in(0).array()) + c.scalar(); },
+      [](OpContext<T>& c) { c.grad_in(0) -= c.grad_out(); }, s);
+}
+
+template <class T>
+Var<T> div(T s, Var<T> a) {
+  // C = s / A   =>   dA -= dC ∘ s / A² = dC ∘ C / A
+  return a.tape().record(
+      "rdiv_scalar", {a}, a.rows(), a.cols(), [](OpContext<T>& c) { c.out() = c.scalar() / c.in(0).array(); },
+      [](OpContext<T>& c) {
+        c.grad_in(0).array() -= c.grad_out().array() * c.out().array() / c.in(0).array();
+      },
+      s);
+}
+
+#define TAPEGRAD_INSTANTIATE(T)              \
+  template Var<T> add<T>(Var<T>, Var<T>);     \
+  template Var<T> sub<T>(Var<T>, Var<T>);     \
+  template Var<T> mul<T>(Var<T>, Var<T>);     \
+  template Var<T> div<T>(Var<T>, Var<T>);     \
+  template Var<T> neg<T>(Var<T>);             \
+  template Var<T> add<T>(Var<T>, T);          \
+  template Var<T> mul<T>(Var<T>, T);          \
+  template Var<T> sub<T>(T, Var<T>);          \
+  template Var<T> div<T>(T, Var<T>);
+TAPEGRAD_INSTANTIATE(float)
+TAPEGRAD_INSTANTIATE(double)
+
+}  // namespace tapegrad

@@ -1,0 +1,107 @@
+// Reductions: sums, means, the Frobenius norm, logsumexp.
+#include "op_support.hpp"
+
+namespace tapegrad {
+
+template <class T>
+Var<T> sum(Var<T> a) {
+  // c = Σ A   =>   dA += dc (every entry)
+  return a.tape().record(
+      "sum", {a}, 1, 1, [](OpContext<T>& c) { c.out()(0, 0) = c.in(0).sum(); },
+      [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out()(0, 0); });
+}
+
+template <class T>
+Var<T> mean(Var<T> a) {
+  // c = Σ A / N   =>   dA += dc / N
+  if (a.rows() * a.cols() == 0) throw ShapeError("mean: the mean of an empty " + detail::shape_of(a.value()) + " matrix is undefined");
+  return a.tape().record(
+      "mean", {a}, 1, 1, [](OpContext<T>& c) { c.out()(0, 0) = c.in(0).mean(); },
+      [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out()(0, 0) / T(c.in(0).size()); });
+}
+
+template <class T>
+Var<T> colwise_sum(Var<T> a) {
+  // c_j = Σ_i A_ij   =>   dA_ij += dc_j
+  return a.tape().record(
+      "colwise_sum", {a}, 1, a.cols(), [](OpContext<T>& c) { c.out() = c.in(0).colwise().sum(); },
+      [](OpContext<T>& c) { c.grad_in(0).rowwise() += c.grad_out().row(0); });
+}
+
+template <class T>
+Var<T> rowwise_sum(Var<T> a) {
+  // c_i = Σ_j A_ij   =>   dA_ij += dc_i
+  return a.tape().record(
+      "rowwise_sum", {a}, a.rows(), 1, [](OpContext<T>& c) { c.out() = c.in(0).rowwise().sum(); },
+      [](OpContext<T>& c) { c.grad_in(0).colwise() += c.grad_out().col(0); });
+}
+
+template <class T>
+Var<T> colwise_mean(Var<T> a) {
+  // c_j = Σ_i A_ij / R   =>   dA_ij += dc_j / R
+  if (a.rows() == 0) throw ShapeError("colwise_mean: the mean over 0 rows is undefined");
+  return a.tape().record(
+      "colwise_mean", {a}, 1, a.cols(), [](OpContext<T>& c) { c.out() = c.in(0).colwise().mean(); },
+      [](OpContext<T>& c) { c.grad_in(0).rowwise() += c.grad_out().row(0) / T(c.in(0).rows()); });
+}
+
+template <class T>
+Var<T> rowwise_mean(Var<T> a) {
+  // c_i = Σ_j A_ij / C   =>   dA_ij += dc_i / C
+  if (a.cols() == 0) throw ShapeError("rowwise_mean: the mean over 0 columns is undefined");
+  return a.tape().record(
+      "rowwise_mean", {a}, a.rows(), 1, [](OpContext<T>& c) { c.out() = c.in(0).rowwise().mean(); },
+      [](OpContext<T>& c) { c.grad_in(0).colwise() += c.grad_out().col(0) / T(c.in(0).cols()); });
+}
+
+template <class T>
+Var<T> norm(Var<T> a) {
+  // c = ‖A‖_F   =>   dA += A dc / c   (0 at A = 0)
+  return a.tape().record(
+      "norm", {a}, 1, 1, [](OpContext<T>& c) { c.out()(0, 0) = c.in(0).norm(); },
+      [](OpContext<T>& c) {
+        const T n = c.out()(0, 0);
+        if (n > T(0)) c.grad_in(0) += (c.grad_out()(0, 0) / n) * c.in(0);
+      });
+}
+
+template <class T>
+Var<T> rowwise_logsumexp(Var<T> a) {
+  // c_i = log Σ_j exp(A_ij)   =>   dA_ij += softmax(A)_ij dc_i,   softmax(A)_ij = exp(A_ij - c_i)
+  if (a.cols() == 0) throw ShapeError("rowwise_logsumexp: a row of 0 columns has no logsumexp");
+  return a.tape().record(
+      "rowwise_logsumexp", {a}, a.rows(), 1,
+      [](OpContext<T>& c) {
+        const auto& x = c.in(0);
+        for (Index i = 0; i < x.rows(); ++i) {
+          const T m = x.row(i).maxCoeff();
+          // A row of -inf stays -inf; a row holding +inf is +inf.
+          if (!std::isfinite(m)) {
+            c.out()(i, 0) = m;
+            continue;
+          }
+          c.out()(i, 0) = m + std::log((x.row(i).array() - m).exp().sum());
+        }
+      },
+      [](OpContext<T>& c) {
+        const auto& x = c.in(0);
+        auto& g = c.grad_in(0);
+        for (Index i = 0; i < x.rows(); ++i) {
+          g.row(i).array() += (x.row(i).array() - c.out()(i, 0)).exp() * c.grad_out()(i, 0);
+        }
+      });
+}
+
+#define TAPEGRAD_INSTANTIATE(T)                 \
+  template Var<T> sum<T>(Var<T>);                \
+  template Var<T> mean<T>(Var<T>);               \
+  template Var<T> colwise_sum<T>(Var<T>);        \
+  template Var<T> rowwise_sum<T>(Var<T>);        \
+  template Var<T> colwise_mean<T>(Var<T>);       \
+  template Var<T> rowwise_mean<T>(Var<T>);       \
+  template Var<T> norm<T>(Var<T>);               \
+  template Var<T> rowwise_logsumexp<T>(Var<T>);
+TAPEGRAD_INSTANTIATE(float)
+TAPEGRAD_INSTANTIATE(double)
+
+}  // namespace tapegrad

@@ -1,0 +1,184 @@
+#include "tapegrad/autodiff/tape.hpp"
+
+#include <cmath>
+#include <limits>
+
+namespace tapegrad {
+
+template <class T>
+detail::Node<T>& Tape<T>::push(const char* op) {
+  if (size_ >= std::numeric_limits<std::uint32_t>::max()) throw TapeError(std::string(op) + ": the tape is full");
+  if (size_ == nodes_.size()) nodes_.emplace_back();
+  auto& n = nodes_[size_++];
+  // Reuse the node's buffers (value, grad keep their capacity); reset everything else.
+  n.op = op;
+  n.forward = nullptr;
+  n.backward = nullptr;
+  n.n_in = 0;
+  n.needs_grad = false;
+  n.on_path = false;
+  n.scalar = T(0);
+  n.param = nullptr;
+  return n;
+}
+
+template <class T>
+Var<T> Tape<T>::parameter(Parameter<T>& p) {
+  if (p.grad.rows() != p.value.rows() || p.grad.cols() != p.value.cols()) p.zero_grad();
+  auto& n = push("parameter");
+  n.param = &p;
+  n.needs_grad = true;
+  return Var<T>(this, static_cast<std::uint32_t>(size_ - 1), epoch_);
+}
+
+template <class T>
+Var<T> Tape<T>::constant(const Matrix<T>& m) {
+  auto& n = push("constant");
+  n.value = m;
+  return Var<T>(this, static_cast<std::uint32_t>(size_ - 1), epoch_);
+}
+
+template <class T>
+Var<T> Tape<T>::scalar(T v) {
+  auto& n = push("constant");
+  n.value.resize(1, 1);
+  n.value(0, 0) = v;
+  return Var<T>(this, static_cast<std::uint32_t>(size_ - 1), epoch_);
+}
+
+template <class T>
+void Tape<T>::set_constant(Var<T> c, const Matrix<T>& m) {
+  check(c, "set_constant");
+  auto& n = nodes_[c.index_];
+  if (n.forward || n.param) throw TapeError("set_constant: node " + std::to_string(c.index_) + " is not a constant");
+  if (m.rows() != n.value.rows() || m.cols() != n.value.cols()) {
+    throw ShapeError("set_constant: cannot replace a " + shape_string(n.value.rows(), n.value.cols()) +
+                     " constant by a " + shape_string(m.rows(), m.cols()) + " matrix");
+  }
+  n.value = m;
+}
+
+template <class T>
+Var<T> Tape<T>::record(const char* op, std::initializer_list<Var<T>> inputs, Index rows, Index cols,
+                       ForwardFn<T> forward, BackwardFn<T> backward, T scalar) {
+  if (inputs.size() > 3) throw TapeError(std::string(op) + ": an op takes at most 3 inputs");
+  for (const auto& v : inputs) check(v, op);
+  auto& n = push(op);
+  n.forward = forward;
+  n.backward = backward;
+  n.scalar = scalar;
+  for (const auto& v : inputs) {
+    n.in[n.n_in++] = v.index_;
+    n.needs_grad = n.needs_grad || nodes_[v.index_].needs_grad;
+  }
+  auto i = static_cast<std::uint32_t>(size_ - 1);
+  n.value.resize(rows, cols);
+  OpContext<T> ctx(this, i);
+  forward(ctx);
+  if (anomaly_) check_finite(i, nodes_[i].value, "forward");
+  return Var<T>(this, i, epoch_);
+}
+
+template <class T>
+void Tape<T>::forward() {
+  for (std::uint32_t i = 0; i < size_; ++i) {
+    auto& n = nodes_[i];
+    if (!n.forward) continue;
+    OpContext<T> ctx(this, i);
+    n.forward(ctx);
+    if (anomaly_) check_finite(i, n.value, "forward");
+  }
+}
+
+template <class T>
+void Tape<T>::backward(Var<T> loss) {
+  check(loss, "backward");
+  const auto& v = value_of(loss.index_);
+  if (v.rows() != 1 || v.cols() != 1) {
+    throw TapeError("backward: the root is " + shape_string(v.rows(), v.cols()) +
+                    ", not 1x1; pass a seed gradient of its shape: backward(root, seed)");
+  }
+  backward(loss, Matrix<T>::Ones(1, 1));
+}
+
+template <class T>
+void Tape<T>::backward(Var<T> root, const Matrix<T>& seed) {
+  check(root, "backward");
+  const auto& v = value_of(root.index_);
+  if (seed.rows() != v.rows() || seed.cols() != v.cols()) {
+    throw ShapeError("backward: the seed gradient is " + shape_string(seed.rows(), seed.cols()) +
+                     " but the root is " + shape_string(v.rows(), v.cols()));
+  }
+  auto& n = nodes_[root.index_];
+  if (!n.needs_grad) return;  // nothing on this graph depends on a parameter
+  if (n.param) {
+    n.param->grad += seed;
+    return;
+  }
+  n.grad = seed;
+  sweep(root.index_);
+}
+
+template <class T>
+void Tape<T>::sweep(std::uint32_t root) {
+  for (std::uint32_t i = 0; i < root; ++i) nodes_[i].on_path = false;
+  nodes_[root].on_path = true;
+  // One reverse loop in creation order: when node i is reached, every node that uses it (all of
+  // which come later) has already added its contribution to i's gradient.
+  for (std::int64_t i = root; i >= 0; --i) {
+    auto& n = nodes_[static_cast<std::size_t>(i)];
+    if (!n.on_path || !n.backward) continue;
+    for (std::uint8_t k = 0; k < n.n_in; ++k) {
+      auto& m = nodes_[n.in[k]];
+      if (!m.needs_grad || m.on_path) continue;
+      m.on_path = true;
+      if (!m.param) m.grad.setZero(m.value.rows(), m.value.cols());
+    }
+    OpContext<T> ctx(this, static_cast<std::uint32_t>(i));
+    n.backward(ctx);
+    if (anomaly_) {
+      for (std::uint8_t k = 0; k < n.n_in; ++k) {
+        if (nodes_[n.in[k]].needs_grad) check_finite(static_cast<std::uint32_t>(i), grad_of(n.in[k]), "backward");
+      }
+    }
+  }
+}
+
+template <class T>
+void Tape<T>::clear() {
+  size_ = 0;
+  ++epoch_;
+}
+
+template <class T>
+void Tape<T>::check_finite(std::uint32_t i, const Matrix<T>& m, const char* what) const {
+  if (m.allFinite()) return;
+  Index r = 0, c = 0;
+  for (Index j = 0; j < m.cols(); ++j) {
+    for (Index k = 0; k < m.rows(); ++k) {
+      if (!std::isfinite(m(k, j))) {
+        r = k;
+        c = j;
+        j = m.cols();
+        break;
+      }
+    }
+  }
+  const auto& n = nodes_[i];
+  std::string shapes;
+  for (std::uint8_t k = 0; k < n.n_in; ++k) {
+    const auto& x = value_of(n.in[k]);
+    shapes += (k ? ", " : "") + shape_string(x.rows(), x.cols());
+  }
+  std::string where = std::string(what) == "forward" ? "its value" : "the gradient it passes to its inputs";
+  throw NonFiniteError(std::string("anomaly detection: ") + n.op + " (node " + std::to_string(i) + ", inputs " +
+                       (shapes.empty() ? "none" : shapes) + ", output " +
+                       shape_string(n.value.rows(), n.value.cols()) + ") produced a non-finite value in the " + what +
+                       " pass: " + where + " has " + std::to_string(static_cast<double>(m(r, c))) + " at (" +
+                       std::to_string(r) + ", " + std::to_string(c) + ")");
+}
+
+template class Tape<float>;
+template class Tape<double>;
+
+}  // namespace tapegrad

@@ -1,0 +1,221 @@
+// Every op's gradient against central finite differences, in double, on 1x1, 1xn, nx1, square, tall
+// and wide shapes; and the shape errors.
+#include <catch2/catch.hpp>
+#include <random>
+
+#include "tapegrad/autodiff.hpp"
+
+using namespace tapegrad;
+using M = Matrix<double>;
+using V = Var<double>;
+using Inputs = std::vector<V>;
+
+namespace {
+
+struct Shape {
+  Index r, c;
+};
+const std::vector<Shape> kShapes = {{1, 1}, {1, 4}, {4, 1}, {3, 3}, {5, 2}, {2, 5}};
+
+// Deterministic inputs: uniform in [lo, hi], with a random sign when `signed_` (then |x| >= lo).
+M random_matrix(Index r, Index c, std::uint64_t seed, double lo = -1.0, double hi = 1.0, bool signed_ = false) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(lo, hi);
+  M m(r, c);
+  for (Index j = 0; j < c; ++j)
+    for (Index i = 0; i < r; ++i) m(i, j) = (signed_ && (rng() & 1) ? -1.0 : 1.0) * u(rng);
+  return m;
+}
+
+void require_gradients(const GradCheckFunction& f, const std::vector<M>& xs) {
+  const auto res = check_gradients(f, xs);
+  INFO(res.report());
+  REQUIRE(res.checked > 0);
+  REQUIRE(res.ok);
+}
+
+// Checks a one-input op on every shape; `lo`, `hi`, `signed_` choose its domain.
+void check_unary(const std::function<V(V)>& op, double lo = -1.0, double hi = 1.0, bool signed_ = false) {
+  std::uint64_t seed = 1;
+  for (auto s : kShapes) {
+    CAPTURE(s.r, s.c);
+    require_gradients([&](Tape<double>&, const Inputs& x) { return op(x[0]); },
+                      {random_matrix(s.r, s.c, seed++, lo, hi, signed_)});
+  }
+}
+
+}  // namespace
+
+TEST_CASE("elementwise ops have correct gradients", "[ops][gradcheck]") {
+  SECTION("square") { check_unary([](V a) { return square(a); }); }
+  SECTION("exp") { check_unary([](V a) { return exp(a); }); }
+  SECTION("log") { check_unary([](V a) { return log(a); }, 0.2, 2.0); }
+  SECTION("sqrt") { check_unary([](V a) { return sqrt(a); }, 0.2, 2.0); }
+  SECTION("pow 3") { check_unary([](V a) { return pow(a, 3.0); }); }
+  SECTION("pow 0.5") { check_unary([](V a) { return pow(a, 0.5); }, 0.2, 2.0); }
+  SECTION("pow -1.5") { check_unary([](V a) { return pow(a, -1.5); }, 0.5, 2.0); }
+  SECTION("pow 0") { check_unary([](V a) { return pow(a, 0.0); }); }
+  SECTION("abs") { check_unary([](V a) { return abs(a); }, 0.1, 1.0, true); }
+  SECTION("relu") { check_unary([](V a) { return relu(a); }, 0.1, 1.0, true); }
+  SECTION("tanh") { check_unary([](V a) { return tanh(a); }, -2.0, 2.0); }
+  SECTION("sigmoid") { check_unary([](V a) { return sigmoid(a); }, -3.0, 3.0); }
+  SECTION("neg") { check_unary([](V a) { return -a; }); }
+  SECTION("add scalar") { check_unary([](V a) { return a + 2.5; }); }
+  SECTION("scalar minus") { check_unary([](V a) { return 2.5 - a; }); }
+  SECTION("mul scalar") { check_unary([](V a) { return -3.0 * a; }); }
+  SECTION("div by scalar") { check_unary([](V a) { return a / 4.0; }); }
+  SECTION("scalar over") { check_unary([](V a) { return 2.0 / a; }, 0.3, 1.0, true); }
+}
+
+TEST_CASE("reductions have correct gradients", "[ops][gradcheck]") {
+  SECTION("sum") { check_unary([](V a) { return sum(a); }); }
+  SECTION("mean") { check_unary([](V a) { return mean(a); }); }
+  SECTION("colwise_sum") { check_unary([](V a) { return colwise_sum(a); }); }
+  SECTION("rowwise_sum") { check_unary([](V a) { return rowwise_sum(a); }); }
+  SECTION("colwise_mean") { check_unary([](V a) { return colwise_mean(a); }); }
+  SECTION("rowwise_mean") { check_unary([](V a) { return rowwise_mean(a); }); }
+  SECTION("norm") { check_unary([](V a) { return norm(a); }); }
+  SECTION("rowwise_logsumexp") { check_unary([](V a) { return rowwise_logsumexp(a); }, -3.0, 3.0); }
+  SECTION("sum_squares") { check_unary([](V a) { return sum_squares(a); }); }
+}
+
+TEST_CASE("linear-algebra ops have correct gradients", "[ops][gradcheck]") {
+  SECTION("transpose") { check_unary([](V a) { return transpose(a); }); }
+  SECTION("gram") { check_unary([](V a) { return gram(a); }); }
+  SECTION("gram of a non-symmetric seed and a symmetric one") {
+    // sum(gram(A)) seeds the Gram node with a symmetric gradient (the one-product path).
+    check_unary([](V a) { return sum(gram(a)); });
+    check_unary([](V a) { return mean(mul(gram(a), gram(a))); });
+  }
+  SECTION("matmul") {
+    std::uint64_t seed = 100;
+    for (auto [r, k, c] : std::vector<std::array<Index, 3>>{
+             {1, 1, 1}, {1, 4, 1}, {4, 1, 4}, {3, 3, 3}, {5, 2, 3}, {2, 5, 4}, {1, 3, 5}, {6, 2, 1}}) {
+      CAPTURE(r, k, c);
+      require_gradients([](Tape<double>&, const Inputs& x) { return matmul(x[0], x[1]); },
+                        {random_matrix(r, k, seed++), random_matrix(k, c, seed++)});
+    }
+  }
+  SECTION("diag of a vector and of a square matrix") {
+    std::uint64_t seed = 200;
+    for (Index n : {1, 2, 5}) {
+      require_gradients([](Tape<double>&, const Inputs& x) { return diag(x[0]); }, {random_matrix(1, n, seed++)});
+      require_gradients([](Tape<double>&, const Inputs& x) { return diag(x[0]); }, {random_matrix(n, 1, seed++)});
+      require_gradients([](Tape<double>&, const Inputs& x) { return diag(x[0]); }, {random_matrix(n, n, seed++)});
+    }
+  }
+  SECTION("scale_columns") {
+    std::uint64_t seed = 300;
+    for (auto s : kShapes) {
+      CAPTURE(s.r, s.c);
+      require_gradients([](Tape<double>&, const Inputs& x) { return scale_columns(x[0], x[1]); },
+                        {random_matrix(s.r, s.c, seed++), random_matrix(1, s.c, seed++)});
+      require_gradients([](Tape<double>&, const Inputs& x) { return scale_columns(x[0], x[1]); },
+                        {random_matrix(s.r, s.c, seed++), random_matrix(s.c, 1, seed++)});
+    }
+  }
+}
+
+TEST_CASE("binary arithmetic has correct gradients, with broadcasting", "[ops][gradcheck]") {
+  using Op = std::function<V(V, V)>;
+  const std::vector<std::pair<const char*, Op>> ops = {{"add", [](V a, V b) { return a + b; }},
+                                                       {"sub", [](V a, V b) { return a - b; }},
+                                                       {"mul", [](V a, V b) { return mul(a, b); }},
+                                                       {"div", [](V a, V b) { return div(a, b); }},
+                                                       {"mse", [](V a, V b) { return mse(a, b); }}};
+  std::uint64_t seed = 400;
+  for (const auto& [name, op] : ops) {
+    for (auto s : kShapes) {
+      CAPTURE(name, s.r, s.c);
+      auto f = [&op](Tape<double>&, const Inputs& x) { return op(x[0], x[1]); };
+      // Divisors stay away from zero.
+      require_gradients(f, {random_matrix(s.r, s.c, seed++), random_matrix(s.r, s.c, seed++, 0.5, 1.5, true)});
+      if (std::string(name) == "mse") continue;  // mse takes equal shapes only
+      // Row vector (bias), column vector and 1x1, on either side.
+      for (auto b : std::vector<Shape>{{1, s.c}, {s.r, 1}, {1, 1}}) {
+        CAPTURE(b.r, b.c);
+        require_gradients(f, {random_matrix(s.r, s.c, seed++), random_matrix(b.r, b.c, seed++, 0.5, 1.5, true)});
+        require_gradients(f, {random_matrix(b.r, b.c, seed++, 0.5, 1.5, true), random_matrix(s.r, s.c, seed++, 0.5, 1.5, true)});
+      }
+    }
+  }
+  SECTION("row vector against column vector broadcasts to a matrix") {
+    Tape<double> t;
+    auto c = t.constant(M::Ones(3, 1)) + t.constant(M::Ones(1, 4));
+    REQUIRE(c.rows() == 3);
+    REQUIRE(c.cols() == 4);
+  }
+}
+
+TEST_CASE("fused ops equal their composite forms", "[ops]") {
+  const M a = random_matrix(4, 3, 7), b = random_matrix(4, 3, 8), d = random_matrix(1, 3, 9);
+  auto grads = [&](const std::function<V(Tape<double>&, V, V)>& f) {
+    Parameter<double> pa(a), pb(b);
+    Tape<double> t;
+    auto l = f(t, t.parameter(pa), t.parameter(pb));
+    t.backward(l);
+    return std::tuple{l.value()(0, 0), pa.grad, pb.grad};
+  };
+  auto [l1, ga1, gb1] = grads([](Tape<double>&, V x, V y) { return mse(x, y); });
+  auto [l2, ga2, gb2] = grads([](Tape<double>&, V x, V y) { return mean(square(x - y)); });
+  CHECK(l1 == Approx(l2).epsilon(1e-14));
+  CHECK(ga1.isApprox(ga2, 1e-14));
+  CHECK(gb1.isApprox(gb2, 1e-14));
+  auto [l3, ga3, gb3] = grads([](Tape<double>&, V x, V) { return sum_squares(x); });
+  auto [l4, ga4, gb4] = grads([](Tape<double>&, V x, V) { return sum(square(x)); });
+  CHECK(l3 == Approx(l4).epsilon(1e-14));
+  CHECK(ga3.isApprox(ga4, 1e-14));
+  auto [l5, ga5, gb5] = grads([](Tape<double>&, V x, V y) { return sum(gram(x) - matmul(transpose(y), y)); });
+  auto [l6, ga6, gb6] = grads([](Tape<double>&, V x, V y) { return sum(matmul(transpose(x), x) - gram(y)); });
+  CHECK(ga5.isApprox(ga6, 1e-14));
+  CHECK(gb5.isApprox(gb6, 1e-14));
+  Tape<double> t;
+  auto x = t.constant(a), v = t.constant(d);
+  CHECK(scale_columns(x, v).value().isApprox(matmul(x, diag(v)).value(), 1e-15));
+}
+
+TEST_CASE("large products take the BLAS path and agree with Eigen", "[ops]") {
+  const M a = random_matrix(70, 60, 11), b = random_matrix(60, 80, 12);
+  Parameter<double> pa(a), pb(b);
+  Tape<double> t;
+  auto c = matmul(t.parameter(pa), t.parameter(pb));
+  CHECK(c.value().isApprox(a * b, 1e-13));
+  const M seed = random_matrix(70, 80, 13);
+  t.backward(c, seed);
+  CHECK(pa.grad.isApprox(seed * b.transpose(), 1e-13));
+  CHECK(pb.grad.isApprox(a.transpose() * seed, 1e-13));
+  auto g = gram(t.parameter(pa));
+  CHECK(g.value().isApprox(a.transpose() * a, 1e-13));
+}
+
+TEST_CASE("shape mismatches name the op and both shapes", "[ops][errors]") {
+  Tape<double> t;
+  auto a = t.constant(M::Zero(3, 2));
+  auto b = t.constant(M::Zero(3, 2));
+  auto w = t.constant(M::Zero(2, 3));
+  CHECK_THROWS_MATCHES(matmul(a, b), ShapeError, Catch::Message("matmul: cannot multiply 3x2 by 3x2"));
+  CHECK_THROWS_MATCHES(add(a, w), ShapeError,
+                       Catch::Message("add: shapes 3x2 and 2x3 do not broadcast (each dimension must match or be 1)"));
+  CHECK_THROWS_WITH(sub(a, w), Catch::Contains("sub: shapes 3x2 and 2x3"));
+  CHECK_THROWS_WITH(mul(a, w), Catch::Contains("mul: shapes 3x2 and 2x3"));
+  CHECK_THROWS_WITH(div(a, w), Catch::Contains("div: shapes 3x2 and 2x3"));
+  CHECK_THROWS_WITH(mse(a, w), Catch::Contains("mse: shapes 3x2 and 2x3"));
+  CHECK_THROWS_WITH(diag(a), Catch::Contains("diag: expects a vector (1xn or nx1) or a square matrix, got 3x2"));
+  CHECK_THROWS_WITH(scale_columns(a, t.constant(M::Zero(1, 3))), Catch::Contains("scale_columns: cannot scale the columns of 3x2 by 1x3"));
+  CHECK_THROWS_AS(mean(t.constant(M::Zero(0, 3))), ShapeError);
+}
+
+TEST_CASE("float and double give the same results", "[ops][float]") {
+  const M a = random_matrix(5, 3, 21), b = random_matrix(3, 4, 22);
+  Parameter<float> pa(a.cast<float>()), pb(b.cast<float>());
+  Parameter<double> qa(a), qb(b);
+  Tape<float> tf;
+  Tape<double> td;
+  auto lf = mean(tanh(matmul(tf.parameter(pa), tf.parameter(pb)))) + sum_squares(tf.parameter(pa));
+  auto ld = mean(tanh(matmul(td.parameter(qa), td.parameter(qb)))) + sum_squares(td.parameter(qa));
+  tf.backward(lf);
+  td.backward(ld);
+  CHECK(double(lf.value()(0, 0)) == Approx(ld.value()(0, 0)).epsilon(1e-6));
+  CHECK(pa.grad.cast<double>().isApprox(qa.grad, 1e-5));
+  CHECK(pb.grad.cast<double>().isApprox(qb.grad, 1e-5));
+}

@@ -1,0 +1,157 @@
+// The tape's contract: one reverse sweep, accumulation, clearing, replay, handle checks, anomaly mode.
+#include <catch2/catch.hpp>
+
+#include "tapegrad/autodiff.hpp"
+
+using namespace tapegrad;
+using M = Matrix<double>;
+
+TEST_CASE("z = x * y^5 gives the first notebook's derivatives", "[tape][seed]") {
+  Parameter<double> x(M::Constant(1, 1, 3.0)), y(M::Constant(1, 1, 7.0));
+  Tape<double> t;
+  auto z = mul(t.parameter(x), pow(t.parameter(y), 5.0));
+  t.backward(z);
+  CHECK(z.value()(0, 0) == 3.0 * 16807.0);
+  CHECK(x.grad(0, 0) == 16807.0);
+  CHECK(y.grad(0, 0) == 36015.0);  // 5 x y^4 = 15 * 2401
+}
+
+TEST_CASE("a chain of a million nodes backpropagates without recursion", "[tape]") {
+  Parameter<double> p(M::Constant(1, 1, 1.0));
+  Tape<double> t;
+  auto v = t.parameter(p);
+  for (int i = 0; i < 1'000'000; ++i) v = v * 1.000001;
+  t.backward(v);
+  CHECK(p.grad(0, 0) == Approx(std::pow(1.000001, 1'000'000)).epsilon(1e-9));
+  CHECK(t.size() == 1'000'001);
+}
+
+TEST_CASE("constants get no gradient work", "[tape]") {
+  Parameter<double> p(M::Ones(2, 2));
+  Tape<double> t;
+  auto c = t.constant(M::Ones(2, 2));
+  auto k = exp(c);  // depends only on constants
+  auto l = sum(matmul(t.parameter(p), k));
+  CHECK_FALSE(c.needs_grad());
+  CHECK_FALSE(k.needs_grad());
+  CHECK(l.needs_grad());
+  t.backward(l);
+  CHECK(p.grad.isApprox(M::Constant(2, 2, 2 * std::exp(1.0))));
+  // No backward pass reached the constant branch: its gradient buffers were never sized.
+  CHECK(k.grad().size() == 0);
+  CHECK(c.grad().size() == 0);
+}
+
+TEST_CASE("gradients accumulate until zeroed, as in PyTorch", "[tape]") {
+  Parameter<double> p(M::Constant(1, 1, 2.0));
+  Tape<double> t;
+  for (int i = 0; i < 3; ++i) {
+    t.clear();
+    t.backward(square(t.parameter(p)));
+  }
+  CHECK(p.grad(0, 0) == 12.0);  // 3 * 2p
+  p.zero_grad();
+  CHECK(p.grad(0, 0) == 0.0);
+  // The same node used twice adds both contributions.
+  t.clear();
+  auto x = t.parameter(p);
+  t.backward(mul(x, x) + x);
+  CHECK(p.grad(0, 0) == 5.0);
+}
+
+TEST_CASE("the seed's heavy-ball momentum works through accumulation", "[tape]") {
+  // X -= lr * X.grad; X.grad *= momentum, with no zero_grad: the gradient buffer is the velocity.
+  Parameter<double> x(M::Constant(1, 1, 1.0));
+  Tape<double> t;
+  double ref_x = 1.0, ref_v = 0.0;
+  for (int i = 0; i < 20; ++i) {
+    t.clear();
+    t.backward(square(t.parameter(x)));
+    x.value -= 0.1 * x.grad;
+    x.grad *= 0.9;
+    ref_v = ref_v + 2 * ref_x;
+    ref_x -= 0.1 * ref_v;
+    ref_v *= 0.9;
+    REQUIRE(x.value(0, 0) == Approx(ref_x).epsilon(1e-15));
+  }
+}
+
+TEST_CASE("clear keeps buffers; parameters outlive clears", "[tape]") {
+  Parameter<double> p(M::Ones(8, 8));
+  Tape<double> t;
+  auto record = [&] { return sum(matmul(t.parameter(p), t.parameter(p))); };
+  auto l = record();
+  const double* before = l.value().data();
+  t.clear();
+  auto l2 = record();
+  CHECK(l2.value().data() == before);
+  CHECK(l2.value()(0, 0) == 512.0);
+}
+
+TEST_CASE("stale and foreign handles are errors", "[tape][errors]") {
+  Tape<double> t1, t2;
+  auto a = t1.constant(M::Ones(2, 2));
+  auto b = t2.constant(M::Ones(2, 2));
+  CHECK_THROWS_MATCHES(matmul(a, b), TapeError, Catch::Message("matmul: the two inputs belong to different tapes"));
+  t1.clear();
+  CHECK_THROWS_WITH(exp(a), Catch::Contains("stale handle"));
+  CHECK_THROWS_AS(a.value(), TapeError);
+  CHECK_THROWS_AS(t2.backward(a), TapeError);
+  Var<double> none;
+  CHECK_THROWS_WITH(none.value(), Catch::Contains("belongs to no tape"));
+}
+
+TEST_CASE("backward of a non-scalar needs a seed of its shape", "[tape][errors]") {
+  Parameter<double> p(M::Ones(2, 3));
+  Tape<double> t;
+  auto y = square(t.parameter(p));
+  CHECK_THROWS_WITH(t.backward(y), Catch::Contains("backward: the root is 2x3, not 1x1"));
+  CHECK_THROWS_AS(t.backward(y, M::Ones(3, 2)), ShapeError);
+  t.backward(y, M::Ones(2, 3));
+  CHECK(p.grad.isApprox(M::Constant(2, 3, 2.0)));
+}
+
+TEST_CASE("forward() replays a recorded graph on new parameter values", "[tape]") {
+  Parameter<double> p(M::Constant(2, 2, 1.0));
+  Tape<double> t;
+  auto target = t.constant(M::Identity(2, 2));
+  auto l = mse(matmul(t.parameter(p), t.parameter(p)), target);
+  p.value << 1, 2, 3, 4;
+  t.forward();
+  Tape<double> fresh;
+  auto l2 = mse(matmul(fresh.parameter(p), fresh.parameter(p)), fresh.constant(M::Identity(2, 2)));
+  CHECK(l.value()(0, 0) == l2.value()(0, 0));
+  t.backward(l);
+  const M g = p.grad;
+  p.zero_grad();
+  fresh.backward(l2);
+  CHECK(g == p.grad);
+  t.set_constant(target, M::Zero(2, 2));
+  t.forward();
+  CHECK(l.value()(0, 0) == Approx((p.value * p.value).squaredNorm() / 4));
+  CHECK_THROWS_AS(t.set_constant(target, M::Zero(3, 3)), ShapeError);
+}
+
+TEST_CASE("anomaly detection names the op that first produced a non-finite value", "[tape][anomaly]") {
+  Parameter<double> p(M::Constant(2, 2, -1.0));
+  Tape<double> t;
+  t.set_anomaly_detection(true);
+  auto x = t.parameter(p);
+  CHECK_THROWS_WITH(exp(log(x)), Catch::Contains("log (node 1") && Catch::Contains("forward"));
+  t.clear();
+  p.value.setZero();
+  auto s = sqrt(t.parameter(p));  // finite forward (0), infinite derivative
+  auto l = sum(s);
+  CHECK_THROWS_WITH(t.backward(l), Catch::Contains("sqrt (node 1") && Catch::Contains("backward"));
+  // Off by default: NaNs flow silently.
+  Tape<double> quiet;
+  CHECK_NOTHROW(log(quiet.constant(M::Constant(1, 1, -1.0))));
+}
+
+TEST_CASE("a node's value stays valid while more nodes are recorded", "[tape]") {
+  Tape<double> t;
+  auto a = t.constant(M::Constant(2, 2, 3.0));
+  const M& ref = a.value();
+  for (int i = 0; i < 10'000; ++i) a = a + 0.0;
+  CHECK(ref(1, 1) == 3.0);
+}
