@@ -1,0 +1,108 @@
+// The SVD of a matrix by gradient descent: M ≈ U diag(s) Vᵀ, found by minimising a loss built from
+// autodiff ops with the optimizers of tapegrad::optim. No LAPACK or Eigen SVD inside.
+//
+// Two recipes:
+//  - Recipe::Seed, the blog series' notebooks exactly: U (m×n), diag_sqrt d (n), V (n×n), S = diag(d²),
+//    loss mse(U S Vᵀ, M) + mse(UᵀU, I)/100 + mse(V Vᵀ, I)/100, fixed iteration count, float32 by default.
+//  - Recipe::Auto (the default), what a user expects of an SVD: any shape, top-k, scale invariant, stops
+//    on a tolerance, sorted and sign-normalised output, float64 by default. See docs/svd-auto.md.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "tapegrad/autodiff/matrix.hpp"
+
+namespace tapegrad::svd {
+
+enum class Recipe { Seed, Auto };
+enum class OptimizerKind { Sgd, Adam, AdamW };
+enum class Dtype { Float32, Float64 };
+
+/// How a run ended.
+enum class Status {
+  Converged,     ///< auto: the tolerance was met
+  Completed,     ///< seed: the fixed iteration count was run
+  NotConverged,  ///< auto: the iteration limit came first (results are still the best found)
+  Diverged,      ///< the loss became non-finite or grew far above its best; see SvdResult::message
+};
+
+/// The seed recipe's starting point (the notebooks' U0, diag_sqrt0, V0), instead of random values.
+struct SeedInit {
+  Matrix<double> U;          ///< m×n
+  Matrix<double> diag_sqrt;  ///< 1×n or n×1
+  Matrix<double> V;          ///< n×n
+};
+
+/// What the solver reports while it runs (called every `progress_every` iterations).
+struct Progress {
+  long iteration = 0;
+  long max_iterations = 0;
+  double loss = 0;
+};
+
+struct SvdOptions {
+  Recipe recipe = Recipe::Auto;
+  /// Unset: seed uses SGD (lr 0.9, momentum 0.9); auto chooses its own method.
+  std::optional<OptimizerKind> optimizer;
+  // Optimizer options; unset ones take the recipe's defaults (seed: the notebooks' values).
+  std::optional<double> lr, momentum, dampening, weight_decay, beta1, beta2, eps;
+  bool nesterov = false;
+  bool amsgrad = false;
+  /// Seed: the iteration count (default 20000). Auto: the maximum (default: see docs/svd-auto.md).
+  std::optional<long> iterations;
+  /// Auto: the convergence tolerance (unset: the solver's default for the dtype).
+  std::optional<double> tolerance;
+  /// Number of singular triplets; unset: min(m, n). The seed recipe needs m >= n and rank n.
+  std::optional<Index> rank;
+  /// Unset: seed float32, auto float64.
+  std::optional<Dtype> dtype;
+  /// Random initialisation seed (deterministic for a given value).
+  std::uint64_t seed = 314;
+  /// Seed recipe only: start from these values instead of random ones.
+  std::optional<SeedInit> init;
+  /// Keep the loss at every iteration in SvdResult::loss_history.
+  bool record_loss = true;
+  std::function<void(const Progress&)> progress;
+  long progress_every = 1000;
+};
+
+struct SvdResult {
+  Matrix<double> U;                ///< m×k, columns sorted with the singular values
+  Matrix<double> singular_values;  ///< k×1, descending
+  Matrix<double> V;                ///< n×k
+  Status status = Status::NotConverged;
+  long iterations = 0;
+  double final_loss = 0;
+  double seconds = 0;  ///< the solver's own time
+  std::vector<double> loss_history;  ///< loss at iterations 0, 1, ... (when record_loss)
+  double reconstruction_error = 0;   ///< ‖M − U S Vᵀ‖_F / ‖M‖_F
+  double orthogonality_error = 0;    ///< max(max|UᵀU − I|, max|VᵀV − I|)
+  std::string message;               ///< human-readable: why it stopped, and what to try if it failed
+  Recipe recipe = Recipe::Auto;
+  OptimizerKind optimizer = OptimizerKind::Sgd;
+  std::string method;  ///< e.g. "sgd", "adam", or the auto recipe's method name
+  Dtype dtype = Dtype::Float64;
+  Index rank = 0;
+  bool converged() const { return status == Status::Converged || status == Status::Completed; }
+};
+
+/// Bad options or a matrix the recipe cannot take (the message says which and why).
+class SvdOptionError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+/// Computes the SVD of m by gradient descent. Throws SvdOptionError on bad options.
+SvdResult solve(const Matrix<double>& m, const SvdOptions& options = {});
+
+const char* to_string(Recipe r);
+const char* to_string(OptimizerKind o);
+const char* to_string(Dtype d);
+const char* to_string(Status s);
+
+}  // namespace tapegrad::svd
