@@ -1,0 +1,22 @@
+// The SVD losses as autodiff graphs, for the solver and for anyone who wants to time or reuse them.
+#pragma once
+
+#include "tapegrad/autodiff/ops.hpp"
+#include "tapegrad/autodiff/tape.hpp"
+
+namespace tapegrad::svd {
+
+/// The seed notebooks' loss, recorded on `tape`:
+///   mse(U S Vᵀ, M) + mse(UᵀU, I)/100 + mse(V Vᵀ, I)/100,   S = diag(d²)
+/// with U m×n, d 1×n (or n×1), V n×n. U S is recorded as scale_columns(U, d²): the same numbers as
+/// the product with diag(d²) (the off-diagonal zeros add exact zeros), without the n×n product.
+template <class T>
+Var<T> seed_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& d, Parameter<T>& v, const Matrix<T>& m);
+
+/// The auto recipe's loss (see docs/svd-auto.md), recorded on `tape`:
+///   ½‖M − U diag(s) Vᵀ‖²_F + (μ/4)(‖UᵀU − I‖²_F + ‖VᵀV − I‖²_F)
+/// with U m×k, s 1×k, V n×k. s enters linearly, so no singular value can get stuck at zero.
+template <class T>
+Var<T> auto_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& s, Parameter<T>& v, const Matrix<T>& m, T mu);
+
+}  // namespace tapegrad::svd

@@ -1,0 +1,144 @@
+// The seed notebooks' recipe, exactly: U (m×n), d (n), V (n×n), S = diag(d²), the seed loss, a fixed
+// number of optimizer steps, then the diagonal sorted descending with U's and V's columns permuted.
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "recipes.hpp"
+#include "tapegrad/svd/loss.hpp"
+
+namespace tapegrad::svd::detail {
+
+template <class T>
+std::unique_ptr<optim::Optimizer<T>> make_optimizer(OptimizerKind kind, const SvdOptions& o,
+                                                    std::vector<Parameter<T>*> params, double default_lr,
+                                                    double default_momentum, double default_weight_decay) {
+  switch (kind) {
+    case OptimizerKind::Sgd: {
+      optim::SgdOptions s;
+      s.lr = o.lr.value_or(default_lr);
+      s.momentum = o.momentum.value_or(default_momentum);
+      s.dampening = o.dampening.value_or(0.0);
+      s.weight_decay = o.weight_decay.value_or(default_weight_decay);
+      s.nesterov = o.nesterov;
+      return std::make_unique<optim::Sgd<T>>(std::move(params), s);
+    }
+    case OptimizerKind::Adam: {
+      optim::AdamOptions a;
+      a.lr = o.lr.value_or(default_lr);
+      a.beta1 = o.beta1.value_or(a.beta1);
+      a.beta2 = o.beta2.value_or(a.beta2);
+      a.eps = o.eps.value_or(a.eps);
+      a.weight_decay = o.weight_decay.value_or(default_weight_decay);
+      a.amsgrad = o.amsgrad;
+      return std::make_unique<optim::Adam<T>>(std::move(params), a);
+    }
+    case OptimizerKind::AdamW: {
+      optim::AdamWOptions a;
+      a.lr = o.lr.value_or(default_lr);
+      a.beta1 = o.beta1.value_or(a.beta1);
+      a.beta2 = o.beta2.value_or(a.beta2);
+      a.eps = o.eps.value_or(a.eps);
+      a.weight_decay = o.weight_decay.value_or(a.weight_decay);
+      a.amsgrad = o.amsgrad;
+      return std::make_unique<optim::AdamW<T>>(std::move(params), a);
+    }
+  }
+  throw SvdOptionError("unknown optimizer");
+}
+
+template <class T>
+SvdResult run_seed(const Matrix<double>& m, const SvdOptions& o) {
+  const Index rows = m.rows(), n = m.cols();
+  const OptimizerKind kind = o.optimizer.value_or(OptimizerKind::Sgd);
+  const long iterations = o.iterations.value_or(20000);
+
+  // Initial values: the notebooks' (loaded) or uniform in [0, 1) like torch.rand.
+  Parameter<T> u, d, v;
+  if (o.init) {
+    u = Parameter<T>(o.init->U.cast<T>(), "U");
+    d = Parameter<T>(o.init->diag_sqrt.reshaped(1, n).eval().cast<T>(), "diag_sqrt");
+    v = Parameter<T>(o.init->V.cast<T>(), "V");
+  } else {
+    std::mt19937_64 rng(o.seed);
+    std::uniform_real_distribution<double> unif(0.0, 1.0);
+    auto rand = [&](Index r, Index c) { return Matrix<T>(Matrix<double>::NullaryExpr(r, c, [&] { return unif(rng); }).template cast<T>()); };
+    u = Parameter<T>(rand(rows, n), "U");
+    d = Parameter<T>(rand(1, n), "diag_sqrt");
+    v = Parameter<T>(rand(n, n), "V");
+  }
+  // The notebooks' options: 02a SGD(lr 0.9, momentum 0.9); 02b Adam(defaults, weight_decay 1e-5).
+  auto opt = kind == OptimizerKind::Sgd ? make_optimizer<T>(kind, o, {&u, &d, &v}, 0.9, 0.9, 0.0)
+                                        : make_optimizer<T>(kind, o, {&u, &d, &v}, 1e-3, 0.0, 1e-5);
+
+  SvdResult r;
+  r.recipe = Recipe::Seed;
+  r.optimizer = kind;
+  r.method = to_string(kind);
+  r.dtype = std::is_same_v<T, float> ? Dtype::Float32 : Dtype::Float64;
+  r.rank = n;
+  if (o.record_loss) r.loss_history.reserve(static_cast<std::size_t>(iterations) + 1);
+
+  const auto start = std::chrono::steady_clock::now();
+  // Record the graph once; every iteration replays it on the updated parameters.
+  Tape<T> tape;
+  const Matrix<T> mt = m.cast<T>();
+  Var<T> loss = seed_loss(tape, u, d, v, mt);
+  double first = double(loss.value()(0, 0)), best = first;
+  r.status = Status::Completed;
+  long it = 0;
+  for (;; ++it) {
+    if (it > 0) tape.forward();
+    const double l = double(loss.value()(0, 0));
+    if (o.record_loss) r.loss_history.push_back(l);
+    r.final_loss = l;
+    if (o.progress && (it % o.progress_every == 0 || it == iterations)) o.progress({it, iterations, l});
+    if (diverging(l, best, first)) {
+      r.status = Status::Diverged;
+      r.message = "diverged at iteration " + std::to_string(it) + ": the loss " +
+                  (std::isfinite(l) ? "grew to " + std::to_string(l) : std::string("became non-finite")) +
+                  " (it started at " + std::to_string(first) + "). The learning rate " +
+                  std::to_string(opt->lr()) + " is too large for this matrix: try a smaller --lr (e.g. " +
+                  std::to_string(opt->lr() / 10) + "), --optimizer adam, or --recipe auto, which scales the matrix.";
+      break;
+    }
+    best = std::min(best, l);
+    if (it == iterations) break;
+    opt->zero_grad();
+    tape.backward(loss);
+    opt->step();
+  }
+  r.iterations = it;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (r.status == Status::Completed) {
+    r.message = "ran the seed recipe's " + std::to_string(iterations) + " iterations (" + to_string(kind) + ")";
+  }
+
+  // S = diag(d²), sorted descending, with U's and V's columns permuted to match (signs as they fall).
+  const Matrix<double> sv = d.value.template cast<double>().array().square().matrix().reshaped(n, 1);
+  std::vector<Index> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), Index(0));
+  std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) { return sv(a) > sv(b); });
+  r.singular_values.resize(n, 1);
+  r.U.resize(rows, n);
+  r.V.resize(n, n);
+  for (Index j = 0; j < n; ++j) {
+    const Index k = order[static_cast<std::size_t>(j)];
+    r.singular_values(j) = sv(k);
+    r.U.col(j) = u.value.col(k).template cast<double>();
+    r.V.col(j) = v.value.col(k).template cast<double>();
+  }
+  return r;
+}
+
+template SvdResult run_seed<float>(const Matrix<double>&, const SvdOptions&);
+template SvdResult run_seed<double>(const Matrix<double>&, const SvdOptions&);
+template std::unique_ptr<optim::Optimizer<float>> make_optimizer<float>(OptimizerKind, const SvdOptions&,
+                                                                        std::vector<Parameter<float>*>, double,
+                                                                        double, double);
+template std::unique_ptr<optim::Optimizer<double>> make_optimizer<double>(OptimizerKind, const SvdOptions&,
+                                                                          std::vector<Parameter<double>*>, double,
+                                                                          double, double);
+
+}  // namespace tapegrad::svd::detail
