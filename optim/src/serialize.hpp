@@ -1,0 +1,110 @@
+// Internal: the binary encoding of saved optimizer states and checkpoints. Every number is written as
+// its raw little-endian-of-this-machine bytes (exact: no decimal conversion), every section is preceded
+// by what it is, and the reader throws StateError with the field it was reading when anything is off.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <istream>
+#include <ostream>
+#include <string>
+#include <type_traits>
+
+#include "tapegrad/optim/optimizer.hpp"
+
+namespace tapegrad::optim::detail {
+
+class StateWriter {
+ public:
+  explicit StateWriter(std::ostream& out) : out_(out) {}
+  template <class V>
+  void pod(const V& v) {
+    static_assert(std::is_trivially_copyable_v<V>);
+    out_.write(reinterpret_cast<const char*>(&v), sizeof(V));
+  }
+  void u64(std::uint64_t v) { pod(v); }
+  void i64(std::int64_t v) { pod(v); }
+  void f64(double v) { pod(v); }
+  void flag(bool v) { pod(static_cast<std::uint8_t>(v ? 1 : 0)); }
+  void str(const std::string& s) {
+    u64(s.size());
+    out_.write(s.data(), static_cast<std::streamsize>(s.size()));
+  }
+  template <class T>
+  void matrix(const Matrix<T>& m) {
+    i64(m.rows());
+    i64(m.cols());
+    out_.write(reinterpret_cast<const char*>(m.data()), static_cast<std::streamsize>(sizeof(T) * m.size()));
+  }
+  void check(const char* what) {
+    if (!out_) throw StateError(std::string("tapegrad: writing the optimizer state failed (") + what + ")");
+  }
+
+ private:
+  std::ostream& out_;
+};
+
+class StateReader {
+ public:
+  explicit StateReader(std::istream& in) : in_(in) {}
+  [[noreturn]] void fail(const std::string& msg) const {
+    throw StateError("tapegrad: optimizer state: " + msg);
+  }
+  template <class V>
+  V pod(const char* what) {
+    static_assert(std::is_trivially_copyable_v<V>);
+    V v;
+    if (!in_.read(reinterpret_cast<char*>(&v), sizeof(V)))
+      fail(std::string("truncated while reading ") + what);
+    return v;
+  }
+  std::uint64_t u64(const char* what) { return pod<std::uint64_t>(what); }
+  std::int64_t i64(const char* what) { return pod<std::int64_t>(what); }
+  double f64(const char* what) { return pod<double>(what); }
+  bool flag(const char* what) {
+    const auto b = pod<std::uint8_t>(what);
+    if (b > 1) fail(std::string("corrupted flag ") + what);
+    return b == 1;
+  }
+  std::string str(const char* what, std::size_t max_len = 64) {
+    const auto n = u64(what);
+    if (n > max_len) fail(std::string("corrupted length of ") + what);
+    std::string s(n, '\0');
+    if (n && !in_.read(s.data(), static_cast<std::streamsize>(n)))
+      fail(std::string("truncated while reading ") + what);
+    return s;
+  }
+  /// Reads a matrix that must have the given shape.
+  template <class T>
+  Matrix<T> matrix(const char* what, Index rows, Index cols) {
+    const auto r = i64(what), c = i64(what);
+    if (r != rows || c != cols) {
+      fail(std::string(what) + " is " + shape_string(r, c) + " in the saved state but the parameter is " +
+           shape_string(rows, cols));
+    }
+    Matrix<T> m(rows, cols);
+    if (m.size() &&
+        !in_.read(reinterpret_cast<char*>(m.data()), static_cast<std::streamsize>(sizeof(T) * m.size())))
+      fail(std::string("truncated while reading ") + what);
+    return m;
+  }
+  /// Throws unless the stream is exhausted.
+  void expect_end() {
+    if (in_.peek() != std::char_traits<char>::eof()) fail("unexpected data after the end of the state");
+  }
+
+ private:
+  std::istream& in_;
+};
+
+/// 64-bit FNV-1a, the checksum of checkpoint files.
+inline std::uint64_t fnv1a(const char* data, std::size_t n) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (std::size_t i = 0; i < n; ++i) {
+    h ^= static_cast<unsigned char>(data[i]);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+}  // namespace tapegrad::optim::detail
