@@ -1,0 +1,450 @@
+// tapegrad-svd: the SVD of a matrix file by gradient descent, from the command line. Run with --help.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <Eigen/Core>
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <new>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tapegrad/svd/matrix_io.hpp"
+#include "tapegrad/svd/plot.hpp"
+#include "tapegrad/svd/solver.hpp"
+
+#if defined(TAPEGRAD_HAVE_BLAS) && defined(__GNUC__)
+// OpenBLAS's own thread control. Weak, so that the tool still links and runs with a BLAS that lacks it.
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+#endif
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace tapegrad;
+using namespace tapegrad::svd;
+
+constexpr int kExitOk = 0, kExitNotConverged = 1, kExitUsage = 2, kExitDiverged = 3, kExitInternal = 4;
+
+/// Bad usage or bad input: exit code 2, the message names the option or the file.
+struct UsageError {
+  std::string message;
+};
+
+// ----------------------------------------------------------------------------------------------- option
+// values
+
+std::string lower(std::string s) {
+  for (char& c : s) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  return s;
+}
+
+double parse_real(const std::string& option, const std::string& text) {
+  double v = 0;
+  const char* b = text.data();
+  const char* e = b + text.size();
+  if (b < e && *b == '+') ++b;
+  const auto r = std::from_chars(b, e, v);
+  if (r.ec == std::errc::result_out_of_range) throw UsageError{option + ": '" + text + "' is out of range"};
+  if (r.ec != std::errc() || r.ptr != e || b == e)
+    throw UsageError{option + ": expected a number, got '" + text + "'"};
+  if (!std::isfinite(v)) throw UsageError{option + ": expected a finite number, got '" + text + "'"};
+  return v;
+}
+
+/// A whole number; "2e4" is accepted when it is one.
+std::int64_t parse_whole(const std::string& option, const std::string& text) {
+  std::int64_t v = 0;
+  const char* b = text.data();
+  const char* e = b + text.size();
+  if (b < e && *b == '+') ++b;
+  const auto r = std::from_chars(b, e, v);
+  if (r.ec == std::errc() && r.ptr == e && b != e) return v;
+  double d = 0;
+  const auto rd = std::from_chars(b, e, d);
+  if (rd.ec == std::errc() && rd.ptr == e && b != e && std::isfinite(d) && d == std::floor(d) &&
+      std::abs(d) < 9e18)
+    return static_cast<std::int64_t>(d);
+  throw UsageError{option + ": expected a whole number, got '" + text + "'"};
+}
+
+// -------------------------------------------------------------------------------------------------- the
+// options
+
+struct Cli {
+  std::string matrix;
+  std::string recipe = "auto", optimizer, dtype;
+  std::string lr, momentum, dampening, weight_decay, beta1, beta2, eps, iters, tol, rank, seed, threads;
+  bool nesterov = false, amsgrad = false, json = false, quiet = false;
+  std::string init_dir, out_dir;
+};
+
+const char* kFooter = R"(MATRIX
+  A .csv file (numbers separated by commas or by spaces/tabs; '#' comments, blank lines, CRLF and a UTF-8 BOM
+  are fine), a Matrix Market .mtx file (array or coordinate; real or integer; general, symmetric or
+  skew-symmetric), a NumPy .npy file (float32 or float64, C or Fortran order, 1-D read as one row), or - for
+  CSV on stdin. NaN and infinite values are refused.
+
+RECIPES
+  auto  what you expect of an SVD: any shape, top-k with --rank, stops on --tol, float64, singular values
+        sorted descending, singular vector pairs sign-normalised.
+  seed  the blog notebooks exactly: SGD lr 0.9 momentum 0.9 (or Adam with weight decay 1e-5), 20000
+        iterations, float32, random start or --init-dir. Needs rows >= columns.
+
+OUTPUTS (--out DIR; each file written atomically: temporary file, then rename)
+  U.csv                m x k left singular vectors
+  singular_values.csv  one row, descending
+  V.csv                n x k right singular vectors
+  loss.csv             header iteration,loss; one row per iteration from 0
+  convergence.svg      the loss against the iteration, log scale
+
+--json prints one object on stdout with the keys singular_values, iterations, converged, final_loss, seconds
+(the solver's own time), reconstruction_error (|M - U S V^T|_F / |M|_F), orthogonality_error (the larger of
+max|U^T U - I| and max|V^T V - I|), recipe, optimizer (the method used), dtype, shape ([m, n]) and rank.
+Non-finite numbers appear as null.
+
+EXIT CODES
+  0  done: converged (auto) or the fixed iteration count was run (seed)
+  1  not converged within --iters (results are still written)
+  2  bad usage or bad input: the message names the option, or the file as FILE:LINE:COL
+  3  diverged (non-finite or exploding loss): the message says what to try, e.g. a smaller --lr
+  4  internal error (a bug; please report it)
+)";
+
+void add_options(CLI::App& app, Cli& c) {
+  app.add_option("MATRIX", c.matrix, "Matrix file (.csv, .mtx, .npy) or - for CSV on stdin")->required();
+  app.add_option("--recipe", c.recipe,
+                 "seed|auto: the notebooks' recipe or the robust default (default: auto)");
+  app.add_option("--optimizer", c.optimizer, "sgd|adam|adamw (default: the recipe's choice; seed: sgd)");
+  app.add_option("--lr", c.lr, "Learning rate, > 0 (default: the recipe's; seed: sgd 0.9, adam 1e-3)");
+  app.add_option("--momentum", c.momentum, "SGD momentum, >= 0 (seed default 0.9)");
+  app.add_option("--dampening", c.dampening, "SGD dampening, >= 0 (default 0)");
+  app.add_flag("--nesterov", c.nesterov, "SGD with Nesterov momentum");
+  app.add_option("--weight-decay", c.weight_decay, "Weight decay, >= 0 (seed adam default 1e-5)");
+  app.add_option("--beta1", c.beta1, "Adam beta1, in [0, 1) (default 0.9)");
+  app.add_option("--beta2", c.beta2, "Adam beta2, in [0, 1) (default 0.999)");
+  app.add_option("--eps", c.eps, "Adam epsilon, >= 0 (default 1e-8)");
+  app.add_flag("--amsgrad", c.amsgrad, "Adam with AMSGrad");
+  app.add_option("--iters", c.iters, "Iterations: the seed recipe's count (default 20000), auto's maximum");
+  app.add_option("--tol", c.tol, "Auto: convergence tolerance, > 0 (default: the solver's for the dtype)");
+  app.add_option("--rank", c.rank, "Number of singular triplets k, 1 <= k <= min(m, n) (default: min(m, n))");
+  app.add_option("--dtype", c.dtype, "float32|float64 (default: seed float32, auto float64)");
+  app.add_option("--seed", c.seed, "Random seed of the initial values, >= 0 (default 314)");
+  app.add_option("--threads", c.threads, "Threads for matrix products (OpenBLAS, Eigen), >= 1");
+  app.add_option("--init-dir", c.init_dir, "Seed recipe: start from U0.csv, diag_sqrt0.csv, V0.csv in DIR");
+  app.add_option("--out", c.out_dir,
+                 "Write U.csv, singular_values.csv, V.csv, loss.csv, convergence.svg to DIR");
+  app.add_flag("--json", c.json, "Print the result as one JSON object on stdout");
+  app.add_flag("--quiet", c.quiet, "No progress line on stderr");
+  app.footer(kFooter);
+  app.get_formatter()->column_width(26);
+}
+
+/// SvdOptions from the command line (everything that does not need the matrix).
+SvdOptions to_options(const Cli& c, std::optional<std::int64_t>& rank) {
+  SvdOptions o;
+  const std::string recipe = lower(c.recipe);
+  if (recipe == "seed")
+    o.recipe = Recipe::Seed;
+  else if (recipe == "auto")
+    o.recipe = Recipe::Auto;
+  else
+    throw UsageError{"--recipe: unknown recipe '" + c.recipe + "' (choose seed or auto)"};
+  if (!c.optimizer.empty()) {
+    const std::string opt = lower(c.optimizer);
+    if (opt == "sgd")
+      o.optimizer = OptimizerKind::Sgd;
+    else if (opt == "adam")
+      o.optimizer = OptimizerKind::Adam;
+    else if (opt == "adamw")
+      o.optimizer = OptimizerKind::AdamW;
+    else
+      throw UsageError{"--optimizer: unknown optimizer '" + c.optimizer + "' (choose sgd, adam or adamw)"};
+  }
+  if (!c.dtype.empty()) {
+    const std::string d = lower(c.dtype);
+    if (d == "float32" || d == "f32")
+      o.dtype = Dtype::Float32;
+    else if (d == "float64" || d == "f64")
+      o.dtype = Dtype::Float64;
+    else
+      throw UsageError{"--dtype: unknown dtype '" + c.dtype + "' (choose float32 or float64)"};
+  }
+  auto real = [](const char* name, const std::string& text, auto ok,
+                 const char* rule) -> std::optional<double> {
+    if (text.empty()) return std::nullopt;
+    const double v = parse_real(name, text);
+    if (!ok(v)) throw UsageError{std::string(name) + ": must be " + rule + ", got " + text};
+    return v;
+  };
+  auto positive = [](double v) { return v > 0; };
+  auto non_negative = [](double v) { return v >= 0; };
+  auto unit = [](double v) { return v >= 0 && v < 1; };
+  o.lr = real("--lr", c.lr, positive, "greater than 0");
+  o.momentum = real("--momentum", c.momentum, non_negative, ">= 0");
+  o.dampening = real("--dampening", c.dampening, non_negative, ">= 0");
+  o.weight_decay = real("--weight-decay", c.weight_decay, non_negative, ">= 0");
+  o.beta1 = real("--beta1", c.beta1, unit, "in [0, 1)");
+  o.beta2 = real("--beta2", c.beta2, unit, "in [0, 1)");
+  o.eps = real("--eps", c.eps, non_negative, ">= 0");
+  o.tolerance = real("--tol", c.tol, positive, "greater than 0");
+  o.nesterov = c.nesterov;
+  o.amsgrad = c.amsgrad;
+  if (!c.iters.empty()) {
+    const auto n = parse_whole("--iters", c.iters);
+    if (n < 1) throw UsageError{"--iters: must be at least 1, got " + c.iters};
+    o.iterations = static_cast<long>(n);
+  }
+  if (!c.rank.empty()) {
+    const auto k = parse_whole("--rank", c.rank);
+    if (k < 1) throw UsageError{"--rank: must be at least 1, got " + c.rank};
+    rank = k;
+  }
+  if (!c.seed.empty()) {
+    std::uint64_t s = 0;
+    const char* b = c.seed.data();
+    const char* e = b + c.seed.size();
+    const auto r = std::from_chars(b, e, s);
+    if (r.ec != std::errc() || r.ptr != e || b == e)
+      throw UsageError{"--seed: expected a whole number from 0 to 2^64-1, got '" + c.seed + "'"};
+    o.seed = s;
+  }
+  if (!c.init_dir.empty() && o.recipe != Recipe::Seed)
+    throw UsageError{"--init-dir: initial values are for the seed recipe only; add --recipe seed"};
+  return o;
+}
+
+void set_threads(const Cli& c) {
+  if (c.threads.empty()) return;
+  const auto n = parse_whole("--threads", c.threads);
+  if (n < 1 || n > 1024) throw UsageError{"--threads: must be from 1 to 1024, got " + c.threads};
+  Eigen::setNbThreads(static_cast<int>(n));
+#if defined(TAPEGRAD_HAVE_BLAS) && defined(__GNUC__)
+  if (openblas_set_num_threads != nullptr) openblas_set_num_threads(static_cast<int>(n));
+#endif
+}
+
+/// Creates DIR if needed and checks it is a writable directory, before any long computation.
+void prepare_out_dir(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw UsageError{"--out: cannot create the directory '" + dir + "': " + ec.message()};
+  if (!fs::is_directory(dir, ec)) throw UsageError{"--out: '" + dir + "' is not a directory"};
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw UsageError{"--out: cannot write to '" + dir + "': " + std::strerror(errno)};
+}
+
+std::string shape_of(const Matrix<double>& m) { return shape_string(m.rows(), m.cols()); }
+
+SeedInit read_init(const std::string& dir, const Matrix<double>& m) {
+  const Index n = m.cols();
+  auto path = [&](const char* f) { return (fs::path(dir) / f).string(); };
+  SeedInit init;
+  init.U = read_matrix(path("U0.csv"));
+  init.diag_sqrt = read_matrix(path("diag_sqrt0.csv"));
+  init.V = read_matrix(path("V0.csv"));
+  if (init.U.rows() != m.rows() || init.U.cols() != n)
+    throw UsageError{"--init-dir: " + path("U0.csv") + " is " + shape_of(init.U) + ", but the matrix is " +
+                     shape_of(m) + ", so U0 must be " + shape_string(m.rows(), n)};
+  if (init.diag_sqrt.size() != n || (init.diag_sqrt.rows() != 1 && init.diag_sqrt.cols() != 1))
+    throw UsageError{"--init-dir: " + path("diag_sqrt0.csv") + " is " + shape_of(init.diag_sqrt) +
+                     ", but the matrix has " + std::to_string(n) + " columns, so diag_sqrt0 must be 1x" +
+                     std::to_string(n)};
+  if (init.V.rows() != n || init.V.cols() != n)
+    throw UsageError{"--init-dir: " + path("V0.csv") + " is " + shape_of(init.V) + ", but the matrix is " +
+                     shape_of(m) + ", so V0 must be " + shape_string(n, n)};
+  return init;
+}
+
+// -----------------------------------------------------------------------------------------------------
+// outputs
+
+std::string shortest(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+void write_outputs(const std::string& dir, const SvdResult& r, const std::string& trace_name) {
+  auto path = [&](const char* f) { return (fs::path(dir) / f).string(); };
+  write_matrix_csv(path("U.csv"), r.U);
+  write_matrix_csv(path("singular_values.csv"), r.singular_values.transpose());
+  write_matrix_csv(path("V.csv"), r.V);
+  std::string loss = "iteration,loss\n";
+  for (std::size_t i = 0; i < r.loss_history.size(); ++i)
+    loss += std::to_string(i) + "," + shortest(r.loss_history[i]) + "\n";
+  write_file_atomic(path("loss.csv"), loss);
+  write_convergence_svg(path("convergence.svg"), r.loss_history,
+                        "How fast does the gradient algorithm converge?", trace_name);
+}
+
+nlohmann::ordered_json to_json(const SvdResult& r, const Matrix<double>& m) {
+  auto number = [](double v) {
+    return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json();
+  };
+  nlohmann::ordered_json sv = nlohmann::ordered_json::array();
+  for (Index i = 0; i < r.singular_values.size(); ++i) sv.push_back(number(r.singular_values(i)));
+  nlohmann::ordered_json j;
+  j["singular_values"] = sv;
+  j["iterations"] = r.iterations;
+  j["converged"] = r.converged();
+  j["final_loss"] = number(r.final_loss);
+  j["seconds"] = number(r.seconds);
+  j["reconstruction_error"] = number(r.reconstruction_error);
+  j["orthogonality_error"] = number(r.orthogonality_error);
+  j["recipe"] = to_string(r.recipe);
+  j["optimizer"] = r.method.empty() ? std::string(to_string(r.optimizer)) : r.method;
+  j["dtype"] = to_string(r.dtype);
+  j["shape"] = {m.rows(), m.cols()};
+  j["rank"] = r.rank;
+  return j;
+}
+
+void print_summary(const SvdResult& r, const Matrix<double>& m, const std::string& name) {
+  const std::string method = r.method.empty() ? std::string(to_string(r.optimizer)) : r.method;
+  std::printf("%s: %s, recipe %s, %s, %s, rank %ld\n", name.c_str(), shape_of(m).c_str(), to_string(r.recipe),
+              method.c_str(), to_string(r.dtype), static_cast<long>(r.rank));
+  std::printf("singular values:");
+  for (Index i = 0; i < r.singular_values.size(); ++i) std::printf(" %.10g", r.singular_values(i));
+  std::printf("\n%s after %ld iterations in %.3g s, final loss %.3g\n", to_string(r.status), r.iterations,
+              r.seconds, r.final_loss);
+  std::printf("reconstruction error %.3g, orthogonality error %.3g\n", r.reconstruction_error,
+              r.orthogonality_error);
+  if (!r.message.empty() && r.status != Status::Diverged) std::printf("%s\n", r.message.c_str());
+}
+
+std::string duration(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  char buf[32];
+  if (s < 60)
+    std::snprintf(buf, sizeof buf, "%.0fs", std::ceil(s));
+  else if (s < 3600)
+    std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s / 60), static_cast<int>(s) % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(s / 3600), static_cast<int>(s / 60) % 60);
+  return buf;
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"tapegrad-svd: the singular value decomposition of a matrix file, by gradient descent",
+               "tapegrad-svd"};
+  Cli c;
+  add_options(app, c);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return kExitOk;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "tapegrad-svd: %s\nRun 'tapegrad-svd --help' for the options.\n", e.what());
+    return kExitUsage;
+  }
+
+  std::optional<std::int64_t> rank;
+  SvdOptions options = to_options(c, rank);
+  set_threads(c);
+  if (!c.out_dir.empty()) prepare_out_dir(c.out_dir);
+
+  const Matrix<double> m = read_matrix(c.matrix);
+  if (rank) {
+    const Index kmax = std::min(m.rows(), m.cols());
+    if (*rank > kmax)
+      throw UsageError{"--rank: " + std::to_string(*rank) + " is more than min(m, n) = " +
+                       std::to_string(kmax) + " for the " + shape_of(m) + " matrix " + c.matrix};
+    options.rank = static_cast<Index>(*rank);
+  }
+  if (!c.init_dir.empty()) options.init = read_init(c.init_dir, m);
+  options.record_loss = !c.out_dir.empty();
+
+  const bool show_progress = !c.quiet && ::isatty(STDERR_FILENO) == 1;
+  bool progress_shown = false;
+  const auto start = std::chrono::steady_clock::now();
+  if (show_progress) {
+    options.progress_every = 200;
+    options.progress = [&](const Progress& p) {
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double rate = elapsed > 0 ? static_cast<double>(p.iteration) / elapsed : 0;
+      const double eta = rate > 0 ? static_cast<double>(p.max_iterations - p.iteration) / rate : -1;
+      std::fprintf(stderr, "\r\033[Kiteration %ld/%ld  loss %.4g  %.0f it/s  ETA %s", p.iteration,
+                   p.max_iterations, p.loss, rate, duration(eta).c_str());
+      std::fflush(stderr);
+      progress_shown = true;
+    };
+  }
+
+  SvdResult r;
+  try {
+    r = solve(m, options);
+  } catch (const SvdOptionError& e) {
+    if (progress_shown) std::fputs("\r\033[K", stderr);
+    throw UsageError{e.what()};
+  } catch (const NonFiniteError& e) {
+    if (progress_shown) std::fputs("\r\033[K", stderr);
+    std::fprintf(stderr, "tapegrad-svd: diverged: %s\nTry a smaller --lr.\n", e.what());
+    return kExitDiverged;
+  }
+  if (progress_shown) std::fputs("\r\033[K", stderr);
+
+  const std::string name = c.matrix == "-" ? "<stdin>" : fs::path(c.matrix).filename().string();
+  if (!c.out_dir.empty()) {
+    const std::string method = r.method.empty() ? std::string(to_string(r.optimizer)) : r.method;
+    write_outputs(c.out_dir, r,
+                  name + ", " + to_string(r.recipe) + ", " + method + ", " + to_string(r.dtype));
+  }
+  if (c.json)
+    std::cout << to_json(r, m).dump() << std::endl;
+  else
+    print_summary(r, m, name);
+
+  switch (r.status) {
+    case Status::Converged:
+    case Status::Completed:
+      return kExitOk;
+    case Status::NotConverged:
+      if (!c.json && !c.quiet)
+        std::fprintf(stderr, "tapegrad-svd: not converged within %ld iterations%s%s\n", r.iterations,
+                     r.message.empty() ? "" : ": ", r.message.c_str());
+      return kExitNotConverged;
+    case Status::Diverged:
+      std::fprintf(stderr, "tapegrad-svd: diverged: %s\n",
+                   r.message.empty() ? "the loss became non-finite or exploded; try a smaller --lr"
+                                     : r.message.c_str());
+      return kExitDiverged;
+  }
+  return kExitInternal;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "tapegrad-svd: %s\n", e.message.c_str());
+    return kExitUsage;
+  } catch (const ParseError& e) {
+    std::fprintf(stderr, "tapegrad-svd: %s\n", e.what());
+    return kExitUsage;
+  } catch (const IoError& e) {
+    std::fprintf(stderr, "tapegrad-svd: cannot write the results: %s\n", e.what());
+    return kExitUsage;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "tapegrad-svd: out of memory\n");
+    return kExitInternal;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tapegrad-svd: internal error: %s\n", e.what());
+    return kExitInternal;
+  }
+}

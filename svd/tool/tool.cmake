@@ -1,0 +1,13 @@
+# tapegrad-svd, the command-line tool (included from svd/CMakeLists.txt when TAPEGRAD_BUILD_TOOLS is on).
+find_package(CLI11 CONFIG REQUIRED)
+find_package(nlohmann_json 3 CONFIG REQUIRED)
+
+add_executable(tapegrad-svd ${CMAKE_CURRENT_LIST_DIR}/main.cpp)
+target_link_libraries(tapegrad-svd PRIVATE tapegrad::svd CLI11::CLI11 nlohmann_json::nlohmann_json)
+if(TAPEGRAD_HAVE_BLAS)
+  # --threads also sets OpenBLAS's thread count (openblas_set_num_threads, declared weak in main.cpp).
+  target_compile_definitions(tapegrad-svd PRIVATE TAPEGRAD_HAVE_BLAS)
+  target_link_libraries(tapegrad-svd PRIVATE BLAS::BLAS)
+endif()
+tapegrad_set_warnings(tapegrad-svd)
+install(TARGETS tapegrad-svd RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
