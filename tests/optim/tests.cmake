@@ -11,3 +11,8 @@ tapegrad_add_test(test_optim
 tapegrad_add_test(test_optim_seed
   optim/test_seed_replay.cpp
   LIBS tapegrad::optim tapegrad::autodiff)
+
+# Steady-state steps allocate nothing (this executable counts malloc calls).
+tapegrad_add_test(test_optim_alloc
+  optim/test_alloc.cpp
+  LIBS tapegrad::optim tapegrad::autodiff)

@@ -13,13 +13,13 @@ namespace tapegrad::optim {
 template <class T>
 double clip_grad_norm(const std::vector<Parameter<T>*>& params, double max_norm);
 
-/// The same over every parameter of an optimizer.
+/// The same over every parameter of an optimizer (without allocating).
 template <class T>
-double clip_grad_norm(const Optimizer<T>& opt, double max_norm) {
-  return clip_grad_norm(opt.parameters(), max_norm);
-}
+double clip_grad_norm(const Optimizer<T>& opt, double max_norm);
 
 extern template double clip_grad_norm<float>(const std::vector<Parameter<float>*>&, double);
 extern template double clip_grad_norm<double>(const std::vector<Parameter<double>*>&, double);
+extern template double clip_grad_norm<float>(const Optimizer<float>&, double);
+extern template double clip_grad_norm<double>(const Optimizer<double>&, double);
 
 }  // namespace tapegrad::optim

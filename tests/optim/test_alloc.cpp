@@ -1,0 +1,141 @@
+// Steady-state steps allocate nothing: after the first step (which creates the state buffers),
+// zero_grad(), clip_grad_norm(), step() and a scheduler's step() make no heap allocation.
+// This executable replaces malloc & co. with counting wrappers around glibc's own allocator, which
+// catches Eigen's allocations (std::malloc) as well as operator new's. Not under sanitizers, which
+// replace the allocator themselves.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+
+#include "tapegrad/optim.hpp"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TAPEGRAD_COUNT_ALLOCATIONS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TAPEGRAD_COUNT_ALLOCATIONS 0
+#endif
+#endif
+#if !defined(TAPEGRAD_COUNT_ALLOCATIONS) && defined(__GLIBC__)
+#define TAPEGRAD_COUNT_ALLOCATIONS 1
+#endif
+#if !defined(TAPEGRAD_COUNT_ALLOCATIONS)
+#define TAPEGRAD_COUNT_ALLOCATIONS 0
+#endif
+
+namespace {
+std::atomic<bool> g_counting{false};
+std::atomic<long> g_allocations{0};
+inline void count() {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace
+
+#if TAPEGRAD_COUNT_ALLOCATIONS
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* __libc_memalign(std::size_t, std::size_t);
+void __libc_free(void*);
+
+void* malloc(std::size_t n) noexcept {
+  count();
+  return __libc_malloc(n);
+}
+void* calloc(std::size_t k, std::size_t n) noexcept {
+  count();
+  return __libc_calloc(k, n);
+}
+void* realloc(void* p, std::size_t n) noexcept {
+  count();
+  return __libc_realloc(p, n);
+}
+void* memalign(std::size_t a, std::size_t n) noexcept {
+  count();
+  return __libc_memalign(a, n);
+}
+void* aligned_alloc(std::size_t a, std::size_t n) noexcept {
+  count();
+  return __libc_memalign(a, n);
+}
+int posix_memalign(void** out, std::size_t a, std::size_t n) noexcept {
+  count();
+  void* p = __libc_memalign(a, n);
+  if (!p) return ENOMEM;
+  *out = p;
+  return 0;
+}
+void free(void* p) noexcept { __libc_free(p); }
+}
+#endif
+
+using namespace tapegrad;
+using namespace tapegrad::optim;
+
+namespace {
+template <class T>
+long allocations_of_steady_steps(Optimizer<T>& opt, LRScheduler<T>& sched, std::vector<Parameter<T>*> ps) {
+  auto one = [&](int k) {
+    opt.zero_grad();
+    for (auto* p : ps) p->grad.setConstant(T(0.01) * T(k % 7 - 3));  // stands in for backward()
+    clip_grad_norm(opt, 1.0);
+    opt.step();
+    sched.step();
+  };
+  for (int k = 0; k < 3; ++k) one(k);  // the first step allocates the state
+  g_allocations = 0;
+  g_counting = true;
+  for (int k = 3; k < 50; ++k) one(k);
+  g_counting = false;
+  return g_allocations.load();
+}
+}  // namespace
+
+TEMPLATE_TEST_CASE("steady-state steps make no heap allocation", "[optim][alloc]", float, double) {
+  using T = TestType;
+  if (!TAPEGRAD_COUNT_ALLOCATIONS) {
+    WARN("allocation counting is off in this build (sanitizer or non-glibc)");
+    return;
+  }
+  // The counter works: an Eigen matrix and a std::vector are both seen.
+  g_allocations = 0;
+  g_counting = true;
+  {
+    Matrix<T> m(5, 5);
+    std::vector<int> v(3);
+    m.setZero();
+    v[0] = 1;
+  }
+  g_counting = false;
+  REQUIRE(g_allocations.load() >= 2);
+
+  Parameter<T> a(Matrix<T>::Ones(5, 4)), b(Matrix<T>::Ones(1, 4)), c(Matrix<T>::Ones(4, 4));
+  SECTION("SGD with momentum, nesterov, weight decay; two groups; StepLR") {
+    SgdOptions o;
+    o.lr = 0.1;
+    o.momentum = 0.9;
+    o.nesterov = true;
+    o.weight_decay = 1e-3;
+    Sgd<T> opt({&a, &b}, o);
+    o.maximize = true;
+    opt.add_param_group({&c}, o);
+    StepLR<T> sched(opt, 5, 0.5);
+    CHECK(allocations_of_steady_steps<T>(opt, sched, {&a, &b, &c}) == 0);
+  }
+  SECTION("Adam with amsgrad and weight decay; ExponentialLR") {
+    AdamOptions o;
+    o.amsgrad = true;
+    o.weight_decay = 1e-2;
+    Adam<T> opt({&a, &b, &c}, o);
+    ExponentialLR<T> sched(opt, 0.99);
+    CHECK(allocations_of_steady_steps<T>(opt, sched, {&a, &b, &c}) == 0);
+  }
+  SECTION("AdamW; CosineAnnealingLR") {
+    AdamW<T> opt({&a, &b, &c}, {});
+    CosineAnnealingLR<T> sched(opt, 10, 1e-4);
+    CHECK(allocations_of_steady_steps<T>(opt, sched, {&a, &b, &c}) == 0);
+  }
+}
