@@ -109,7 +109,7 @@ std::string convergence_svg(const std::vector<double>& loss, const std::string& 
   s += "<clipPath id=\"plot-area\"><rect x=\"" + num(kLeft) + "\" y=\"" + num(kTop) + "\" width=\"" +
        num(kRight - kLeft) + "\" height=\"" + num(kBottom - kTop) + "\"/></clipPath>\n";
 
-  // y ticks: every power of ten in range (thinned to at most ~8 labels); within about one decade, 1-2-5
+  // y ticks: every power of ten in range (thinned to at most ~16 labels); within about one decade, 1-2-5
   // steps.
   struct Tick {
     double log_v;
@@ -118,9 +118,16 @@ std::string convergence_svg(const std::vector<double>& loss, const std::string& 
   std::vector<Tick> yticks;
   const int kmin = static_cast<int>(std::ceil(ylo - 1e-9)), kmax = static_cast<int>(std::floor(yhi + 1e-9));
   if (kmax - kmin >= 1) {
-    const int step = std::max(1, (kmax - kmin + 7) / 8);
+    // At most about 16 labels: every decade, or every 2nd, 5th, 10th, ... (multiples of the step).
+    const int wanted = (kmax - kmin + 16) / 16;
+    int step = 1;
+    for (int nice : {1, 2, 5, 10, 20, 50, 100, 200, 500})
+      if (nice >= wanted) {
+        step = nice;
+        break;
+      }
     for (int k = kmin; k <= kmax; ++k)
-      if ((k - kmin) % step == 0) yticks.push_back({static_cast<double>(k), log_label(1, k)});
+      if (k % step == 0) yticks.push_back({static_cast<double>(k), log_label(1, k)});
   } else {
     for (int k = static_cast<int>(std::floor(ylo)) - 1; k <= static_cast<int>(std::ceil(yhi)); ++k)
       for (int mant : {1, 2, 5}) {

@@ -1,0 +1,135 @@
+# Tests of tapegrad::svd and tapegrad-svd (issues 4 and 6). Included from tests/CMakeLists.txt: paths are
+# relative to tests/.
+
+# Readers, writers and the convergence plot.
+tapegrad_add_test(test_matrix_io
+  svd/test_matrix_io.cpp
+  svd/test_plot.cpp
+  LIBS tapegrad::svd)
+
+# The solver (another file, added when it exists).
+if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/svd/test_solver.cpp)
+  tapegrad_add_test(test_svd_solver svd/test_solver.cpp LIBS tapegrad::svd)
+endif()
+
+# ------------------------------------------------------------------------------------------------- the CLI
+# tapegrad_cli_test(NAME EXIT code REGEX regex ARGS args... [STDIN file] [OUT_DIR dir FILES files...]):
+# "cli: NAME" runs tapegrad-svd with ARGS and checks the exit code and that stdout+stderr match REGEX.
+if(NOT TARGET tapegrad-svd)
+  return()
+endif()
+set(TAPEGRAD_CLI_DATA ${CMAKE_CURRENT_SOURCE_DIR}/data)
+function(tapegrad_cli_test name)
+  cmake_parse_arguments(A "" "EXIT;REGEX;STDIN;OUT_DIR" "ARGS;FILES" ${ARGN})
+  string(JOIN "@@" args ${A_ARGS})
+  string(JOIN "@@" files ${A_FILES})
+  add_test(NAME "cli: ${name}"
+           COMMAND ${CMAKE_COMMAND} "-DEXE=$<TARGET_FILE:tapegrad-svd>" "-DARGS=${args}" "-DEXPECT_EXIT=${A_EXIT}"
+                   "-DEXPECT_REGEX=${A_REGEX}" "-DSTDIN=${A_STDIN}" "-DOUT_DIR=${A_OUT_DIR}"
+                   "-DEXPECT_FILES=${files}" -P ${CMAKE_CURRENT_SOURCE_DIR}/svd/run_cli.cmake)
+endfunction()
+
+set(M1 ${TAPEGRAD_CLI_DATA}/seed/svd/M1/M.csv)
+
+# Help and bad usage: exit 0 for --help, 2 for everything else, with a message naming the option.
+tapegrad_cli_test("--help documents the exit codes" EXIT 0 REGEX "EXIT CODES.*2  bad usage" ARGS --help)
+tapegrad_cli_test("no MATRIX" EXIT 2 REGEX "MATRIX is required" ARGS)
+tapegrad_cli_test("unknown flag" EXIT 2 REGEX "--frobnicate" ARGS --frobnicate ${M1})
+tapegrad_cli_test("--rank 0" EXIT 2 REGEX "--rank: must be at least 1" ARGS --rank 0 ${M1})
+tapegrad_cli_test("--rank above min(m, n)" EXIT 2 REGEX "--rank: 5 is more than min\\(m, n\\) = 4" ARGS --rank 5 ${M1})
+tapegrad_cli_test("--rank not a number" EXIT 2 REGEX "--rank: expected a whole number, got '2.5'" ARGS --rank 2.5 ${M1})
+tapegrad_cli_test("negative --lr" EXIT 2 REGEX "--lr: must be greater than 0, got -1" ARGS --lr -1 ${M1})
+tapegrad_cli_test("--lr=-0.5" EXIT 2 REGEX "--lr: must be greater than 0" ARGS --lr=-0.5 ${M1})
+tapegrad_cli_test("--lr not a number" EXIT 2 REGEX "--lr: expected a number, got 'fast'" ARGS --lr fast ${M1})
+tapegrad_cli_test("--lr nan" EXIT 2 REGEX "--lr: expected a finite number" ARGS --lr nan ${M1})
+tapegrad_cli_test("--lr without value" EXIT 2 REGEX "--lr" ARGS ${M1} --lr)
+tapegrad_cli_test("--beta2 1" EXIT 2 REGEX "--beta2: must be in .0, 1., got 1" ARGS --beta2 1 ${M1})
+tapegrad_cli_test("negative --momentum" EXIT 2 REGEX "--momentum: must be >= 0" ARGS --momentum -0.1 ${M1})
+tapegrad_cli_test("--tol 0" EXIT 2 REGEX "--tol: must be greater than 0" ARGS --tol 0 ${M1})
+tapegrad_cli_test("--iters 0" EXIT 2 REGEX "--iters: must be at least 1" ARGS --iters 0 ${M1})
+tapegrad_cli_test("--iters 1e999" EXIT 2 REGEX "--iters: expected a whole number" ARGS --iters 1e999 ${M1})
+tapegrad_cli_test("--seed negative" EXIT 2 REGEX "--seed: expected a whole number" ARGS --seed -3 ${M1})
+tapegrad_cli_test("--threads 0" EXIT 2 REGEX "--threads: must be from 1 to 1024" ARGS --threads 0 ${M1})
+tapegrad_cli_test("unknown optimizer" EXIT 2 REGEX "--optimizer: unknown optimizer 'rmsprop'" ARGS --optimizer rmsprop ${M1})
+tapegrad_cli_test("unknown dtype" EXIT 2 REGEX "--dtype: unknown dtype 'float16'" ARGS --dtype float16 ${M1})
+tapegrad_cli_test("unknown recipe" EXIT 2 REGEX "--recipe: unknown recipe 'magic'" ARGS --recipe magic ${M1})
+tapegrad_cli_test("--init-dir without the seed recipe" EXIT 2 REGEX "--init-dir: .*--recipe seed"
+                  ARGS --init-dir ${TAPEGRAD_CLI_DATA}/seed/svd/M1 ${M1})
+tapegrad_cli_test("--init-dir with wrong shapes" EXIT 2 REGEX "--init-dir: .*M2.U0.csv is 4x4, but the matrix is 5x4"
+                  ARGS --recipe seed --init-dir ${TAPEGRAD_CLI_DATA}/seed/svd/M2 ${M1})
+tapegrad_cli_test("--init-dir missing" EXIT 2 REGEX "nowhere.U0.csv: cannot open"
+                  ARGS --recipe seed --init-dir ${CMAKE_CURRENT_BINARY_DIR}/nowhere ${M1})
+tapegrad_cli_test("--out is a file" EXIT 2 REGEX "--out: " ARGS --out ${M1} ${M1})
+tapegrad_cli_test("solver option error" EXIT 2 REGEX "--nesterov" ARGS --recipe seed --optimizer adam --nesterov ${M1})
+tapegrad_cli_test("missing file" EXIT 2 REGEX "no-such.csv: cannot open: No such file or directory"
+                  ARGS ${TAPEGRAD_CLI_DATA}/no-such.csv)
+tapegrad_cli_test("a directory" EXIT 2 REGEX "it is a directory" ARGS ${TAPEGRAD_CLI_DATA})
+tapegrad_cli_test("empty stdin" EXIT 2 REGEX "<stdin>:1:1: the file is empty" ARGS - STDIN ${TAPEGRAD_CLI_DATA}/bad/empty.csv)
+tapegrad_cli_test("binary stdin" EXIT 2 REGEX "<stdin>:1:5: binary data .a NUL byte." ARGS - STDIN ${TAPEGRAD_CLI_DATA}/bad/binary.csv)
+
+# Malformed files: exit 2, FILE:LINE:COL and what is wrong.
+foreach(case
+    "ragged.csv|3:4: this row has 2 values; line 1 has 3"
+    "ragged_long.csv|2:5: this row has more than 2 values"
+    "not_a_number.csv|2:3: expected a number, found 'abc'"
+    "header_row.csv|1:1: .*a header row"
+    "trailing_garbage.csv|2:4: unexpected 'x' after the number '4'"
+    "empty.csv|1:1: the file is empty"
+    "comments_only.csv|3:1: no numbers: the file has only blank lines and comments"
+    "nan.csv|2:1: 'NaN' is not allowed: NaN and infinite values make an SVD meaningless"
+    "inf.csv|1:3: 'inf' is not allowed"
+    "overflow.csv|2:3: the number '1e999' overflows a double"
+    "empty_field.csv|1:3: empty field"
+    "mixed_separators.csv|2:2: this row separates values with spaces, but line 1 uses commas"
+    "binary.csv|1:1: expected a number, found .*binary data"
+    "long_line.csv|1:200001: expected a number, found 'x'"
+    "utf16.csv|1:1: the file is UTF-16 encoded"
+    "pattern.mtx|1:34: 'pattern' matrices are not supported"
+    "complex.mtx|1:34: 'complex' matrices are not supported"
+    "no_banner.mtx|1:1: not a Matrix Market file"
+    "lying_size.mtx|2:1: the size line declares 1000000 entries, but only 6 bytes follow"
+    "huge_size.mtx|2:1: the declared size 100000000x100000000 is more than the limit"
+    "out_of_range.mtx|4:1: row index 4 is out of range 1..3"
+    "truncated.mtx|5:5: the file ends after 3 of the 4 entries"
+    "symmetric_upper.mtx|3:1: entry \\(1, 2\\) is above the diagonal"
+    "nan.mtx|4:1: 'nan' is not allowed"
+    "not_npy.npy|1:1: not a .npy file"
+    "int64.npy|1:21: unsupported dtype '<i8'"
+    "complex.npy|1:21: unsupported dtype '<c16'"
+    "lying_shape.npy|1:145: the header declares shape 1000x1000 float64 \\(8000000 bytes\\) but only 16 bytes"
+    "huge_shape.npy|1:61: the declared shape 4000000000x4000000000 is more than the limit"
+    "truncated.npy|1:153: .*only 24 bytes of data follow"
+    "header_len.npy|1:9: the .npy header length \\(65535 bytes\\) is larger than the rest of the file"
+    "bad_header.npy|1:45: bad .npy header: 'fortran_order' must be True or False"
+    "three_d.npy|1:61: the array has 3 dimensions"
+    "nan.npy|1:137: the value at row 2, column 1 is NaN")
+  string(FIND "${case}" "|" bar)
+  string(SUBSTRING "${case}" 0 ${bar} file)
+  math(EXPR rest "${bar} + 1")
+  string(SUBSTRING "${case}" ${rest} -1 expected)
+  tapegrad_cli_test("bad file ${file}" EXIT 2 REGEX "bad/${file}:${expected}" ARGS ${TAPEGRAD_CLI_DATA}/bad/${file})
+endforeach()
+
+# Valid oddities parse (a few cheap seed-recipe iterations; the shape shows they were read right).
+foreach(case
+    "bom_crlf_comments.csv|3,2" "whitespace.csv|3,2" "symmetric.mtx|3,3" "array_integer.mtx|3,2"
+    "fortran.npy|3,2" "float32_v2.npy|3,2" "big_endian.npy|3,2")
+  string(REPLACE "|" ";" parts "${case}")
+  list(GET parts 0 file)
+  list(GET parts 1 shape)
+  tapegrad_cli_test("odd file ${file}" EXIT 0 REGEX "\"shape\":\\[${shape}\\]"
+                    ARGS --recipe seed --lr 1e-4 --iters 3 --json --quiet ${TAPEGRAD_CLI_DATA}/odd/${file})
+endforeach()
+tapegrad_cli_test("CSV from stdin" EXIT 0 REGEX "\"shape\":\\[3,2\\]"
+                  ARGS --recipe seed --lr 1e-4 --iters 3 --json - STDIN ${TAPEGRAD_CLI_DATA}/odd/whitespace.csv)
+
+# Runs: the seed demo from the notebooks' start, with every output file; divergence exits 3.
+tapegrad_cli_test("seed M1 from the notebooks' initial values, --json" EXIT 0
+                  REGEX "\"singular_values\":\\[2\\.33[0-9]*,0\\.687[0-9]*,0\\.259[0-9]*,0\\.117[0-9]*\\],\"iterations\":20000,\"converged\":true,.*\"recipe\":\"seed\",\"optimizer\":\"sgd\",\"dtype\":\"float32\",\"shape\":\\[5,4\\],\"rank\":4}"
+                  ARGS --recipe seed --init-dir ${TAPEGRAD_CLI_DATA}/seed/svd/M1 --json ${M1})
+tapegrad_cli_test("--out writes every result file atomically" EXIT 0 REGEX "singular values: 2\\.33"
+                  ARGS --recipe seed --init-dir ${TAPEGRAD_CLI_DATA}/seed/svd/M1 --out ${CMAKE_CURRENT_BINARY_DIR}/cli-out ${M1}
+                  OUT_DIR ${CMAKE_CURRENT_BINARY_DIR}/cli-out
+                  FILES U.csv singular_values.csv V.csv loss.csv convergence.svg)
+tapegrad_cli_test("divergence exits 3 and says what to try" EXIT 3 REGEX "diverged.*smaller --lr"
+                  ARGS --recipe seed --lr 100 ${M1})
