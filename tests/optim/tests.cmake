@@ -5,6 +5,7 @@ tapegrad_add_test(test_optim
   optim/test_reference.cpp
   optim/test_optimizers.cpp
   optim/test_checkpoint.cpp
+  optim/test_lbfgs.cpp
   LIBS tapegrad::optim tapegrad::autodiff nlohmann_json::nlohmann_json)
 
 # The seed replays (20,000 iterations per matrix and optimizer) in their own executable.

@@ -4,6 +4,7 @@
 #include "tapegrad/optim/adam.hpp"
 #include "tapegrad/optim/checkpoint.hpp"
 #include "tapegrad/optim/clip.hpp"
+#include "tapegrad/optim/lbfgs.hpp"
 #include "tapegrad/optim/optimizer.hpp"
 #include "tapegrad/optim/scheduler.hpp"
 #include "tapegrad/optim/sgd.hpp"

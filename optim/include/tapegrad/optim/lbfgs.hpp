@@ -1,0 +1,81 @@
+// L-BFGS with a backtracking (Armijo) line search and an optional diagonal preconditioner.
+//
+// Like torch.optim.LBFGS it needs a closure that re-evaluates the loss and the gradients, because the
+// line search tries several points per step. Unlike it, the caller hands step() the loss at the current
+// point (gradients already in Parameter::grad), so an accepted trial point's evaluation is reused as the
+// next step's start: one evaluation per iteration when the first trial is accepted.
+//
+// Direction: the two-loop recursion (Nocedal & Wright, Numerical Optimization, 2nd ed., Algorithm 7.4)
+// with initial inverse Hessian H0 = γ D, where D is the preconditioner's diagonal (1 without one) and
+// γ = sᵀy / (yᵀ D y) from the newest pair (Eq. 7.20 generalised to D); before any pair,
+// γ = min(1, 1/‖D g‖). Line search: t = lr, halved until f(x + t d) <= f + c1 t gᵀd + 16 ε |f|
+// (the last term forgives rounding near the optimum). A pair (s, y) is kept only when sᵀy > 1e-10 ‖s‖‖y‖.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "tapegrad/optim/optimizer.hpp"
+
+namespace tapegrad::optim {
+
+struct LbfgsOptions {
+  double lr = 1;            ///< first trial step length of every line search
+  long history_size = 50;   ///< number of (s, y) pairs kept
+  double c1 = 1e-4;         ///< Armijo sufficient-decrease constant
+  int max_backtracks = 60;  ///< halvings before the line search gives up
+};
+
+/// Throws std::invalid_argument for lr <= 0, history_size < 1, c1 outside (0, 1), max_backtracks < 1.
+void validate(const LbfgsOptions& o);
+
+template <class T>
+class Lbfgs : public Optimizer<T> {
+ public:
+  /// Re-evaluates at the parameters' current values: zeroes and recomputes every gradient, returns the loss.
+  using Closure = std::function<T()>;
+  /// Fills d (one matrix per parameter, each of its shape, preset to 1) with a positive diagonal
+  /// scaling of the gradient, from the parameters' current values.
+  using Preconditioner = std::function<void(std::vector<Matrix<T>>& d)>;
+
+  Lbfgs(std::vector<Parameter<T>*> params, LbfgsOptions o = {});
+  void set_preconditioner(Preconditioner p) { precondition_ = std::move(p); }
+
+  /// One iteration from the current point, whose loss is `loss` and whose gradients are in the
+  /// parameters' grad. Leaves the parameters at the accepted point with their gradients there and
+  /// returns its loss. When the line search fails, the parameters stay where they were, the gradients
+  /// are re-evaluated there, and line_search_failed() is true.
+  T step(const Closure& closure, T loss);
+  /// L-BFGS needs a closure: throws std::logic_error.
+  void step() override;
+  bool line_search_failed() const { return failed_; }
+  /// Evaluations of the closure so far.
+  long evaluations() const { return evaluations_; }
+
+  void reset_state() override;
+  const char* name() const override { return "lbfgs"; }
+  LbfgsOptions options() const;
+
+ private:
+  using Vec = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+  void gather_values(Vec& x) const;
+  void scatter_values(const Vec& x);
+  void gather_grads(Vec& g) const;
+  void save_body(detail::StateWriter& w) const override;
+  std::function<void()> load_body(detail::StateReader& r) override;
+
+  LbfgsOptions options_;
+  Preconditioner precondition_;
+  Index n_ = 0;  // total number of entries
+  long mem_ = 0, len_ = 0, head_ = 0;
+  Matrix<T> s_, y_;  // n_ × mem_: the pairs, a ring buffer
+  Vec rho_, alpha_, x0_, x_, g_, gnew_, d_, q_, diag_;
+  std::vector<Matrix<T>> diag_parts_;
+  bool failed_ = false;
+  long evaluations_ = 0;
+};
+
+extern template class Lbfgs<float>;
+extern template class Lbfgs<double>;
+
+}  // namespace tapegrad::optim

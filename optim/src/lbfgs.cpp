@@ -1,0 +1,205 @@
+#include "tapegrad/optim/lbfgs.hpp"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "serialize.hpp"
+
+namespace tapegrad::optim {
+
+void validate(const LbfgsOptions& o) {
+  if (!(o.lr > 0) || !std::isfinite(o.lr))
+    throw std::invalid_argument("Invalid L-BFGS lr: " + std::to_string(o.lr));
+  if (o.history_size < 1)
+    throw std::invalid_argument("Invalid L-BFGS history_size: " + std::to_string(o.history_size));
+  if (!(o.c1 > 0 && o.c1 < 1)) throw std::invalid_argument("Invalid L-BFGS c1: " + std::to_string(o.c1));
+  if (o.max_backtracks < 1) throw std::invalid_argument("Invalid L-BFGS max_backtracks");
+}
+
+template <class T>
+Lbfgs<T>::Lbfgs(std::vector<Parameter<T>*> params, LbfgsOptions o) : options_(o) {
+  validate(o);
+  this->add_group(std::move(params), o.lr);
+  for (auto* p : this->parameters()) {
+    n_ += p->value.size();
+    diag_parts_.emplace_back(p->value.rows(), p->value.cols());
+  }
+  mem_ = o.history_size;
+  s_.resize(n_, mem_);
+  y_.resize(n_, mem_);
+  rho_.resize(mem_);
+  alpha_.resize(mem_);
+  for (Vec* v : {&x0_, &x_, &g_, &gnew_, &d_, &q_, &diag_}) v->resize(n_);
+}
+
+template <class T>
+LbfgsOptions Lbfgs<T>::options() const {
+  LbfgsOptions o = options_;
+  o.lr = this->lr();
+  return o;
+}
+
+template <class T>
+void Lbfgs<T>::gather_values(Vec& x) const {
+  Index k = 0;
+  for (auto* p : this->parameters()) {
+    x.segment(k, p->value.size()) = p->value.reshaped();
+    k += p->value.size();
+  }
+}
+template <class T>
+void Lbfgs<T>::scatter_values(const Vec& x) {
+  Index k = 0;
+  for (auto* p : this->parameters()) {
+    p->value.reshaped() = x.segment(k, p->value.size());
+    k += p->value.size();
+  }
+}
+template <class T>
+void Lbfgs<T>::gather_grads(Vec& g) const {
+  Index k = 0;
+  std::size_t i = 0;
+  for (auto* p : this->parameters()) {
+    this->check_grad(*p, 0, i++);
+    g.segment(k, p->grad.size()) = p->grad.reshaped();
+    k += p->grad.size();
+  }
+}
+
+template <class T>
+void Lbfgs<T>::step() {
+  throw std::logic_error(
+      "tapegrad: lbfgs.step needs a closure that re-evaluates the loss: step(closure, loss)");
+}
+
+template <class T>
+void Lbfgs<T>::reset_state() {
+  len_ = 0;
+  head_ = 0;
+}
+
+template <class T>
+T Lbfgs<T>::step(const Closure& closure, T loss) {
+  const T f = loss;
+  gather_values(x0_);
+  gather_grads(g_);
+  if (precondition_) {
+    for (auto& m : diag_parts_) m.setOnes();
+    precondition_(diag_parts_);
+    Index k = 0;
+    for (const auto& m : diag_parts_) {
+      diag_.segment(k, m.size()) = m.reshaped();
+      k += m.size();
+    }
+  } else {
+    diag_.setOnes();
+  }
+
+  // Two-loop recursion: q = H g, newest pair first, then oldest first.
+  q_ = g_;
+  for (long i = 0; i < len_; ++i) {
+    const long j = (head_ - 1 - i + mem_) % mem_;
+    alpha_(j) = rho_(j) * s_.col(j).dot(q_);
+    q_ -= alpha_(j) * y_.col(j);
+  }
+  T gamma;
+  if (len_ > 0) {
+    const long j = (head_ - 1 + mem_) % mem_;
+    gamma = s_.col(j).dot(y_.col(j)) / y_.col(j).dot(diag_.cwiseProduct(y_.col(j)));
+  } else {
+    const T dn = diag_.cwiseProduct(g_).norm();
+    gamma = dn > T(1) ? T(1) / dn : T(1);
+  }
+  q_ = gamma * diag_.cwiseProduct(q_);
+  for (long i = len_ - 1; i >= 0; --i) {
+    const long j = (head_ - 1 - i + mem_) % mem_;
+    const T b = rho_(j) * y_.col(j).dot(q_);
+    q_ += (alpha_(j) - b) * s_.col(j);
+  }
+  d_ = -q_;
+  T gd = g_.dot(d_);
+  if (!(gd < T(0))) {  // not a descent direction (rounding, or a bad pair): restart from -D g
+    len_ = 0;
+    d_ = -diag_.cwiseProduct(g_);
+    const T dn = d_.norm();
+    if (dn > T(1)) d_ /= dn;
+    gd = g_.dot(d_);
+  }
+
+  // Backtracking line search.
+  failed_ = false;
+  const T allowance = T(16) * std::numeric_limits<T>::epsilon() * std::abs(f);
+  T t = T(this->lr());
+  T fnew = f;
+  int tries = 0;
+  for (;; ++tries) {
+    if (tries == options_.max_backtracks) {
+      failed_ = true;
+      break;
+    }
+    x_ = x0_ + t * d_;
+    scatter_values(x_);
+    fnew = closure();
+    ++evaluations_;
+    if (std::isfinite(fnew) && fnew <= f + T(options_.c1) * t * gd + allowance) break;
+    t /= T(2);
+  }
+  if (failed_) {
+    scatter_values(x0_);
+    ++evaluations_;
+    return closure();
+  }
+  gather_grads(gnew_);
+  // Curvature pair, kept only when safely positive.
+  auto sv = s_.col(head_);
+  auto yv = y_.col(head_);
+  sv = x_ - x0_;
+  yv = gnew_ - g_;
+  const T sy = sv.dot(yv);
+  if (sy > T(1e-10) * sv.norm() * yv.norm()) {
+    rho_(head_) = T(1) / sy;
+    head_ = (head_ + 1) % mem_;
+    len_ = std::min(len_ + 1, mem_);
+  }
+  return fnew;
+}
+
+template <class T>
+void Lbfgs<T>::save_body(detail::StateWriter& w) const {
+  w.i64(options_.history_size);
+  w.f64(options_.c1);
+  w.i64(options_.max_backtracks);
+  w.i64(len_);
+  w.i64(head_);
+  w.matrix(s_);
+  w.matrix(y_);
+  w.matrix(Matrix<T>(rho_));
+}
+
+template <class T>
+std::function<void()> Lbfgs<T>::load_body(detail::StateReader& r) {
+  const auto mem = r.i64("history_size");
+  if (mem != options_.history_size) r.fail("history_size differs: saved " + std::to_string(mem));
+  const double c1 = r.f64("c1");
+  const auto mb = r.i64("max_backtracks");
+  const auto len = r.i64("history length"), head = r.i64("history head");
+  if (len < 0 || len > mem || head < 0 || head >= mem) r.fail("corrupted history indices");
+  auto s = r.matrix<T>("s history", n_, mem_);
+  auto y = r.matrix<T>("y history", n_, mem_);
+  auto rho = r.matrix<T>("rho", mem_, 1);
+  return [=, this, s = std::move(s), y = std::move(y), rho = std::move(rho)]() mutable {
+    options_.c1 = c1;
+    options_.max_backtracks = static_cast<int>(mb);
+    len_ = len;
+    head_ = head;
+    s_ = std::move(s);
+    y_ = std::move(y);
+    rho_ = rho.col(0);
+  };
+}
+
+template class Lbfgs<float>;
+template class Lbfgs<double>;
+
+}  // namespace tapegrad::optim
