@@ -22,9 +22,9 @@ void tape_overhead(benchmark::State& state) {
   for (auto _ : state) run();
   bench::report_allocations(state, before);
   // Seconds per node (Google Benchmark prints it with a unit prefix, e.g. 30n = 30 ns).
-  state.counters["s/node"] = benchmark::Counter(
-      static_cast<double>(n) * static_cast<double>(state.iterations()),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["s/node"] =
+      benchmark::Counter(static_cast<double>(n) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(tape_overhead)->Arg(1000)->Arg(100000);
 
@@ -46,18 +46,33 @@ void op_bench(benchmark::State& state, F op, double flops_per_n3) {
   bench::report_flops(state, flops_per_n3 * double(n) * double(n) * double(n));
 }
 
-void matmul_fb(benchmark::State& s) { op_bench(s, [](Var<double> a, Var<double> b) { return matmul(a, b); }, 6.0); }
-void gram_fb(benchmark::State& s) { op_bench(s, [](Var<double> a, Var<double>) { return gram(a); }, 3.0); }
+void matmul_fb(benchmark::State& s) {
+  op_bench(
+      s, [](Var<double> a, Var<double> b) { return matmul(a, b); }, 6.0);
+}
+void gram_fb(benchmark::State& s) {
+  op_bench(
+      s, [](Var<double> a, Var<double>) { return gram(a); }, 3.0);
+}
 void gram_as_matmul_fb(benchmark::State& s) {
-  op_bench(s, [](Var<double> a, Var<double>) { return matmul(transpose(a), a); }, 6.0);
+  op_bench(
+      s, [](Var<double> a, Var<double>) { return matmul(transpose(a), a); }, 6.0);
 }
-void mse_fb(benchmark::State& s) { op_bench(s, [](Var<double> a, Var<double> b) { return mse(a, b); }, 0); }
+void mse_fb(benchmark::State& s) {
+  op_bench(
+      s, [](Var<double> a, Var<double> b) { return mse(a, b); }, 0);
+}
 void mse_composite_fb(benchmark::State& s) {
-  op_bench(s, [](Var<double> a, Var<double> b) { return mean(square(a - b)); }, 0);
+  op_bench(
+      s, [](Var<double> a, Var<double> b) { return mean(square(a - b)); }, 0);
 }
-void tanh_fb(benchmark::State& s) { op_bench(s, [](Var<double> a, Var<double>) { return tanh(a); }, 0); }
+void tanh_fb(benchmark::State& s) {
+  op_bench(
+      s, [](Var<double> a, Var<double>) { return tanh(a); }, 0);
+}
 void add_bias_fb(benchmark::State& s) {
-  op_bench(s, [](Var<double> a, Var<double> b) { return a + colwise_sum(b); }, 0);
+  op_bench(
+      s, [](Var<double> a, Var<double> b) { return a + colwise_sum(b); }, 0);
 }
 BENCHMARK(matmul_fb)->Arg(4)->Arg(64)->Arg(256);
 BENCHMARK(gram_fb)->Arg(4)->Arg(64)->Arg(256);

@@ -87,7 +87,8 @@ void auto_step(benchmark::State& state, Index m, Index n) {
   const auto before = allocations();
   for (auto _ : state) step();
   bench::report_allocations(state, before);
-  bench::report_flops(state, 2.0 * m * n * n + 2.0 * m * n * n + 2.0 * n * n * n + 6.0 * m * n * n + 4.0 * n * n * n);
+  bench::report_flops(
+      state, 2.0 * m * n * n + 2.0 * m * n * n + 2.0 * n * n * n + 6.0 * m * n * n + 4.0 * n * n * n);
 }
 
 template <class T>

@@ -19,13 +19,14 @@ namespace tapegrad::bench {
 
 /// Sets the "allocs/iter" counter from a count taken before the timed loop.
 inline void report_allocations(benchmark::State& state, std::uint64_t before) {
-  state.counters["allocs/iter"] =
-      benchmark::Counter(static_cast<double>(allocations() - before) / static_cast<double>(state.iterations()));
+  state.counters["allocs/iter"] = benchmark::Counter(static_cast<double>(allocations() - before) /
+                                                     static_cast<double>(state.iterations()));
 }
 
 /// FLOP/s counter (flops per iteration).
 inline void report_flops(benchmark::State& state, double flops) {
-  if (flops > 0) state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+  if (flops > 0)
+    state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 /// Registers a benchmark of `tape.backward(loss)` alone for the graph `build` records (once).

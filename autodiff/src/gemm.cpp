@@ -36,20 +36,24 @@ void gemm(bool ta, bool tb, T alpha, const Matrix<T>& a, const Matrix<T>& b, T b
     const auto ta_ = ta ? CblasTrans : CblasNoTrans, tb_ = tb ? CblasTrans : CblasNoTrans;
     const int lda = static_cast<int>(a.rows()), ldb = static_cast<int>(b.rows()), ldc = static_cast<int>(m);
     if constexpr (std::is_same_v<T, float>) {
-      cblas_sgemm(CblasColMajor, ta_, tb_, int(m), int(n), int(k), alpha, a.data(), lda, b.data(), ldb, beta, c.data(),
-                  ldc);
+      cblas_sgemm(CblasColMajor, ta_, tb_, int(m), int(n), int(k), alpha, a.data(), lda, b.data(), ldb, beta,
+                  c.data(), ldc);
     } else {
-      cblas_dgemm(CblasColMajor, ta_, tb_, int(m), int(n), int(k), alpha, a.data(), lda, b.data(), ldb, beta, c.data(),
-                  ldc);
+      cblas_dgemm(CblasColMajor, ta_, tb_, int(m), int(n), int(k), alpha, a.data(), lda, b.data(), ldb, beta,
+                  c.data(), ldc);
     }
     return;
   }
 #endif
   (void)m, (void)n, (void)k;
-  if (!ta && !tb) assign(alpha, beta, c, a * b);
-  else if (ta && !tb) assign(alpha, beta, c, a.transpose() * b);
-  else if (!ta && tb) assign(alpha, beta, c, a * b.transpose());
-  else assign(alpha, beta, c, a.transpose() * b.transpose());
+  if (!ta && !tb)
+    assign(alpha, beta, c, a * b);
+  else if (ta && !tb)
+    assign(alpha, beta, c, a.transpose() * b);
+  else if (!ta && tb)
+    assign(alpha, beta, c, a * b.transpose());
+  else
+    assign(alpha, beta, c, a.transpose() * b.transpose());
 }
 
 template <class T>
@@ -60,9 +64,11 @@ void syrk(bool ta, T alpha, const Matrix<T>& a, T beta, Matrix<T>& c) {
   if (use_blas(n, n, k) && k > 0) {
     const auto t = ta ? CblasNoTrans : CblasTrans;
     if constexpr (std::is_same_v<T, float>) {
-      cblas_ssyrk(CblasColMajor, CblasUpper, t, int(n), int(k), alpha, a.data(), int(a.rows()), beta, c.data(), int(n));
+      cblas_ssyrk(CblasColMajor, CblasUpper, t, int(n), int(k), alpha, a.data(), int(a.rows()), beta,
+                  c.data(), int(n));
     } else {
-      cblas_dsyrk(CblasColMajor, CblasUpper, t, int(n), int(k), alpha, a.data(), int(a.rows()), beta, c.data(), int(n));
+      cblas_dsyrk(CblasColMajor, CblasUpper, t, int(n), int(k), alpha, a.data(), int(a.rows()), beta,
+                  c.data(), int(n));
     }
     c.template triangularView<Eigen::StrictlyLower>() = c.transpose();
     return;
@@ -70,19 +76,27 @@ void syrk(bool ta, T alpha, const Matrix<T>& a, T beta, Matrix<T>& c) {
 #endif
   (void)k;
   if (n <= 16) {  // tiny: a plain product beats the triangular bookkeeping
-    if (ta) assign(alpha, beta, c, a * a.transpose());
-    else assign(alpha, beta, c, a.transpose() * a);
+    if (ta)
+      assign(alpha, beta, c, a * a.transpose());
+    else
+      assign(alpha, beta, c, a.transpose() * a);
     return;
   }
-  if (beta == T(0)) c.setZero();
-  else if (beta != T(1)) c *= beta;
-  if (ta) c.template selfadjointView<Eigen::Upper>().rankUpdate(a, alpha);
-  else c.template selfadjointView<Eigen::Upper>().rankUpdate(a.transpose(), alpha);
+  if (beta == T(0))
+    c.setZero();
+  else if (beta != T(1))
+    c *= beta;
+  if (ta)
+    c.template selfadjointView<Eigen::Upper>().rankUpdate(a, alpha);
+  else
+    c.template selfadjointView<Eigen::Upper>().rankUpdate(a.transpose(), alpha);
   c.template triangularView<Eigen::StrictlyLower>() = c.transpose();
 }
 
-template void gemm<float>(bool, bool, float, const Matrix<float>&, const Matrix<float>&, float, Matrix<float>&);
-template void gemm<double>(bool, bool, double, const Matrix<double>&, const Matrix<double>&, double, Matrix<double>&);
+template void gemm<float>(bool, bool, float, const Matrix<float>&, const Matrix<float>&, float,
+                          Matrix<float>&);
+template void gemm<double>(bool, bool, double, const Matrix<double>&, const Matrix<double>&, double,
+                           Matrix<double>&);
 template void syrk<float>(bool, float, const Matrix<float>&, float, Matrix<float>&);
 template void syrk<double>(bool, double, const Matrix<double>&, double, Matrix<double>&);
 

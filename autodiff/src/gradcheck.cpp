@@ -9,9 +9,9 @@ namespace tapegrad {
 std::string GradCheckResult::report() const {
   std::ostringstream s;
   s.precision(10);
-  s << (ok ? "gradients agree" : "GRADIENT MISMATCH") << " over " << checked << " entries; worst: input " << input << " ("
-    << row << ", " << col << "): analytic " << analytic << " vs numeric " << numeric << " (error " << max_error
-    << "x tolerance)";
+  s << (ok ? "gradients agree" : "GRADIENT MISMATCH") << " over " << checked << " entries; worst: input "
+    << input << " (" << row << ", " << col << "): analytic " << analytic << " vs numeric " << numeric
+    << " (error " << max_error << "x tolerance)";
   return s.str();
 }
 

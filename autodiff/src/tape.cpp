@@ -7,7 +7,8 @@ namespace tapegrad {
 
 template <class T>
 detail::Node<T>& Tape<T>::push(const char* op) {
-  if (size_ >= std::numeric_limits<std::uint32_t>::max()) throw TapeError(std::string(op) + ": the tape is full");
+  if (size_ >= std::numeric_limits<std::uint32_t>::max())
+    throw TapeError(std::string(op) + ": the tape is full");
   if (size_ == nodes_.size()) nodes_.emplace_back();
   auto& n = nodes_[size_++];
   // Reuse the node's buffers (value, grad keep their capacity); reset everything else.
@@ -50,7 +51,8 @@ template <class T>
 void Tape<T>::set_constant(Var<T> c, const Matrix<T>& m) {
   check(c, "set_constant");
   auto& n = nodes_[c.index_];
-  if (n.forward || n.param) throw TapeError("set_constant: node " + std::to_string(c.index_) + " is not a constant");
+  if (n.forward || n.param)
+    throw TapeError("set_constant: node " + std::to_string(c.index_) + " is not a constant");
   if (m.rows() != n.value.rows() || m.cols() != n.value.cols()) {
     throw ShapeError("set_constant: cannot replace a " + shape_string(n.value.rows(), n.value.cols()) +
                      " constant by a " + shape_string(m.rows(), m.cols()) + " matrix");
@@ -138,7 +140,8 @@ void Tape<T>::sweep(std::uint32_t root) {
     n.backward(ctx);
     if (anomaly_) {
       for (std::uint8_t k = 0; k < n.n_in; ++k) {
-        if (nodes_[n.in[k]].needs_grad) check_finite(static_cast<std::uint32_t>(i), grad_of(n.in[k]), "backward");
+        if (nodes_[n.in[k]].needs_grad)
+          check_finite(static_cast<std::uint32_t>(i), grad_of(n.in[k]), "backward");
       }
     }
   }
@@ -171,11 +174,12 @@ void Tape<T>::check_finite(std::uint32_t i, const Matrix<T>& m, const char* what
     shapes += (k ? ", " : "") + shape_string(x.rows(), x.cols());
   }
   std::string where = std::string(what) == "forward" ? "its value" : "the gradient it passes to its inputs";
-  throw NonFiniteError(std::string("anomaly detection: ") + n.op + " (node " + std::to_string(i) + ", inputs " +
-                       (shapes.empty() ? "none" : shapes) + ", output " +
-                       shape_string(n.value.rows(), n.value.cols()) + ") produced a non-finite value in the " + what +
-                       " pass: " + where + " has " + std::to_string(static_cast<double>(m(r, c))) + " at (" +
-                       std::to_string(r) + ", " + std::to_string(c) + ")");
+  throw NonFiniteError(std::string("anomaly detection: ") + n.op + " (node " + std::to_string(i) +
+                       ", inputs " + (shapes.empty() ? "none" : shapes) + ", output " +
+                       shape_string(n.value.rows(), n.value.cols()) +
+                       ") produced a non-finite value in the " + what + " pass: " + where + " has " +
+                       std::to_string(static_cast<double>(m(r, c))) + " at (" + std::to_string(r) + ", " +
+                       std::to_string(c) + ")");
 }
 
 template class Tape<float>;

@@ -1,11 +1,219 @@
-// The auto recipe (work in progress).
+// The auto recipe (docs/svd-auto.md):
+//   1. scale: Mn = M / ‖M‖_F, so every tolerance is relative and M × 1e±6 runs exactly like M;
+//   2. parametrise U (m×k), s (1×k, free sign: no d² whose gradient vanishes at 0), V (n×k);
+//   3. minimise f = ½‖U diag(s) Vᵀ − Mn‖² + (μ/4)(‖UᵀU − I‖² + ‖VᵀV − I‖²), μ = 0.1, whose minimisers
+//      are exactly the rank-k truncated SVDs, with L-BFGS preconditioned per column by 1/(s_j² + δ);
+//   4. stop when max|∇f| <= tol; report divergence (non-finite or exploding loss);
+//   5. make s positive, sort descending, and flip each pair so that U's largest-|entry| is positive.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <random>
+
 #include "recipes.hpp"
+#include "tapegrad/svd/loss.hpp"
 
 namespace tapegrad::svd::detail {
 
+namespace {
+std::string sci(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", x);
+  return buf;
+}
+constexpr double kMu = 0.1;     // weight of the orthogonality penalty (measured: docs/svd-auto.md)
+constexpr double kDelta = 0.1;  // preconditioner floor: 1/(s_j² + δ)
+}  // namespace
+
+// Modified Gram-Schmidt, twice ("twice is enough"): orthonormal columns spanning what a's columns
+// span; a column that is (numerically) dependent on the earlier ones becomes a fresh unit vector
+// orthogonal to them. Used to initialise and to leave spurious stationary points, never to decompose.
 template <class T>
-SvdResult run_auto(const Matrix<double>&, const SvdOptions&) {
-  throw SvdOptionError("the auto recipe is not implemented yet: use --recipe seed");
+void orthonormalize(Matrix<T>& a) {
+  for (Index j = 0; j < a.cols(); ++j) {
+    const T before = a.col(j).norm();
+    for (int pass = 0; pass < 2; ++pass)
+      for (Index i = 0; i < j; ++i) a.col(j) -= a.col(i).dot(a.col(j)) * a.col(i);
+    T n = a.col(j).norm();
+    for (Index e = 0; n <= T(1e-3) * before && e < a.rows(); ++e) {  // dependent column: try unit vectors
+      a.col(j).setZero();
+      a(e, j) = T(1);
+      for (int pass = 0; pass < 2; ++pass)
+        for (Index i = 0; i < j; ++i) a.col(j) -= a.col(i).dot(a.col(j)) * a.col(i);
+      n = a.col(j).norm();
+    }
+    a.col(j) /= n;
+  }
+}
+
+template <class T>
+SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o) {
+  const Index rows = m.rows(), cols = m.cols(), k = o.rank.value_or(std::min(rows, cols));
+  double c = m.norm();
+  if (c == 0) c = 1;
+  const Matrix<T> mn = (m / c).cast<T>();
+  const double tol = o.tolerance.value_or(std::is_same_v<T, float> ? 1e-5 : 1e-11);
+  const long max_iter = o.iterations.value_or(20000);
+
+  // Deterministic Gaussian start: columns of norm about 1, s = diag(Uᵀ Mn V).
+  std::mt19937_64 rng(o.seed);
+  std::normal_distribution<double> normal;
+  auto randn = [&](Index r, Index cl) {
+    return Matrix<T>(Matrix<double>::NullaryExpr(r, cl, [&] { return normal(rng); }).template cast<T>() /
+                     T(std::sqrt(double(r))));
+  };
+  Parameter<T> u(randn(rows, k), "U"), v(randn(cols, k), "V");
+  Parameter<T> s(Matrix<T>((u.value.array() * (mn * v.value).array()).colwise().sum()), "s");
+
+  SvdResult r;
+  r.recipe = Recipe::Auto;
+  r.dtype = std::is_same_v<T, float> ? Dtype::Float32 : Dtype::Float64;
+  r.rank = k;
+
+  const auto start = std::chrono::steady_clock::now();
+  Tape<T> tape;
+  Var<T> loss = auto_loss(tape, u, s, v, mn, T(kMu));
+  std::vector<Parameter<T>*> params = {&u, &s, &v};
+  auto evaluate = [&] {
+    tape.forward();
+    for (auto* p : params) p->zero_grad();
+    tape.backward(loss);
+    return loss.value()(0, 0);
+  };
+  auto grad_max = [&] {
+    T g = 0;
+    for (auto* p : params) g = std::max(g, p->grad.cwiseAbs().maxCoeff());
+    return double(g);
+  };
+
+  std::unique_ptr<optim::Lbfgs<T>> lbfgs;
+  std::unique_ptr<optim::Optimizer<T>> first_order;
+  if (o.optimizer) {
+    r.optimizer = *o.optimizer;
+    r.method = to_string(*o.optimizer);
+    first_order = make_optimizer<T>(*o.optimizer, o, params, 1e-2, 0.9, 0.0);
+  } else {
+    r.method = "lbfgs";
+    optim::LbfgsOptions lo;
+    lo.lr = o.lr.value_or(1.0);
+    // History of up to 50 pairs, within 256 MB.
+    const double n_entries = double((rows + cols + 1) * k);
+    lo.history_size = std::clamp(long(256e6 / (2.0 * sizeof(T) * n_entries)), 5L, 50L);
+    lbfgs = std::make_unique<optim::Lbfgs<T>>(params, lo);
+    lbfgs->set_preconditioner([&s](std::vector<Matrix<T>>& d) {
+      // Column j of U and of V moves on the scale of 1/(s_j² + δ): the fit term's curvature there is s_j².
+      for (Index j = 0; j < s.value.cols(); ++j) {
+        const T w = T(1) / (s.value(0, j) * s.value(0, j) + T(kDelta));
+        d[0].col(j).setConstant(w);
+        d[2].col(j).setConstant(w);
+      }
+    });
+  }
+
+  // max(max|UᵀU − I|, max|VᵀV − I|) of the current iterate.
+  const Matrix<T> eye = Matrix<T>::Identity(k, k);
+  auto orthogonality = [&] {
+    return double(std::max((u.value.transpose() * u.value - eye).cwiseAbs().maxCoeff(),
+                           (v.value.transpose() * v.value - eye).cwiseAbs().maxCoeff()));
+  };
+  constexpr int kMaxEscapes = 20;
+  int escapes = 0;
+
+  T f = evaluate();
+  const double f0 = double(f);
+  if (o.record_loss) r.loss_history.reserve(1024);
+  r.status = Status::NotConverged;
+  long it = 0;
+  for (;; ++it) {
+    const double fd = double(f), g = grad_max();
+    if (o.record_loss) r.loss_history.push_back(fd);
+    if (o.progress && it % o.progress_every == 0) o.progress({it, max_iter, fd});
+    if (!std::isfinite(fd) || !std::isfinite(g) || fd > 1e6 * std::max(f0, 1.0)) {
+      r.status = Status::Diverged;
+      r.message = "diverged at iteration " + std::to_string(it) + ": the loss " +
+                  (std::isfinite(fd) ? "grew to " + sci(fd) : std::string("became non-finite")) +
+                  " (it started at " + sci(f0) + "). Try a smaller --lr" +
+                  (o.optimizer ? ", or leave --optimizer unset for the default L-BFGS" : std::string()) + ".";
+      break;
+    }
+    if (g <= tol && escapes < kMaxEscapes && orthogonality() > std::max(1e-6, 1e3 * tol)) {
+      // A stationary point that is not orthonormal is a saddle, not a decomposition: a rank-deficient
+      // M can be fitted exactly by U, V with linearly dependent columns, where the penalty's gradient
+      // vanishes too. A small random kick finds its descent direction (the penalty's negative curvature).
+      ++escapes;
+      // Back onto orthonormal columns (Gram-Schmidt of the current U and V), s refitted.
+      orthonormalize(u.value);
+      orthonormalize(v.value);
+      s.value = (u.value.array() * (mn * v.value).array()).colwise().sum();
+      if (lbfgs) lbfgs->reset_state();
+      f = evaluate();
+      continue;
+    }
+    if (g <= tol) {
+      r.status = Status::Converged;
+      r.message = "converged: max |gradient| " + sci(g) + " <= tolerance " + sci(tol) + " after " +
+                  std::to_string(it) + " iterations" +
+                  (escapes ? " (" + std::to_string(escapes) +
+                                 " spurious stationary point(s) left by re-orthonormalising)"
+                           : std::string());
+      break;
+    }
+    if (it == max_iter) {
+      r.message = "not converged after " + std::to_string(it) + " iterations: max |gradient| " + sci(g) +
+                  " > tolerance " + sci(tol) +
+                  ". Raise --iters, ask for fewer triplets with --rank, or loosen --tol; many close singular "
+                  "values make gradient descent slow (docs/svd-auto.md).";
+      break;
+    }
+    if (lbfgs) {
+      f = lbfgs->step(evaluate, f);
+      if (lbfgs->line_search_failed()) {
+        // Rounding floor reached before the tolerance: report where we are.
+        r.message =
+            "stopped at iteration " + std::to_string(it) +
+            ": the line search cannot decrease the loss any "
+            "further (max |gradient| " +
+            sci(grad_max()) + ", tolerance " + sci(tol) +
+            "); the result is as accurate as this precision allows. Try --dtype float64 or a looser --tol.";
+        ++it;
+        if (o.record_loss) r.loss_history.push_back(double(f));
+        break;
+      }
+    } else {
+      first_order->step();
+      f = evaluate();
+    }
+  }
+  r.iterations = it;
+  r.final_loss = double(f);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  // s ≥ 0 (flip v_j), sorted descending, then each pair signed so that U's largest-|entry| is positive.
+  Matrix<double> U = u.value.template cast<double>(), V = v.value.template cast<double>();
+  Matrix<double> sv = s.value.template cast<double>().transpose();
+  for (Index j = 0; j < k; ++j) {
+    if (sv(j) < 0) {
+      sv(j) = -sv(j);
+      V.col(j) = -V.col(j);
+    }
+  }
+  std::vector<Index> order(static_cast<std::size_t>(k));
+  std::iota(order.begin(), order.end(), Index(0));
+  std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) { return sv(a) > sv(b); });
+  r.U.resize(rows, k);
+  r.V.resize(cols, k);
+  r.singular_values.resize(k, 1);
+  for (Index j = 0; j < k; ++j) {
+    const Index src = order[static_cast<std::size_t>(j)];
+    Index imax = 0;
+    U.col(src).cwiseAbs().maxCoeff(&imax);
+    const double sign = U(imax, src) < 0 ? -1.0 : 1.0;
+    r.U.col(j) = sign * U.col(src);
+    r.V.col(j) = sign * V.col(src);
+    r.singular_values(j) = c * sv(src);
+  }
+  return r;
 }
 
 template SvdResult run_auto<float>(const Matrix<double>&, const SvdOptions&);

@@ -27,11 +27,11 @@ Var<T> auto_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& s, Parameter<T>& 
 
 template Var<float> seed_loss<float>(Tape<float>&, Parameter<float>&, Parameter<float>&, Parameter<float>&,
                                      const Matrix<float>&);
-template Var<double> seed_loss<double>(Tape<double>&, Parameter<double>&, Parameter<double>&, Parameter<double>&,
-                                       const Matrix<double>&);
+template Var<double> seed_loss<double>(Tape<double>&, Parameter<double>&, Parameter<double>&,
+                                       Parameter<double>&, const Matrix<double>&);
 template Var<float> auto_loss<float>(Tape<float>&, Parameter<float>&, Parameter<float>&, Parameter<float>&,
                                      const Matrix<float>&, float);
-template Var<double> auto_loss<double>(Tape<double>&, Parameter<double>&, Parameter<double>&, Parameter<double>&,
-                                       const Matrix<double>&, double);
+template Var<double> auto_loss<double>(Tape<double>&, Parameter<double>&, Parameter<double>&,
+                                       Parameter<double>&, const Matrix<double>&, double);
 
 }  // namespace tapegrad::svd

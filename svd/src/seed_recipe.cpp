@@ -63,7 +63,9 @@ SvdResult run_seed(const Matrix<double>& m, const SvdOptions& o) {
   } else {
     std::mt19937_64 rng(o.seed);
     std::uniform_real_distribution<double> unif(0.0, 1.0);
-    auto rand = [&](Index r, Index c) { return Matrix<T>(Matrix<double>::NullaryExpr(r, c, [&] { return unif(rng); }).template cast<T>()); };
+    auto rand = [&](Index r, Index c) {
+      return Matrix<T>(Matrix<double>::NullaryExpr(r, c, [&] { return unif(rng); }).template cast<T>());
+    };
     u = Parameter<T>(rand(rows, n), "U");
     d = Parameter<T>(rand(1, n), "diag_sqrt");
     v = Parameter<T>(rand(n, n), "V");
@@ -100,7 +102,8 @@ SvdResult run_seed(const Matrix<double>& m, const SvdOptions& o) {
                   (std::isfinite(l) ? "grew to " + std::to_string(l) : std::string("became non-finite")) +
                   " (it started at " + std::to_string(first) + "). The learning rate " +
                   std::to_string(opt->lr()) + " is too large for this matrix: try a smaller --lr (e.g. " +
-                  std::to_string(opt->lr() / 10) + "), --optimizer adam, or --recipe auto, which scales the matrix.";
+                  std::to_string(opt->lr() / 10) +
+                  "), --optimizer adam, or --recipe auto, which scales the matrix.";
       break;
     }
     best = std::min(best, l);
@@ -112,7 +115,8 @@ SvdResult run_seed(const Matrix<double>& m, const SvdOptions& o) {
   r.iterations = it;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (r.status == Status::Completed) {
-    r.message = "ran the seed recipe's " + std::to_string(iterations) + " iterations (" + to_string(kind) + ")";
+    r.message =
+        "ran the seed recipe's " + std::to_string(iterations) + " iterations (" + to_string(kind) + ")";
   }
 
   // S = diag(d²), sorted descending, with U's and V's columns permuted to match (signs as they fall).
@@ -135,10 +139,10 @@ SvdResult run_seed(const Matrix<double>& m, const SvdOptions& o) {
 template SvdResult run_seed<float>(const Matrix<double>&, const SvdOptions&);
 template SvdResult run_seed<double>(const Matrix<double>&, const SvdOptions&);
 template std::unique_ptr<optim::Optimizer<float>> make_optimizer<float>(OptimizerKind, const SvdOptions&,
-                                                                        std::vector<Parameter<float>*>, double,
-                                                                        double, double);
+                                                                        std::vector<Parameter<float>*>,
+                                                                        double, double, double);
 template std::unique_ptr<optim::Optimizer<double>> make_optimizer<double>(OptimizerKind, const SvdOptions&,
-                                                                          std::vector<Parameter<double>*>, double,
-                                                                          double, double);
+                                                                          std::vector<Parameter<double>*>,
+                                                                          double, double, double);
 
 }  // namespace tapegrad::svd::detail

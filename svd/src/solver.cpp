@@ -9,19 +9,26 @@ namespace tapegrad::svd {
 const char* to_string(Recipe r) { return r == Recipe::Seed ? "seed" : "auto"; }
 const char* to_string(OptimizerKind o) {
   switch (o) {
-    case OptimizerKind::Sgd: return "sgd";
-    case OptimizerKind::Adam: return "adam";
-    case OptimizerKind::AdamW: return "adamw";
+    case OptimizerKind::Sgd:
+      return "sgd";
+    case OptimizerKind::Adam:
+      return "adam";
+    case OptimizerKind::AdamW:
+      return "adamw";
   }
   return "?";
 }
 const char* to_string(Dtype d) { return d == Dtype::Float32 ? "float32" : "float64"; }
 const char* to_string(Status s) {
   switch (s) {
-    case Status::Converged: return "converged";
-    case Status::Completed: return "completed";
-    case Status::NotConverged: return "not converged";
-    case Status::Diverged: return "diverged";
+    case Status::Converged:
+      return "converged";
+    case Status::Completed:
+      return "completed";
+    case Status::NotConverged:
+      return "not converged";
+    case Status::Diverged:
+      return "diverged";
   }
   return "?";
 }
@@ -31,7 +38,8 @@ namespace {
 void validate(const Matrix<double>& m, const SvdOptions& o) {
   const Index rows = m.rows(), cols = m.cols();
   if (rows == 0 || cols == 0) {
-    throw SvdOptionError("the matrix is empty (" + shape_string(rows, cols) + "): there is nothing to decompose");
+    throw SvdOptionError("the matrix is empty (" + shape_string(rows, cols) +
+                         "): there is nothing to decompose");
   }
   if (!m.allFinite()) throw SvdOptionError("the matrix holds NaN or infinite values");
   auto positive = [](const std::optional<double>& x, const char* name) {
@@ -45,7 +53,8 @@ void validate(const Matrix<double>& m, const SvdOptions& o) {
   positive(o.weight_decay, "--weight-decay");
   positive(o.eps, "--eps");
   for (auto [b, name] : {std::pair{o.beta1, "--beta1"}, std::pair{o.beta2, "--beta2"}}) {
-    if (b && !(*b >= 0 && *b < 1)) throw SvdOptionError(std::string(name) + " must be in [0, 1), got " + std::to_string(*b));
+    if (b && !(*b >= 0 && *b < 1))
+      throw SvdOptionError(std::string(name) + " must be in [0, 1), got " + std::to_string(*b));
   }
   if (o.iterations && *o.iterations < 0) throw SvdOptionError("--iters must be >= 0");
   if (o.tolerance && !(*o.tolerance > 0)) throw SvdOptionError("--tol must be > 0");
@@ -56,26 +65,30 @@ void validate(const Matrix<double>& m, const SvdOptions& o) {
   }
   if (o.recipe == Recipe::Seed) {
     if (rows < cols) {
-      throw SvdOptionError("the seed recipe needs m >= n (UᵀU = I cannot hold for a wide " + shape_string(rows, cols) +
-                           " matrix): use --recipe auto");
+      throw SvdOptionError("the seed recipe needs m >= n (UᵀU = I cannot hold for a wide " +
+                           shape_string(rows, cols) + " matrix): use --recipe auto");
     }
-    if (o.rank && *o.rank != cols) throw SvdOptionError("the seed recipe computes all n singular values: use --recipe auto for --rank");
+    if (o.rank && *o.rank != cols)
+      throw SvdOptionError("the seed recipe computes all n singular values: use --recipe auto for --rank");
     if (o.init) {
       const auto& i = *o.init;
       if (i.U.rows() != rows || i.U.cols() != cols || i.V.rows() != cols || i.V.cols() != cols ||
           i.diag_sqrt.size() != cols) {
-        throw SvdOptionError("the initial values do not fit a " + shape_string(rows, cols) + " matrix: U0 is " +
-                             shape_string(i.U.rows(), i.U.cols()) + " (needs " + shape_string(rows, cols) +
-                             "), diag_sqrt0 has " + std::to_string(i.diag_sqrt.size()) + " entries (needs " +
-                             std::to_string(cols) + "), V0 is " + shape_string(i.V.rows(), i.V.cols()) + " (needs " +
+        throw SvdOptionError("the initial values do not fit a " + shape_string(rows, cols) +
+                             " matrix: U0 is " + shape_string(i.U.rows(), i.U.cols()) + " (needs " +
+                             shape_string(rows, cols) + "), diag_sqrt0 has " +
+                             std::to_string(i.diag_sqrt.size()) + " entries (needs " + std::to_string(cols) +
+                             "), V0 is " + shape_string(i.V.rows(), i.V.cols()) + " (needs " +
                              shape_string(cols, cols) + ")");
       }
     }
   } else if (o.init) {
     throw SvdOptionError("initial values (--init-dir) are for the seed recipe only");
   }
-  if (o.nesterov && o.optimizer && *o.optimizer != OptimizerKind::Sgd) throw SvdOptionError("--nesterov is an SGD option");
-  if (o.amsgrad && o.optimizer && *o.optimizer == OptimizerKind::Sgd) throw SvdOptionError("--amsgrad is an Adam/AdamW option");
+  if (o.nesterov && o.optimizer && *o.optimizer != OptimizerKind::Sgd)
+    throw SvdOptionError("--nesterov is an SGD option");
+  if (o.amsgrad && o.optimizer && *o.optimizer == OptimizerKind::Sgd)
+    throw SvdOptionError("--amsgrad is an Adam/AdamW option");
 }
 
 // ‖M − U S Vᵀ‖_F / ‖M‖_F and max(max|UᵀU − I|, max|VᵀV − I|), in double.
@@ -98,12 +111,14 @@ SvdResult solve(const Matrix<double>& m, const SvdOptions& options) {
   SvdResult r;
   try {
     if (seed) {
-      r = dtype == Dtype::Float32 ? detail::run_seed<float>(m, options) : detail::run_seed<double>(m, options);
+      r = dtype == Dtype::Float32 ? detail::run_seed<float>(m, options)
+                                  : detail::run_seed<double>(m, options);
     } else {
-      r = dtype == Dtype::Float32 ? detail::run_auto<float>(m, options) : detail::run_auto<double>(m, options);
+      r = dtype == Dtype::Float32 ? detail::run_auto<float>(m, options)
+                                  : detail::run_auto<double>(m, options);
     }
   } catch (const ShapeError&) {
-    throw;  // a bug in the recipe, not a bad option
+    throw;                                    // a bug in the recipe, not a bad option
   } catch (const std::invalid_argument& e) {  // the optimizers' own option checks
     throw SvdOptionError(e.what());
   }

@@ -18,7 +18,8 @@ struct Shape {
 const std::vector<Shape> kShapes = {{1, 1}, {1, 4}, {4, 1}, {3, 3}, {5, 2}, {2, 5}};
 
 // Deterministic inputs: uniform in [lo, hi], with a random sign when `signed_` (then |x| >= lo).
-M random_matrix(Index r, Index c, std::uint64_t seed, double lo = -1.0, double hi = 1.0, bool signed_ = false) {
+M random_matrix(Index r, Index c, std::uint64_t seed, double lo = -1.0, double hi = 1.0,
+                bool signed_ = false) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u(lo, hi);
   M m(r, c);
@@ -47,41 +48,99 @@ void check_unary(const std::function<V(V)>& op, double lo = -1.0, double hi = 1.
 }  // namespace
 
 TEST_CASE("elementwise ops have correct gradients", "[ops][gradcheck]") {
-  SECTION("square") { check_unary([](V a) { return square(a); }); }
-  SECTION("exp") { check_unary([](V a) { return exp(a); }); }
-  SECTION("log") { check_unary([](V a) { return log(a); }, 0.2, 2.0); }
-  SECTION("sqrt") { check_unary([](V a) { return sqrt(a); }, 0.2, 2.0); }
-  SECTION("pow 3") { check_unary([](V a) { return pow(a, 3.0); }); }
-  SECTION("pow 0.5") { check_unary([](V a) { return pow(a, 0.5); }, 0.2, 2.0); }
-  SECTION("pow -1.5") { check_unary([](V a) { return pow(a, -1.5); }, 0.5, 2.0); }
-  SECTION("pow 0") { check_unary([](V a) { return pow(a, 0.0); }); }
-  SECTION("abs") { check_unary([](V a) { return abs(a); }, 0.1, 1.0, true); }
-  SECTION("relu") { check_unary([](V a) { return relu(a); }, 0.1, 1.0, true); }
-  SECTION("tanh") { check_unary([](V a) { return tanh(a); }, -2.0, 2.0); }
-  SECTION("sigmoid") { check_unary([](V a) { return sigmoid(a); }, -3.0, 3.0); }
-  SECTION("neg") { check_unary([](V a) { return -a; }); }
-  SECTION("add scalar") { check_unary([](V a) { return a + 2.5; }); }
-  SECTION("scalar minus") { check_unary([](V a) { return 2.5 - a; }); }
-  SECTION("mul scalar") { check_unary([](V a) { return -3.0 * a; }); }
-  SECTION("div by scalar") { check_unary([](V a) { return a / 4.0; }); }
-  SECTION("scalar over") { check_unary([](V a) { return 2.0 / a; }, 0.3, 1.0, true); }
+  SECTION("square") {
+    check_unary([](V a) { return square(a); });
+  }
+  SECTION("exp") {
+    check_unary([](V a) { return exp(a); });
+  }
+  SECTION("log") {
+    check_unary([](V a) { return log(a); }, 0.2, 2.0);
+  }
+  SECTION("sqrt") {
+    check_unary([](V a) { return sqrt(a); }, 0.2, 2.0);
+  }
+  SECTION("pow 3") {
+    check_unary([](V a) { return pow(a, 3.0); });
+  }
+  SECTION("pow 0.5") {
+    check_unary([](V a) { return pow(a, 0.5); }, 0.2, 2.0);
+  }
+  SECTION("pow -1.5") {
+    check_unary([](V a) { return pow(a, -1.5); }, 0.5, 2.0);
+  }
+  SECTION("pow 0") {
+    check_unary([](V a) { return pow(a, 0.0); });
+  }
+  SECTION("abs") {
+    check_unary([](V a) { return abs(a); }, 0.1, 1.0, true);
+  }
+  SECTION("relu") {
+    check_unary([](V a) { return relu(a); }, 0.1, 1.0, true);
+  }
+  SECTION("tanh") {
+    check_unary([](V a) { return tanh(a); }, -2.0, 2.0);
+  }
+  SECTION("sigmoid") {
+    check_unary([](V a) { return sigmoid(a); }, -3.0, 3.0);
+  }
+  SECTION("neg") {
+    check_unary([](V a) { return -a; });
+  }
+  SECTION("add scalar") {
+    check_unary([](V a) { return a + 2.5; });
+  }
+  SECTION("scalar minus") {
+    check_unary([](V a) { return 2.5 - a; });
+  }
+  SECTION("mul scalar") {
+    check_unary([](V a) { return -3.0 * a; });
+  }
+  SECTION("div by scalar") {
+    check_unary([](V a) { return a / 4.0; });
+  }
+  SECTION("scalar over") {
+    check_unary([](V a) { return 2.0 / a; }, 0.3, 1.0, true);
+  }
 }
 
 TEST_CASE("reductions have correct gradients", "[ops][gradcheck]") {
-  SECTION("sum") { check_unary([](V a) { return sum(a); }); }
-  SECTION("mean") { check_unary([](V a) { return mean(a); }); }
-  SECTION("colwise_sum") { check_unary([](V a) { return colwise_sum(a); }); }
-  SECTION("rowwise_sum") { check_unary([](V a) { return rowwise_sum(a); }); }
-  SECTION("colwise_mean") { check_unary([](V a) { return colwise_mean(a); }); }
-  SECTION("rowwise_mean") { check_unary([](V a) { return rowwise_mean(a); }); }
-  SECTION("norm") { check_unary([](V a) { return norm(a); }); }
-  SECTION("rowwise_logsumexp") { check_unary([](V a) { return rowwise_logsumexp(a); }, -3.0, 3.0); }
-  SECTION("sum_squares") { check_unary([](V a) { return sum_squares(a); }); }
+  SECTION("sum") {
+    check_unary([](V a) { return sum(a); });
+  }
+  SECTION("mean") {
+    check_unary([](V a) { return mean(a); });
+  }
+  SECTION("colwise_sum") {
+    check_unary([](V a) { return colwise_sum(a); });
+  }
+  SECTION("rowwise_sum") {
+    check_unary([](V a) { return rowwise_sum(a); });
+  }
+  SECTION("colwise_mean") {
+    check_unary([](V a) { return colwise_mean(a); });
+  }
+  SECTION("rowwise_mean") {
+    check_unary([](V a) { return rowwise_mean(a); });
+  }
+  SECTION("norm") {
+    check_unary([](V a) { return norm(a); });
+  }
+  SECTION("rowwise_logsumexp") {
+    check_unary([](V a) { return rowwise_logsumexp(a); }, -3.0, 3.0);
+  }
+  SECTION("sum_squares") {
+    check_unary([](V a) { return sum_squares(a); });
+  }
 }
 
 TEST_CASE("linear-algebra ops have correct gradients", "[ops][gradcheck]") {
-  SECTION("transpose") { check_unary([](V a) { return transpose(a); }); }
-  SECTION("gram") { check_unary([](V a) { return gram(a); }); }
+  SECTION("transpose") {
+    check_unary([](V a) { return transpose(a); });
+  }
+  SECTION("gram") {
+    check_unary([](V a) { return gram(a); });
+  }
   SECTION("gram of a non-symmetric seed and a symmetric one") {
     // sum(gram(A)) seeds the Gram node with a symmetric gradient (the one-product path).
     check_unary([](V a) { return sum(gram(a)); });
@@ -99,9 +158,12 @@ TEST_CASE("linear-algebra ops have correct gradients", "[ops][gradcheck]") {
   SECTION("diag of a vector and of a square matrix") {
     std::uint64_t seed = 200;
     for (Index n : {1, 2, 5}) {
-      require_gradients([](Tape<double>&, const Inputs& x) { return diag(x[0]); }, {random_matrix(1, n, seed++)});
-      require_gradients([](Tape<double>&, const Inputs& x) { return diag(x[0]); }, {random_matrix(n, 1, seed++)});
-      require_gradients([](Tape<double>&, const Inputs& x) { return diag(x[0]); }, {random_matrix(n, n, seed++)});
+      require_gradients([](Tape<double>&, const Inputs& x) { return diag(x[0]); },
+                        {random_matrix(1, n, seed++)});
+      require_gradients([](Tape<double>&, const Inputs& x) { return diag(x[0]); },
+                        {random_matrix(n, 1, seed++)});
+      require_gradients([](Tape<double>&, const Inputs& x) { return diag(x[0]); },
+                        {random_matrix(n, n, seed++)});
     }
   }
   SECTION("scale_columns") {
@@ -129,13 +191,16 @@ TEST_CASE("binary arithmetic has correct gradients, with broadcasting", "[ops][g
       CAPTURE(name, s.r, s.c);
       auto f = [&op](Tape<double>&, const Inputs& x) { return op(x[0], x[1]); };
       // Divisors stay away from zero.
-      require_gradients(f, {random_matrix(s.r, s.c, seed++), random_matrix(s.r, s.c, seed++, 0.5, 1.5, true)});
+      require_gradients(f,
+                        {random_matrix(s.r, s.c, seed++), random_matrix(s.r, s.c, seed++, 0.5, 1.5, true)});
       if (std::string(name) == "mse") continue;  // mse takes equal shapes only
       // Row vector (bias), column vector and 1x1, on either side.
       for (auto b : std::vector<Shape>{{1, s.c}, {s.r, 1}, {1, 1}}) {
         CAPTURE(b.r, b.c);
-        require_gradients(f, {random_matrix(s.r, s.c, seed++), random_matrix(b.r, b.c, seed++, 0.5, 1.5, true)});
-        require_gradients(f, {random_matrix(b.r, b.c, seed++, 0.5, 1.5, true), random_matrix(s.r, s.c, seed++, 0.5, 1.5, true)});
+        require_gradients(f,
+                          {random_matrix(s.r, s.c, seed++), random_matrix(b.r, b.c, seed++, 0.5, 1.5, true)});
+        require_gradients(f, {random_matrix(b.r, b.c, seed++, 0.5, 1.5, true),
+                              random_matrix(s.r, s.c, seed++, 0.5, 1.5, true)});
       }
     }
   }
@@ -194,14 +259,17 @@ TEST_CASE("shape mismatches name the op and both shapes", "[ops][errors]") {
   auto b = t.constant(M::Zero(3, 2));
   auto w = t.constant(M::Zero(2, 3));
   CHECK_THROWS_MATCHES(matmul(a, b), ShapeError, Catch::Message("matmul: cannot multiply 3x2 by 3x2"));
-  CHECK_THROWS_MATCHES(add(a, w), ShapeError,
-                       Catch::Message("add: shapes 3x2 and 2x3 do not broadcast (each dimension must match or be 1)"));
+  CHECK_THROWS_MATCHES(
+      add(a, w), ShapeError,
+      Catch::Message("add: shapes 3x2 and 2x3 do not broadcast (each dimension must match or be 1)"));
   CHECK_THROWS_WITH(sub(a, w), Catch::Contains("sub: shapes 3x2 and 2x3"));
   CHECK_THROWS_WITH(mul(a, w), Catch::Contains("mul: shapes 3x2 and 2x3"));
   CHECK_THROWS_WITH(div(a, w), Catch::Contains("div: shapes 3x2 and 2x3"));
   CHECK_THROWS_WITH(mse(a, w), Catch::Contains("mse: shapes 3x2 and 2x3"));
-  CHECK_THROWS_WITH(diag(a), Catch::Contains("diag: expects a vector (1xn or nx1) or a square matrix, got 3x2"));
-  CHECK_THROWS_WITH(scale_columns(a, t.constant(M::Zero(1, 3))), Catch::Contains("scale_columns: cannot scale the columns of 3x2 by 1x3"));
+  CHECK_THROWS_WITH(diag(a),
+                    Catch::Contains("diag: expects a vector (1xn or nx1) or a square matrix, got 3x2"));
+  CHECK_THROWS_WITH(scale_columns(a, t.constant(M::Zero(1, 3))),
+                    Catch::Contains("scale_columns: cannot scale the columns of 3x2 by 1x3"));
   CHECK_THROWS_AS(mean(t.constant(M::Zero(0, 3))), ShapeError);
 }
 

@@ -29,8 +29,8 @@ TEST_CASE("the seed loss and its gradients match PyTorch at the initial values",
     auto U = t.parameter(u), D = t.parameter(ds), V = t.parameter(v);
     auto I = t.constant(Matrix<float>::Identity(n, n));
     auto S = diag(square(D));
-    auto loss = mse(matmul(matmul(U, S), transpose(V)), t.constant(m)) + mse(matmul(transpose(U), U), I) / 100.0f +
-                mse(matmul(V, transpose(V)), I) / 100.0f;
+    auto loss = mse(matmul(matmul(U, S), transpose(V)), t.constant(m)) +
+                mse(matmul(transpose(U), U), I) / 100.0f + mse(matmul(V, transpose(V)), I) / 100.0f;
     t.backward(loss);
 
     const double want = test::read_csv(d + "sgd_loss.csv", true)(0, 1);

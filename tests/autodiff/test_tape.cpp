@@ -92,7 +92,8 @@ TEST_CASE("stale and foreign handles are errors", "[tape][errors]") {
   Tape<double> t1, t2;
   auto a = t1.constant(M::Ones(2, 2));
   auto b = t2.constant(M::Ones(2, 2));
-  CHECK_THROWS_MATCHES(matmul(a, b), TapeError, Catch::Message("matmul: the two inputs belong to different tapes"));
+  CHECK_THROWS_MATCHES(matmul(a, b), TapeError,
+                       Catch::Message("matmul: the two inputs belong to different tapes"));
   t1.clear();
   CHECK_THROWS_WITH(exp(a), Catch::Contains("stale handle"));
   CHECK_THROWS_AS(a.value(), TapeError);

@@ -11,7 +11,9 @@
 
 namespace tapegrad::test {
 
-inline std::string data_path(const std::string& rel) { return std::string(TAPEGRAD_TEST_DATA_DIR) + "/" + rel; }
+inline std::string data_path(const std::string& rel) {
+  return std::string(TAPEGRAD_TEST_DATA_DIR) + "/" + rel;
+}
 
 /// Reads a headerless comma-separated file of numbers (one matrix row per line) as doubles.
 inline Matrix<double> read_csv(const std::string& rel, bool skip_header = false) {
@@ -31,7 +33,8 @@ inline Matrix<double> read_csv(const std::string& rel, bool skip_header = false)
   }
   Matrix<double> m(static_cast<Index>(rows.size()), rows.empty() ? 0 : static_cast<Index>(rows[0].size()));
   for (Index i = 0; i < m.rows(); ++i)
-    for (Index j = 0; j < m.cols(); ++j) m(i, j) = rows[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)];
+    for (Index j = 0; j < m.cols(); ++j)
+      m(i, j) = rows[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)];
   return m;
 }
 

@@ -59,8 +59,10 @@ void binary_backward(OpContext<T>& c, Fa da, Fb db) {
       for (Index i = 0; i < g.rows(); ++i) {
         const T x = at(a, i, j), y = at(b, i, j);
         const T d = k == 0 ? da(x, y, g(i, j)) : db(x, y, g(i, j));
-        if (plain) gk(i, j) += d;
-        else at(gk, i, j) += d;
+        if (plain)
+          gk(i, j) += d;
+        else
+          at(gk, i, j) += d;
       }
     }
   }
@@ -76,17 +78,23 @@ Var<T> add(Var<T> a, Var<T> b) {
   return t.record(
       "add", {a, b}, r, cols,
       [](OpContext<T>& c) {
-        if (same_shape(c.in(0), c.in(1))) c.out().noalias() = c.in(0) + c.in(1);
-        else binary_forward(c, [](T x, T y) { return x + y; });
+        if (same_shape(c.in(0), c.in(1)))
+          c.out().noalias() = c.in(0) + c.in(1);
+        else
+          binary_forward(c, [](T x, T y) { return x + y; });
       },
       [](OpContext<T>& c) {
         for (int k = 0; k < 2; ++k) {
           if (!c.needs_grad(k)) continue;
           auto& gk = c.grad_in(k);
-          if (same_shape(gk, c.grad_out())) gk += c.grad_out();
-          else if (gk.rows() == 1 && gk.cols() == 1) gk(0, 0) += c.grad_out().sum();
-          else if (gk.rows() == 1) gk += c.grad_out().colwise().sum();
-          else gk += c.grad_out().rowwise().sum();
+          if (same_shape(gk, c.grad_out()))
+            gk += c.grad_out();
+          else if (gk.rows() == 1 && gk.cols() == 1)
+            gk(0, 0) += c.grad_out().sum();
+          else if (gk.rows() == 1)
+            gk += c.grad_out().colwise().sum();
+          else
+            gk += c.grad_out().rowwise().sum();
         }
       });
 }
@@ -99,8 +107,10 @@ Var<T> sub(Var<T> a, Var<T> b) {
   return t.record(
       "sub", {a, b}, r, cols,
       [](OpContext<T>& c) {
-        if (same_shape(c.in(0), c.in(1))) c.out().noalias() = c.in(0) - c.in(1);
-        else binary_forward(c, [](T x, T y) { return x - y; });
+        if (same_shape(c.in(0), c.in(1)))
+          c.out().noalias() = c.in(0) - c.in(1);
+        else
+          binary_forward(c, [](T x, T y) { return x - y; });
       },
       [](OpContext<T>& c) {
         binary_backward(
@@ -162,7 +172,8 @@ template <class T>
 Var<T> sub(T s, Var<T> a) {
   // C = s - A   =>   dA -= dC
   return a.tape().record(
-      "rsub_scalar", {a}, a.rows(), a.cols(), [](OpContext<T>& c) { c.out() = (-c.in(0).array()) + c.scalar(); },
+      "rsub_scalar", {a}, a.rows(), a.cols(),
+      [](OpContext<T>& c) { c.out() = (-c.in(0).array()) + c.scalar(); },
       [](OpContext<T>& c) { c.grad_in(0) -= c.grad_out(); }, s);
 }
 
@@ -177,15 +188,15 @@ Var<T> div(T s, Var<T> a) {
       s);
 }
 
-#define TAPEGRAD_INSTANTIATE(T)              \
-  template Var<T> add<T>(Var<T>, Var<T>);     \
-  template Var<T> sub<T>(Var<T>, Var<T>);     \
-  template Var<T> mul<T>(Var<T>, Var<T>);     \
-  template Var<T> div<T>(Var<T>, Var<T>);     \
-  template Var<T> neg<T>(Var<T>);             \
-  template Var<T> add<T>(Var<T>, T);          \
-  template Var<T> mul<T>(Var<T>, T);          \
-  template Var<T> sub<T>(T, Var<T>);          \
+#define TAPEGRAD_INSTANTIATE(T)           \
+  template Var<T> add<T>(Var<T>, Var<T>); \
+  template Var<T> sub<T>(Var<T>, Var<T>); \
+  template Var<T> mul<T>(Var<T>, Var<T>); \
+  template Var<T> div<T>(Var<T>, Var<T>); \
+  template Var<T> neg<T>(Var<T>);         \
+  template Var<T> add<T>(Var<T>, T);      \
+  template Var<T> mul<T>(Var<T>, T);      \
+  template Var<T> sub<T>(T, Var<T>);      \
   template Var<T> div<T>(T, Var<T>);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)

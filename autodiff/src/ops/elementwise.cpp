@@ -73,7 +73,9 @@ Var<T> tanh(Var<T> a) {
   // C = tanh(A)   =>   dA += (1 - C²) ∘ dC
   return a.tape().record(
       "tanh", {a}, a.rows(), a.cols(), [](OpContext<T>& c) { c.out() = c.in(0).array().tanh(); },
-      [](OpContext<T>& c) { c.grad_in(0).array() += (T(1) - c.out().array().square()) * c.grad_out().array(); });
+      [](OpContext<T>& c) {
+        c.grad_in(0).array() += (T(1) - c.out().array().square()) * c.grad_out().array();
+      });
 }
 
 template <class T>
@@ -94,15 +96,15 @@ Var<T> sigmoid(Var<T> a) {
       });
 }
 
-#define TAPEGRAD_INSTANTIATE(T)       \
-  template Var<T> square<T>(Var<T>);   \
-  template Var<T> exp<T>(Var<T>);      \
-  template Var<T> log<T>(Var<T>);      \
-  template Var<T> sqrt<T>(Var<T>);     \
-  template Var<T> pow<T>(Var<T>, T);   \
-  template Var<T> abs<T>(Var<T>);      \
-  template Var<T> relu<T>(Var<T>);     \
-  template Var<T> tanh<T>(Var<T>);     \
+#define TAPEGRAD_INSTANTIATE(T)      \
+  template Var<T> square<T>(Var<T>); \
+  template Var<T> exp<T>(Var<T>);    \
+  template Var<T> log<T>(Var<T>);    \
+  template Var<T> sqrt<T>(Var<T>);   \
+  template Var<T> pow<T>(Var<T>, T); \
+  template Var<T> abs<T>(Var<T>);    \
+  template Var<T> relu<T>(Var<T>);   \
+  template Var<T> tanh<T>(Var<T>);   \
   template Var<T> sigmoid<T>(Var<T>);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)

@@ -15,7 +15,8 @@ Var<T> matmul(Var<T> a, Var<T> b) {
     throw ShapeError("matmul: cannot multiply " + shape_of(a.value()) + " by " + shape_of(b.value()));
   }
   return t.record(
-      "matmul", {a, b}, a.rows(), b.cols(), [](OpContext<T>& c) { gemm(false, false, T(1), c.in(0), c.in(1), T(0), c.out()); },
+      "matmul", {a, b}, a.rows(), b.cols(),
+      [](OpContext<T>& c) { gemm(false, false, T(1), c.in(0), c.in(1), T(0), c.out()); },
       [](OpContext<T>& c) {
         if (c.needs_grad(0)) gemm(false, true, T(1), c.grad_out(), c.in(1), T(1), c.grad_in(0));
         if (c.needs_grad(1)) gemm(true, false, T(1), c.in(0), c.grad_out(), T(1), c.grad_in(1));
@@ -57,8 +58,8 @@ Var<T> scale_columns(Var<T> a, Var<T> v) {
   // C = A diag(v), C_ij = A_ij v_j   =>   dA += dC diag(v),   dv_j += Σ_i dC_ij A_ij
   Tape<T>& t = detail::same_tape("scale_columns", a, v);
   if (!detail::is_vector(v) || v.rows() * v.cols() != a.cols()) {
-    throw ShapeError("scale_columns: cannot scale the columns of " + shape_of(a.value()) + " by " + shape_of(v.value()) +
-                     " (needs a vector of " + std::to_string(a.cols()) + " entries)");
+    throw ShapeError("scale_columns: cannot scale the columns of " + shape_of(a.value()) + " by " +
+                     shape_of(v.value()) + " (needs a vector of " + std::to_string(a.cols()) + " entries)");
   }
   return t.record(
       "scale_columns", {a, v}, a.rows(), a.cols(),
@@ -66,7 +67,8 @@ Var<T> scale_columns(Var<T> a, Var<T> v) {
       [](OpContext<T>& c) {
         if (c.needs_grad(0)) c.grad_in(0).noalias() += c.grad_out() * c.in(1).reshaped().asDiagonal();
         if (c.needs_grad(1)) {
-          c.grad_in(1).reshaped() += (c.grad_out().array() * c.in(0).array()).colwise().sum().transpose().matrix();
+          c.grad_in(1).reshaped() +=
+              (c.grad_out().array() * c.in(0).array()).colwise().sum().transpose().matrix();
         }
       });
 }
@@ -75,7 +77,8 @@ template <class T>
 Var<T> gram(Var<T> a) {
   // G = AᵀA   =>   dA += A (dG + dGᵀ)   (one product; dG + dGᵀ = 2 dG when dG is symmetric)
   return a.tape().record(
-      "gram", {a}, a.cols(), a.cols(), [](OpContext<T>& c) { detail::syrk(false, T(1), c.in(0), T(0), c.out()); },
+      "gram", {a}, a.cols(), a.cols(),
+      [](OpContext<T>& c) { detail::syrk(false, T(1), c.in(0), T(0), c.out()); },
       [](OpContext<T>& c) {
         const auto& g = c.grad_out();
         if (g.isApprox(g.transpose(), T(0))) {
@@ -87,7 +90,7 @@ Var<T> gram(Var<T> a) {
       });
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                    \
+#define TAPEGRAD_INSTANTIATE(T)                     \
   template Var<T> matmul<T>(Var<T>, Var<T>);        \
   template Var<T> transpose<T>(Var<T>);             \
   template Var<T> diag<T>(Var<T>);                  \

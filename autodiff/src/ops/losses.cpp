@@ -8,9 +8,11 @@ Var<T> mse(Var<T> a, Var<T> b) {
   // l = Σ (A - B)² / N   =>   dA += 2 (A - B) dl / N,   dB -= 2 (A - B) dl / N
   Tape<T>& t = detail::same_tape("mse", a, b);
   if (a.rows() != b.rows() || a.cols() != b.cols()) {
-    throw ShapeError("mse: shapes " + detail::shape_of(a.value()) + " and " + detail::shape_of(b.value()) + " differ");
+    throw ShapeError("mse: shapes " + detail::shape_of(a.value()) + " and " + detail::shape_of(b.value()) +
+                     " differ");
   }
-  if (a.rows() * a.cols() == 0) throw ShapeError("mse: the mean of an empty " + detail::shape_of(a.value()) + " matrix is undefined");
+  if (a.rows() * a.cols() == 0)
+    throw ShapeError("mse: the mean of an empty " + detail::shape_of(a.value()) + " matrix is undefined");
   return t.record(
       "mse", {a, b}, 1, 1,
       [](OpContext<T>& c) { c.out()(0, 0) = (c.in(0) - c.in(1)).squaredNorm() / T(c.in(0).size()); },
@@ -29,8 +31,8 @@ Var<T> sum_squares(Var<T> a) {
       [](OpContext<T>& c) { c.grad_in(0) += (T(2) * c.grad_out()(0, 0)) * c.in(0); });
 }
 
-#define TAPEGRAD_INSTANTIATE(T)            \
-  template Var<T> mse<T>(Var<T>, Var<T>);   \
+#define TAPEGRAD_INSTANTIATE(T)           \
+  template Var<T> mse<T>(Var<T>, Var<T>); \
   template Var<T> sum_squares<T>(Var<T>);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)

@@ -14,7 +14,8 @@ Var<T> sum(Var<T> a) {
 template <class T>
 Var<T> mean(Var<T> a) {
   // c = Σ A / N   =>   dA += dc / N
-  if (a.rows() * a.cols() == 0) throw ShapeError("mean: the mean of an empty " + detail::shape_of(a.value()) + " matrix is undefined");
+  if (a.rows() * a.cols() == 0)
+    throw ShapeError("mean: the mean of an empty " + detail::shape_of(a.value()) + " matrix is undefined");
   return a.tape().record(
       "mean", {a}, 1, 1, [](OpContext<T>& c) { c.out()(0, 0) = c.in(0).mean(); },
       [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out()(0, 0) / T(c.in(0).size()); });
@@ -92,14 +93,14 @@ Var<T> rowwise_logsumexp(Var<T> a) {
       });
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                 \
-  template Var<T> sum<T>(Var<T>);                \
-  template Var<T> mean<T>(Var<T>);               \
-  template Var<T> colwise_sum<T>(Var<T>);        \
-  template Var<T> rowwise_sum<T>(Var<T>);        \
-  template Var<T> colwise_mean<T>(Var<T>);       \
-  template Var<T> rowwise_mean<T>(Var<T>);       \
-  template Var<T> norm<T>(Var<T>);               \
+#define TAPEGRAD_INSTANTIATE(T)            \
+  template Var<T> sum<T>(Var<T>);          \
+  template Var<T> mean<T>(Var<T>);         \
+  template Var<T> colwise_sum<T>(Var<T>);  \
+  template Var<T> rowwise_sum<T>(Var<T>);  \
+  template Var<T> colwise_mean<T>(Var<T>); \
+  template Var<T> rowwise_mean<T>(Var<T>); \
+  template Var<T> norm<T>(Var<T>);         \
   template Var<T> rowwise_logsumexp<T>(Var<T>);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)

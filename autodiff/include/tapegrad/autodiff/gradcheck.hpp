@@ -12,22 +12,23 @@ namespace tapegrad {
 
 /// A user's function: records a graph on `tape` from the given input nodes and returns its output
 /// (any shape; a non-scalar output is checked through a fixed random projection ⟨output, R⟩).
-using GradCheckFunction = std::function<Var<double>(Tape<double>& tape, const std::vector<Var<double>>& inputs)>;
+using GradCheckFunction =
+    std::function<Var<double>(Tape<double>& tape, const std::vector<Var<double>>& inputs)>;
 
 struct GradCheckOptions {
-  double step = 1e-6;        ///< finite-difference step h: (f(x + h) - f(x - h)) / 2h
-  double rtol = 1e-6;        ///< an element passes if |analytic - numeric| <= atol + rtol * |numeric|
+  double step = 1e-6;  ///< finite-difference step h: (f(x + h) - f(x - h)) / 2h
+  double rtol = 1e-6;  ///< an element passes if |analytic - numeric| <= atol + rtol * |numeric|
   double atol = 1e-8;
-  std::uint64_t seed = 1234; ///< seed of the random projection for non-scalar outputs
+  std::uint64_t seed = 1234;  ///< seed of the random projection for non-scalar outputs
 };
 
 struct GradCheckResult {
   bool ok = true;
-  double max_error = 0;     ///< the worst |analytic - numeric| / (atol + rtol |numeric|); ok means <= 1
-  std::size_t input = 0;    ///< where the worst element is: which input,
-  Index row = 0, col = 0;   ///< and which entry of it,
+  double max_error = 0;    ///< the worst |analytic - numeric| / (atol + rtol |numeric|); ok means <= 1
+  std::size_t input = 0;   ///< where the worst element is: which input,
+  Index row = 0, col = 0;  ///< and which entry of it,
   double analytic = 0, numeric = 0;  ///< with both derivatives there.
-  std::size_t checked = 0;  ///< number of entries compared
+  std::size_t checked = 0;           ///< number of entries compared
   /// "worst: input 1 (2, 0): analytic 0.5 vs numeric 0.49 (error 3.2x tolerance)"
   std::string report() const;
 };

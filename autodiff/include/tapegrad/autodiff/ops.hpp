@@ -15,81 +15,148 @@ namespace tapegrad {
 
 // ---- linear algebra (ops/linalg.cpp) -------------------------------------------------------
 /// A B (matrix product, through BLAS for large sizes).
-template <class T> Var<T> matmul(Var<T> a, Var<T> b);
+template <class T>
+Var<T> matmul(Var<T> a, Var<T> b);
 /// Aᵀ.
-template <class T> Var<T> transpose(Var<T> a);
-/// A vector (1xn or nx1) becomes the nxn diagonal matrix; a square matrix gives its diagonal as an nx1 vector.
-template <class T> Var<T> diag(Var<T> a);
+template <class T>
+Var<T> transpose(Var<T> a);
+/// A vector (1xn or nx1) becomes the nxn diagonal matrix; a square matrix gives its diagonal as an nx1
+/// vector.
+template <class T>
+Var<T> diag(Var<T> a);
 /// A diag(v): scales column j of A by v_j, without forming diag(v). v is 1xn or nx1 for an mxn A.
-template <class T> Var<T> scale_columns(Var<T> a, Var<T> v);
+template <class T>
+Var<T> scale_columns(Var<T> a, Var<T> v);
 /// AᵀA, the Gram matrix of A's columns (symmetric; one product forward and one backward).
-template <class T> Var<T> gram(Var<T> a);
+template <class T>
+Var<T> gram(Var<T> a);
 
 // ---- arithmetic with broadcasting (ops/arithmetic.cpp) --------------------------------------
-template <class T> Var<T> add(Var<T> a, Var<T> b);
-template <class T> Var<T> sub(Var<T> a, Var<T> b);
+template <class T>
+Var<T> add(Var<T> a, Var<T> b);
+template <class T>
+Var<T> sub(Var<T> a, Var<T> b);
 /// Elementwise (Hadamard) product; use matmul for the matrix product.
-template <class T> Var<T> mul(Var<T> a, Var<T> b);
+template <class T>
+Var<T> mul(Var<T> a, Var<T> b);
 /// Elementwise quotient.
-template <class T> Var<T> div(Var<T> a, Var<T> b);
-template <class T> Var<T> neg(Var<T> a);
-template <class T> Var<T> add(Var<T> a, T s);
-template <class T> Var<T> mul(Var<T> a, T s);
+template <class T>
+Var<T> div(Var<T> a, Var<T> b);
+template <class T>
+Var<T> neg(Var<T> a);
+template <class T>
+Var<T> add(Var<T> a, T s);
+template <class T>
+Var<T> mul(Var<T> a, T s);
 /// s - a
-template <class T> Var<T> sub(T s, Var<T> a);
+template <class T>
+Var<T> sub(T s, Var<T> a);
 /// s / a, elementwise
-template <class T> Var<T> div(T s, Var<T> a);
+template <class T>
+Var<T> div(T s, Var<T> a);
 
 // ---- elementwise functions (ops/elementwise.cpp) --------------------------------------------
-template <class T> Var<T> square(Var<T> a);
-template <class T> Var<T> exp(Var<T> a);
+template <class T>
+Var<T> square(Var<T> a);
+template <class T>
+Var<T> exp(Var<T> a);
 /// Natural logarithm; log of a non-positive entry gives -inf or NaN (see anomaly detection).
-template <class T> Var<T> log(Var<T> a);
-template <class T> Var<T> sqrt(Var<T> a);
+template <class T>
+Var<T> log(Var<T> a);
+template <class T>
+Var<T> sqrt(Var<T> a);
 /// a^p elementwise, for a scalar exponent p.
-template <class T> Var<T> pow(Var<T> a, T p);
+template <class T>
+Var<T> pow(Var<T> a, T p);
 /// |a|; the derivative at 0 is taken as 0.
-template <class T> Var<T> abs(Var<T> a);
+template <class T>
+Var<T> abs(Var<T> a);
 /// max(a, 0); the derivative at 0 is taken as 0.
-template <class T> Var<T> relu(Var<T> a);
-template <class T> Var<T> tanh(Var<T> a);
-template <class T> Var<T> sigmoid(Var<T> a);
+template <class T>
+Var<T> relu(Var<T> a);
+template <class T>
+Var<T> tanh(Var<T> a);
+template <class T>
+Var<T> sigmoid(Var<T> a);
 
 // ---- reductions (ops/reductions.cpp) -----------------------------------------------------
 /// Sum of all entries (1x1).
-template <class T> Var<T> sum(Var<T> a);
+template <class T>
+Var<T> sum(Var<T> a);
 /// Mean of all entries (1x1).
-template <class T> Var<T> mean(Var<T> a);
+template <class T>
+Var<T> mean(Var<T> a);
 /// Sum of each column, over the rows: 1xC (Eigen's colwise().sum(), torch.sum(dim=0)).
-template <class T> Var<T> colwise_sum(Var<T> a);
+template <class T>
+Var<T> colwise_sum(Var<T> a);
 /// Sum of each row, over the columns: Rx1 (Eigen's rowwise().sum(), torch.sum(dim=1)).
-template <class T> Var<T> rowwise_sum(Var<T> a);
-template <class T> Var<T> colwise_mean(Var<T> a);
-template <class T> Var<T> rowwise_mean(Var<T> a);
+template <class T>
+Var<T> rowwise_sum(Var<T> a);
+template <class T>
+Var<T> colwise_mean(Var<T> a);
+template <class T>
+Var<T> rowwise_mean(Var<T> a);
 /// Frobenius norm (1x1); its derivative at 0 is taken as 0.
-template <class T> Var<T> norm(Var<T> a);
+template <class T>
+Var<T> norm(Var<T> a);
 /// log(sum(exp(row))) of each row: Rx1, computed stably (the row maximum is subtracted first).
-template <class T> Var<T> rowwise_logsumexp(Var<T> a);
+template <class T>
+Var<T> rowwise_logsumexp(Var<T> a);
 
 // ---- losses (ops/losses.cpp) ---------------------------------------------------------------
 /// mean((a - b)^2) over all entries, as torch.nn.functional.mse_loss; a and b have the same shape.
-template <class T> Var<T> mse(Var<T> a, Var<T> b);
+template <class T>
+Var<T> mse(Var<T> a, Var<T> b);
 /// sum(a^2) over all entries.
-template <class T> Var<T> sum_squares(Var<T> a);
+template <class T>
+Var<T> sum_squares(Var<T> a);
 
 // ---- operators ------------------------------------------------------------------------------
 // + and - (and unary -) with Vars or scalars on either side; * and / only with a scalar, because
 // "A * B" means the matrix product in Eigen but the elementwise one in PyTorch: say matmul or mul.
-template <class T> Var<T> operator+(Var<T> a, Var<T> b) { return add(a, b); }
-template <class T> Var<T> operator-(Var<T> a, Var<T> b) { return sub(a, b); }
-template <class T> Var<T> operator-(Var<T> a) { return neg(a); }
-template <class T> Var<T> operator+(Var<T> a, std::type_identity_t<T> s) { return add(a, s); }
-template <class T> Var<T> operator+(std::type_identity_t<T> s, Var<T> a) { return add(a, s); }
-template <class T> Var<T> operator-(Var<T> a, std::type_identity_t<T> s) { return add(a, -s); }
-template <class T> Var<T> operator-(std::type_identity_t<T> s, Var<T> a) { return sub(s, a); }
-template <class T> Var<T> operator*(Var<T> a, std::type_identity_t<T> s) { return mul(a, s); }
-template <class T> Var<T> operator*(std::type_identity_t<T> s, Var<T> a) { return mul(a, s); }
-template <class T> Var<T> operator/(Var<T> a, std::type_identity_t<T> s) { return mul(a, T(1) / s); }
-template <class T> Var<T> operator/(std::type_identity_t<T> s, Var<T> a) { return div(s, a); }
+template <class T>
+Var<T> operator+(Var<T> a, Var<T> b) {
+  return add(a, b);
+}
+template <class T>
+Var<T> operator-(Var<T> a, Var<T> b) {
+  return sub(a, b);
+}
+template <class T>
+Var<T> operator-(Var<T> a) {
+  return neg(a);
+}
+template <class T>
+Var<T> operator+(Var<T> a, std::type_identity_t<T> s) {
+  return add(a, s);
+}
+template <class T>
+Var<T> operator+(std::type_identity_t<T> s, Var<T> a) {
+  return add(a, s);
+}
+template <class T>
+Var<T> operator-(Var<T> a, std::type_identity_t<T> s) {
+  return add(a, -s);
+}
+template <class T>
+Var<T> operator-(std::type_identity_t<T> s, Var<T> a) {
+  return sub(s, a);
+}
+template <class T>
+Var<T> operator*(Var<T> a, std::type_identity_t<T> s) {
+  return mul(a, s);
+}
+template <class T>
+Var<T> operator*(std::type_identity_t<T> s, Var<T> a) {
+  return mul(a, s);
+}
+template <class T>
+Var<T> operator/(Var<T> a, std::type_identity_t<T> s) {
+  return mul(a, T(1) / s);
+}
+template <class T>
+Var<T> operator/(std::type_identity_t<T> s, Var<T> a) {
+  return div(s, a);
+}
 
 }  // namespace tapegrad

@@ -8,10 +8,10 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <initializer_list>
 #include <string>
 #include <utility>
-#include <deque>
 #include <vector>
 
 #include "tapegrad/autodiff/matrix.hpp"
@@ -30,7 +30,9 @@ class Parameter {
  public:
   Parameter() = default;
   explicit Parameter(Matrix<T> initial, std::string name = {})
-      : value(std::move(initial)), grad(Matrix<T>::Zero(value.rows(), value.cols())), name_(std::move(name)) {}
+      : value(std::move(initial)),
+        grad(Matrix<T>::Zero(value.rows(), value.cols())),
+        name_(std::move(name)) {}
 
   Matrix<T> value;  ///< The current value; optimizers update it in place.
   Matrix<T> grad;   ///< d(loss)/d(value), accumulated over backward passes; same shape as value.
@@ -133,8 +135,8 @@ class Tape {
 
   /// Appends an op node: checks that the inputs belong to this tape, sizes the output, runs `forward`.
   /// This is how every op is written (see docs/adding-an-op.md).
-  Var<T> record(const char* op, std::initializer_list<Var<T>> inputs, Index rows, Index cols, ForwardFn<T> forward,
-                BackwardFn<T> backward, T scalar = T(0));
+  Var<T> record(const char* op, std::initializer_list<Var<T>> inputs, Index rows, Index cols,
+                ForwardFn<T> forward, BackwardFn<T> backward, T scalar = T(0));
 
   /// Reverse sweep from a 1x1 node: d(loss)/d(node) for every node on a path to a parameter, and
   /// accumulates into the parameters' gradients.

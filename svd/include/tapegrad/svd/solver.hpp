@@ -78,7 +78,7 @@ struct SvdResult {
   Status status = Status::NotConverged;
   long iterations = 0;
   double final_loss = 0;
-  double seconds = 0;  ///< the solver's own time
+  double seconds = 0;                ///< the solver's own time
   std::vector<double> loss_history;  ///< loss at iterations 0, 1, ... (when record_loss)
   double reconstruction_error = 0;   ///< ‖M − U S Vᵀ‖_F / ‖M‖_F
   double orthogonality_error = 0;    ///< max(max|UᵀU − I|, max|VᵀV − I|)

@@ -1,0 +1,162 @@
+// The SVD solver: the seed recipe against the notebooks, the auto recipe against LAPACK's singular
+// values (tests/data/seed/svd and the generated set in tests/data/svd), and its promises.
+#include <Eigen/SVD>
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tapegrad/svd/solver.hpp"
+#include "test_data.hpp"
+
+using namespace tapegrad;
+using namespace tapegrad::svd;
+
+namespace {
+
+SvdOptions seed_options(const std::string& dir) {
+  SvdOptions o;
+  o.recipe = Recipe::Seed;
+  o.init = SeedInit{test::read_csv(dir + "U0.csv"), test::read_csv(dir + "diag_sqrt0.csv"),
+                    test::read_csv(dir + "V0.csv")};
+  return o;
+}
+
+// Every singular value within rel of the reference (zero ones: rel * σ_max absolute).
+double worst_sv_error(const Matrix<double>& got, const Matrix<double>& want) {
+  const double smax = want.maxCoeff();
+  double worst = 0;
+  for (Index i = 0; i < want.size(); ++i) {
+    const double scale = std::max(std::abs(want(i)), smax * 1e-300);
+    worst = std::max(worst, std::abs(got(i) - want(i)) / (want(i) > 1e-12 * smax ? scale : smax));
+  }
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("seed recipe reproduces the notebooks' SGD and Adam results, failures included", "[svd][seed]") {
+  for (const char* name : {"M1", "M2", "M3", "M4", "M5"}) {
+    for (auto kind : {OptimizerKind::Sgd, OptimizerKind::Adam}) {
+      const std::string dir = std::string("seed/svd/") + name + "/";
+      const std::string prefix = kind == OptimizerKind::Sgd ? "sgd" : "adam";
+      CAPTURE(name, prefix);
+      auto o = seed_options(dir);
+      o.optimizer = kind;
+      const auto r = solve(test::read_csv(dir + "M.csv"), o);
+      CHECK(r.status == Status::Completed);
+      CHECK(r.iterations == 20000);
+      const Matrix<double> want = test::read_csv(dir + prefix + "_singular_values.csv").transpose();
+      CHECK((r.singular_values - want).cwiseAbs().maxCoeff() <= 1e-3);
+      // The loss history follows PyTorch's over the first 100 iterations.
+      const Matrix<double> loss = test::read_csv(dir + prefix + "_loss.csv", true);
+      for (Index i = 0; i <= 100; ++i) {
+        REQUIRE(std::abs(r.loss_history[static_cast<std::size_t>(i)] - loss(i, 1)) <= 1e-4 * loss(i, 1));
+      }
+    }
+  }
+}
+
+TEST_CASE("seed recipe: options and failures are reported clearly", "[svd][seed]") {
+  SvdOptions o;
+  o.recipe = Recipe::Seed;
+  CHECK_THROWS_WITH(solve(Matrix<double>::Ones(3, 5), o), Catch::Contains("needs m >= n"));
+  o.lr = -1;
+  CHECK_THROWS_AS(solve(Matrix<double>::Ones(5, 3), o), SvdOptionError);
+  // The notebooks' lr 0.9 on a large matrix diverges: detected, with advice.
+  SvdOptions big;
+  big.recipe = Recipe::Seed;
+  big.iterations = 2000;
+  const Matrix<double> m = Matrix<double>::Random(60, 30).cwiseAbs();
+  const auto r = solve(m, big);
+  CHECK(r.status == Status::Diverged);
+  CHECK_THAT(r.message, Catch::Contains("--lr"));
+}
+
+TEST_CASE("auto recipe meets the floors on the five seed matrices", "[svd][auto]") {
+  for (const char* name : {"M1", "M2", "M3", "M4", "M5"}) {
+    CAPTURE(name);
+    const std::string dir = std::string("seed/svd/") + name + "/";
+    const Matrix<double> m = test::read_csv(dir + "M.csv");
+    const auto r = solve(m);
+    INFO(r.message);
+    CHECK(r.status == Status::Converged);
+    const Matrix<double> want = test::read_csv(dir + "lapack_singular_values.csv").transpose();
+    CHECK(worst_sv_error(r.singular_values, want) <= 1e-8);
+    CHECK(r.reconstruction_error <= 1e-8);
+    CHECK(r.orthogonality_error <= 1e-8);
+  }
+}
+
+TEST_CASE("auto recipe meets 1e-6 on the generated test set", "[svd][auto]") {
+  std::ifstream f(test::data_path("svd/manifest.json"));
+  const auto manifest = nlohmann::json::parse(f);
+  for (const auto& c : manifest["cases"]) {
+    const std::string name = c["name"];
+    CAPTURE(name);
+    const Matrix<double> m = test::read_csv("svd/" + name + "/M.csv");
+    const Matrix<double> all = test::read_csv("svd/" + name + "/singular_values.csv").transpose();
+    SvdOptions o;
+    Index k = std::min(m.rows(), m.cols());
+    if (!c["rank_requested"].is_null()) {
+      k = c["rank_requested"].get<Index>();
+      o.rank = k;
+    }
+    const auto r = solve(m, o);
+    INFO(r.message);
+    CHECK(r.status == Status::Converged);
+    REQUIRE(r.singular_values.size() == k);
+    CHECK(worst_sv_error(r.singular_values, all.topRows(k)) <= 1e-6);
+    CHECK(r.orthogonality_error <= 1e-6);
+  }
+}
+
+TEST_CASE("auto recipe: scale invariance, determinism, sign normalisation, shapes", "[svd][auto]") {
+  const Matrix<double> m = test::read_csv("seed/svd/M3/M.csv");
+  const auto base = solve(m);
+  for (double scale : {1e6, 1e-6}) {
+    CAPTURE(scale);
+    const auto r = solve(m * scale);
+    CHECK(r.status == Status::Converged);
+    CHECK((r.singular_values / scale - base.singular_values).cwiseAbs().maxCoeff() <=
+          1e-8 * base.singular_values(0));
+    CHECK(std::abs(r.iterations - base.iterations) <= base.iterations / 10 + 5);
+  }
+  const auto again = solve(m);
+  CHECK(again.singular_values == base.singular_values);
+  CHECK(again.U == base.U);
+  SvdOptions other;
+  other.seed = 99;
+  CHECK(solve(m, other).singular_values.isApprox(base.singular_values, 1e-8));
+  // Each column of U has its largest-magnitude entry positive.
+  for (Index j = 0; j < base.U.cols(); ++j) {
+    Index i = 0;
+    base.U.col(j).cwiseAbs().maxCoeff(&i);
+    CHECK(base.U(i, j) > 0);
+  }
+  // Sorted descending.
+  for (Index j = 1; j < base.singular_values.size(); ++j)
+    CHECK(base.singular_values(j - 1) >= base.singular_values(j));
+  // Wide matrices: the thin SVD of the transpose's shape.
+  const auto w = solve(Matrix<double>(m.transpose()));
+  CHECK(w.U.rows() == 4);
+  CHECK(w.V.rows() == 7);
+  CHECK(w.singular_values.isApprox(base.singular_values, 1e-8));
+  // Against Eigen's SVD on a random square matrix.
+  const Matrix<double> a = Matrix<double>::Random(12, 9);
+  Eigen::BDCSVD<Matrix<double>> ref(a);
+  const auto ra = solve(a);
+  CHECK(worst_sv_error(ra.singular_values, ref.singularValues()) <= 1e-8);
+}
+
+TEST_CASE("auto recipe: bad options are refused", "[svd][auto]") {
+  const Matrix<double> m = Matrix<double>::Random(5, 4);
+  SvdOptions o;
+  o.rank = 0;
+  CHECK_THROWS_WITH(solve(m, o), Catch::Contains("--rank must be between 1 and min(m, n) = 4"));
+  o.rank = 5;
+  CHECK_THROWS_AS(solve(m, o), SvdOptionError);
+  CHECK_THROWS_WITH(solve(Matrix<double>(0, 3)), Catch::Contains("empty"));
+  Matrix<double> nan = m;
+  nan(1, 1) = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_WITH(solve(nan), Catch::Contains("NaN"));
+}
