@@ -53,7 +53,7 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o) {
   double c = m.norm();
   if (c == 0) c = 1;
   const Matrix<T> mn = (m / c).cast<T>();
-  const double tol = o.tolerance.value_or(std::is_same_v<T, float> ? 1e-5 : 1e-11);
+  const double tol = o.tolerance.value_or(std::is_same_v<T, float> ? 1e-6 : 1e-11);
   const long max_iter = o.iterations.value_or(20000);
 
   // Deterministic Gaussian start: columns of norm about 1, s = diag(Uᵀ Mn V).
