@@ -2,6 +2,7 @@
 #pragma once
 
 #include "tapegrad/autodiff/gradcheck.hpp"
+#include "tapegrad/autodiff/graphviz.hpp"
 #include "tapegrad/autodiff/matrix.hpp"
 #include "tapegrad/autodiff/ops.hpp"
 #include "tapegrad/autodiff/tape.hpp"
