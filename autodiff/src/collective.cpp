@@ -1,0 +1,131 @@
+// The collective ops and the MPI context (tapegrad::mpi). See collective.hpp.
+#include "tapegrad/autodiff/collective.hpp"
+
+#include <mpi.h>
+
+#include <cstdlib>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace tapegrad::mpi {
+
+namespace {
+Context* g_context = nullptr;
+MPI_Comm g_comm = MPI_COMM_NULL;
+Traffic g_traffic;
+
+template <class T>
+MPI_Datatype datatype() {
+  return std::is_same_v<T, float> ? MPI_FLOAT : MPI_DOUBLE;
+}
+
+MPI_Comm comm() {
+  if (g_comm == MPI_COMM_NULL)
+    throw std::logic_error("tapegrad::mpi: no Context: make a tapegrad::mpi::Context in main() first");
+  return g_comm;
+}
+
+template <class T>
+void allreduce(T* values, std::int64_t count, MPI_Op op) {
+  if (count == 0) return;
+  if (count > std::numeric_limits<int>::max())
+    throw std::length_error("tapegrad::mpi: allreduce of more than 2^31 values");
+  const int rc = MPI_Allreduce(MPI_IN_PLACE, values, static_cast<int>(count), datatype<T>(), op, comm());
+  if (rc != MPI_SUCCESS) throw std::runtime_error("tapegrad::mpi: MPI_Allreduce failed");
+  ++g_traffic.calls;
+  g_traffic.bytes += count * std::int64_t(sizeof(T));
+}
+}  // namespace
+
+Context::Context(int* argc, char*** argv) {
+  if (g_context) throw std::logic_error("tapegrad::mpi: a Context exists already (make one, in main())");
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    int provided = 0;
+    MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+    finalize_ = true;
+  }
+  MPI_Comm_dup(MPI_COMM_WORLD, &g_comm);
+  MPI_Comm_rank(g_comm, &rank_);
+  MPI_Comm_size(g_comm, &size_);
+  g_context = this;
+}
+
+Context::~Context() {
+  MPI_Comm_free(&g_comm);
+  g_comm = MPI_COMM_NULL;
+  g_context = nullptr;
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (finalize_ && !finalized) MPI_Finalize();
+}
+
+Context& Context::current() {
+  if (!g_context)
+    throw std::logic_error("tapegrad::mpi: no Context: make a tapegrad::mpi::Context in main() first");
+  return *g_context;
+}
+bool Context::active() { return g_context != nullptr; }
+
+bool launched_with_several_processes() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"}) {
+    if (const char* v = std::getenv(name)) return std::atoi(v) > 1;
+  }
+  return false;
+}
+
+void sum(double* values, std::int64_t count) { allreduce(values, count, MPI_SUM); }
+void sum(float* values, std::int64_t count) { allreduce(values, count, MPI_SUM); }
+void max(double* values, std::int64_t count) { allreduce(values, count, MPI_MAX); }
+void max(float* values, std::int64_t count) { allreduce(values, count, MPI_MAX); }
+void barrier() { MPI_Barrier(comm()); }
+
+Traffic traffic() { return g_traffic; }
+void reset_traffic() { g_traffic = {}; }
+
+RowBlock row_block(Index rows, int rank, int size) {
+  if (size < 1 || rank < 0 || rank >= size || rows < 0)
+    throw std::invalid_argument("tapegrad::mpi::row_block: bad rank " + std::to_string(rank) + " of " +
+                                std::to_string(size));
+  const Index base = rows / size, extra = rows % size;
+  return {rank * base + std::min<Index>(rank, extra), base + (rank < extra ? 1 : 0)};
+}
+
+template <class T>
+Var<T> allreduce_sum(Var<T> x) {
+  // Y = Σ_p X_p (the same Y on every process)   =>   dX_p += dY (every process holds the same dY)
+  return x.tape().record(
+      "allreduce_sum", {x}, x.rows(), x.cols(),
+      [](OpContext<T>& c) {
+        c.out() = c.in(0);
+        allreduce(c.out().data(), c.out().size(), MPI_SUM);
+      },
+      [](OpContext<T>& c) {
+        if (c.needs_grad(0)) c.grad_in(0) += c.grad_out();
+      });
+}
+
+template <class T>
+Var<T> replicated(Var<T> x) {
+  // Y_p = X (the same X on every process)   =>   dX += Σ_p dY_p
+  return x.tape().record(
+      "replicated", {x}, x.rows(), x.cols(), [](OpContext<T>& c) { c.out() = c.in(0); },
+      [](OpContext<T>& c) {
+        // Every process runs this backward (the graphs are the same), so the allreduce is collective even
+        // where the input needs no gradient. The sum goes through a per-thread buffer: no allocation once
+        // it has grown to the largest replicated value.
+        thread_local Matrix<T> total;
+        total = c.grad_out();
+        allreduce(total.data(), total.size(), MPI_SUM);
+        if (c.needs_grad(0)) c.grad_in(0) += total;
+      });
+}
+
+template Var<float> allreduce_sum<float>(Var<float>);
+template Var<double> allreduce_sum<double>(Var<double>);
+template Var<float> replicated<float>(Var<float>);
+template Var<double> replicated<double>(Var<double>);
+
+}  // namespace tapegrad::mpi
