@@ -10,6 +10,21 @@
 
 namespace tapegrad::svd::detail {
 
+namespace {
+// Adam's and AdamW's options from the SVD options; unset ones take the given defaults.
+template <class Options>
+Options adam_options(const SvdOptions& o, double default_lr, double default_weight_decay) {
+  Options a;
+  a.lr = o.lr.value_or(default_lr);
+  a.beta1 = o.beta1.value_or(a.beta1);
+  a.beta2 = o.beta2.value_or(a.beta2);
+  a.eps = o.eps.value_or(a.eps);
+  a.weight_decay = o.weight_decay.value_or(default_weight_decay);
+  a.amsgrad = o.amsgrad;
+  return a;
+}
+}  // namespace
+
 template <class T>
 std::unique_ptr<optim::Optimizer<T>> make_optimizer(OptimizerKind kind, const SvdOptions& o,
                                                     std::vector<Parameter<T>*> params, double default_lr,
@@ -24,26 +39,13 @@ std::unique_ptr<optim::Optimizer<T>> make_optimizer(OptimizerKind kind, const Sv
       s.nesterov = o.nesterov;
       return std::make_unique<optim::Sgd<T>>(std::move(params), s);
     }
-    case OptimizerKind::Adam: {
-      optim::AdamOptions a;
-      a.lr = o.lr.value_or(default_lr);
-      a.beta1 = o.beta1.value_or(a.beta1);
-      a.beta2 = o.beta2.value_or(a.beta2);
-      a.eps = o.eps.value_or(a.eps);
-      a.weight_decay = o.weight_decay.value_or(default_weight_decay);
-      a.amsgrad = o.amsgrad;
-      return std::make_unique<optim::Adam<T>>(std::move(params), a);
-    }
-    case OptimizerKind::AdamW: {
-      optim::AdamWOptions a;
-      a.lr = o.lr.value_or(default_lr);
-      a.beta1 = o.beta1.value_or(a.beta1);
-      a.beta2 = o.beta2.value_or(a.beta2);
-      a.eps = o.eps.value_or(a.eps);
-      a.weight_decay = o.weight_decay.value_or(a.weight_decay);
-      a.amsgrad = o.amsgrad;
-      return std::make_unique<optim::AdamW<T>>(std::move(params), a);
-    }
+    case OptimizerKind::Adam:
+      return std::make_unique<optim::Adam<T>>(
+          std::move(params), adam_options<optim::AdamOptions>(o, default_lr, default_weight_decay));
+    case OptimizerKind::AdamW:  // AdamW keeps its own default weight decay (1e-2) unless one is given
+      return std::make_unique<optim::AdamW<T>>(
+          std::move(params),
+          adam_options<optim::AdamWOptions>(o, default_lr, optim::AdamWOptions{}.weight_decay));
   }
   throw SvdOptionError("unknown optimizer");
 }
