@@ -25,8 +25,25 @@ inline const svd::ReadLimits kLimits{std::size_t{1} << 20, Index{1} << 16};
   std::abort();
 }
 
+// For a text format: is (line, column) a place in the text, or just after its end? Lines end with LF, CRLF or
+// a lone CR; a UTF-8 BOM is not counted; the column may point at the line end (CRLF: at either byte).
+inline bool text_position_exists(std::string_view text, long line, long column) {
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  long l = 1;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= text.size(); ++i) {
+    const bool end = i == text.size() || text[i] == '\n' || text[i] == '\r';
+    if (!end) continue;
+    if (l == line) return column >= 1 && static_cast<std::size_t>(column) <= i - start + 2;
+    if (i < text.size() && text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+    start = i + 1;
+    ++l;
+  }
+  return false;
+}
+
 template <class Parse>
-int run(const std::uint8_t* data, std::size_t size, Parse parse) {
+int run(const std::uint8_t* data, std::size_t size, Parse parse, bool text) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
   Matrix<double> m;
   try {
@@ -35,7 +52,11 @@ int run(const std::uint8_t* data, std::size_t size, Parse parse) {
     // The message starts with the name and, for errors inside the file, a 1-based position within it.
     if (std::string_view(e.what()).substr(0, 10) != "fuzz-input") fail("ParseError without the file name");
     if (e.line() < 0 || e.column() < 0 || (e.line() == 0) != (e.column() == 0)) fail("bad error position");
-    if (e.column() > static_cast<long>(size) + 1 && e.line() == 1) fail("error column beyond the input");
+    if (e.line() > 0 && !text &&
+        (e.line() != 1 || e.column() < 1 || e.column() > static_cast<long>(size) + 1))
+      fail("error position outside the .npy bytes");
+    if (e.line() > 0 && text && !text_position_exists(bytes, e.line(), e.column()))
+      fail("error position outside the text");
     if (e.message().size() > 1000) fail("error message longer than 1000 bytes");
     return 0;
   }
