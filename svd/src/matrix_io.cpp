@@ -186,8 +186,7 @@ void check_elements(const Text& text, const char* at, std::size_t count, const R
                       " entries, the limit for a dense matrix");
 }
 
-// ----------------------------------------------------------------------------------------------------------
-// CSV
+// ---- CSV
 
 Matrix<double> parse_csv_impl(const Text& text, const ReadLimits& limits) {
   std::vector<double> values;
@@ -295,8 +294,7 @@ Matrix<double> parse_csv_impl(const Text& text, const ReadLimits& limits) {
   return m;
 }
 
-// ------------------------------------------------------------------------------------------------ Matrix
-// Market
+// ---- Matrix Market
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -510,8 +508,7 @@ Matrix<double> parse_matrix_market_impl(const Text& text, const ReadLimits& limi
   return m;
 }
 
-// ----------------------------------------------------------------------------------------------------------
-// NPY
+// ---- NPY
 
 class NpyReader {
  public:
@@ -739,14 +736,18 @@ Matrix<double> parse_npy_impl(std::string_view b, const std::string& name, const
   return m;
 }
 
-// ------------------------------------------------------------------------------------------------ Reading
-// files
+// ---- Reading files
 
 std::string errno_text() { return std::strerror(errno); }
 
-/// Reads a stream to its end, at most limits.max_bytes. For text formats a NUL byte stops it early (so that
-/// /dev/zero or a binary stream fails fast instead of filling memory).
-std::string read_stream(std::istream& in, const std::string& name, const ReadLimits& limits, bool text) {
+/// What a stream is expected to hold: text (a NUL byte stops the read: /dev/zero or a binary stream fails
+/// fast instead of filling memory), a .npy file (a stream that does not start with its magic stops early, the
+/// parser then says why), anything (Binary), or "look at the first bytes" (Sniff: Npy or Text).
+enum class Expect { Text, Npy, Binary, Sniff };
+
+/// Reads a stream to its end, at most limits.max_bytes.
+std::string read_stream(std::istream& in, const std::string& name, const ReadLimits& limits, Expect expect) {
+  static constexpr std::string_view magic = "\x93NUMPY";
   std::string data;
   std::array<char, 1 << 16> buf{};
   while (in) {
@@ -758,8 +759,13 @@ std::string read_stream(std::istream& in, const std::string& name, const ReadLim
           name, 0, 0, "the input is larger than the limit of " + std::to_string(limits.max_bytes) + " bytes");
     const std::size_t old = data.size();
     data.append(buf.data(), n);
-    if (text) {
-      const void* nul = std::memchr(data.data() + old, 0, n);
+    if (expect == Expect::Sniff && data.size() >= magic.size())
+      expect = std::string_view(data).substr(0, magic.size()) == magic ? Expect::Npy : Expect::Text;
+    if (expect == Expect::Npy && data.size() >= magic.size() && std::string_view(data).substr(0, 6) != magic)
+      break;
+    if (expect == Expect::Text) {
+      const void* nul = std::memchr(data.data(), 0, data.size());
+      if (old > 0) nul = std::memchr(data.data() + old, 0, n);
       if (nul != nullptr) {
         const Text t(data, name, limits);
         t.fail(static_cast<const char*>(nul), "binary data (a NUL byte): this is not a text matrix file");
@@ -770,7 +776,7 @@ std::string read_stream(std::istream& in, const std::string& name, const ReadLim
   return data;
 }
 
-std::string read_path(const std::string& path, const ReadLimits& limits, bool text) {
+std::string read_path(const std::string& path, const ReadLimits& limits, Expect expect) {
   std::error_code ec;
   const auto st = fs::status(path, ec);
   if (ec || !fs::exists(st)) {
@@ -794,7 +800,7 @@ std::string read_path(const std::string& path, const ReadLimits& limits, bool te
       return data;
     }
   }
-  return read_stream(in, path, limits, text);
+  return read_stream(in, path, limits, expect);
 }
 
 std::string lower_extension(const std::string& path) {
@@ -827,12 +833,12 @@ Matrix<double> parse_npy(std::string_view bytes, const std::string& name, const 
 }
 
 Matrix<double> read_csv(std::istream& in, const std::string& name, const ReadLimits& limits) {
-  const std::string data = read_stream(in, name, limits, true);
+  const std::string data = read_stream(in, name, limits, Expect::Text);
   return parse_csv(data, name, limits);
 }
 
 std::string read_file_bytes(const std::string& path, const ReadLimits& limits) {
-  return read_path(path, limits, false);
+  return read_path(path, limits, Expect::Binary);
 }
 
 const char* to_string(MatrixFormat f) {
@@ -867,12 +873,13 @@ MatrixFormat detect_format(const std::string& path, std::string_view head) {
 
 Matrix<double> read_matrix(const std::string& path, const ReadLimits& limits) {
   if (path == "-") return read_csv(std::cin, "<stdin>", limits);
-  // Known text extensions are read as text (a NUL byte from a non-regular file stops the read early).
+  // The name says what to expect; from a pipe or a device, a wrong start stops the read early.
   const std::string ext = lower_extension(path);
-  const bool text_ext =
-      ext == ".csv" || ext == ".tsv" || ext == ".txt" || ext == ".dat" || ext == ".mtx" || ext == ".mm";
-  (void)detect_format(path);  // refuses archives before reading them
-  const std::string data = read_path(path, limits, text_ext);
+  const MatrixFormat by_name = detect_format(path);  // refuses archives before reading them
+  const bool known = ext == ".csv" || ext == ".tsv" || ext == ".txt" || ext == ".dat" || ext == ".mtx" ||
+                     ext == ".mm" || ext == ".npy";
+  const Expect expect = !known ? Expect::Sniff : by_name == MatrixFormat::Npy ? Expect::Npy : Expect::Text;
+  const std::string data = read_path(path, limits, expect);
   switch (detect_format(path, data)) {
     case MatrixFormat::Csv:
       return parse_csv(data, path, limits);
@@ -884,8 +891,7 @@ Matrix<double> read_matrix(const std::string& path, const ReadLimits& limits) {
   return {};
 }
 
-// ------------------------------------------------------------------------------------------------------
-// Writing
+// ---- Writing
 
 std::string format_csv(const Matrix<double>& m) {
   std::string out;

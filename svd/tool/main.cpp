@@ -41,8 +41,7 @@ struct UsageError {
   std::string message;
 };
 
-// ----------------------------------------------------------------------------------------------- option
-// values
+// ---- option values
 
 std::string lower(std::string s) {
   for (char& c : s) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
@@ -78,8 +77,7 @@ std::int64_t parse_whole(const std::string& option, const std::string& text) {
   throw UsageError{option + ": expected a whole number, got '" + text + "'"};
 }
 
-// -------------------------------------------------------------------------------------------------- the
-// options
+// ---- the options
 
 struct Cli {
   std::string matrix;
@@ -122,28 +120,41 @@ EXIT CODES
 )";
 
 void add_options(CLI::App& app, Cli& c) {
-  app.add_option("MATRIX", c.matrix, "Matrix file (.csv, .mtx, .npy) or - for CSV on stdin")->required();
+  app.add_option("MATRIX", c.matrix, "Matrix file (.csv, .mtx, .npy) or - for CSV on stdin")
+      ->required()
+      ->type_name("FILE");
   app.add_option("--recipe", c.recipe,
-                 "seed|auto: the notebooks' recipe or the robust default (default: auto)");
-  app.add_option("--optimizer", c.optimizer, "sgd|adam|adamw (default: the recipe's choice; seed: sgd)");
-  app.add_option("--lr", c.lr, "Learning rate, > 0 (default: the recipe's; seed: sgd 0.9, adam 1e-3)");
-  app.add_option("--momentum", c.momentum, "SGD momentum, >= 0 (seed default 0.9)");
-  app.add_option("--dampening", c.dampening, "SGD dampening, >= 0 (default 0)");
+                 "seed|auto: the notebooks' recipe or the robust default (default: auto)")
+      ->type_name("NAME");
+  app.add_option("--optimizer", c.optimizer, "sgd|adam|adamw (default: the recipe's choice; seed: sgd)")
+      ->type_name("NAME");
+  app.add_option("--lr", c.lr, "Learning rate, > 0 (default: the recipe's; seed: sgd 0.9, adam 1e-3)")
+      ->type_name("X");
+  app.add_option("--momentum", c.momentum, "SGD momentum, >= 0 (seed default 0.9)")->type_name("X");
+  app.add_option("--dampening", c.dampening, "SGD dampening, >= 0 (default 0)")->type_name("X");
   app.add_flag("--nesterov", c.nesterov, "SGD with Nesterov momentum");
-  app.add_option("--weight-decay", c.weight_decay, "Weight decay, >= 0 (seed adam default 1e-5)");
-  app.add_option("--beta1", c.beta1, "Adam beta1, in [0, 1) (default 0.9)");
-  app.add_option("--beta2", c.beta2, "Adam beta2, in [0, 1) (default 0.999)");
-  app.add_option("--eps", c.eps, "Adam epsilon, >= 0 (default 1e-8)");
+  app.add_option("--weight-decay", c.weight_decay, "Weight decay, >= 0 (seed adam default 1e-5)")
+      ->type_name("X");
+  app.add_option("--beta1", c.beta1, "Adam beta1, in [0, 1) (default 0.9)")->type_name("X");
+  app.add_option("--beta2", c.beta2, "Adam beta2, in [0, 1) (default 0.999)")->type_name("X");
+  app.add_option("--eps", c.eps, "Adam epsilon, >= 0 (default 1e-8)")->type_name("X");
   app.add_flag("--amsgrad", c.amsgrad, "Adam with AMSGrad");
-  app.add_option("--iters", c.iters, "Iterations: the seed recipe's count (default 20000), auto's maximum");
-  app.add_option("--tol", c.tol, "Auto: convergence tolerance, > 0 (default: the solver's for the dtype)");
-  app.add_option("--rank", c.rank, "Number of singular triplets k, 1 <= k <= min(m, n) (default: min(m, n))");
-  app.add_option("--dtype", c.dtype, "float32|float64 (default: seed float32, auto float64)");
-  app.add_option("--seed", c.seed, "Random seed of the initial values, >= 0 (default 314)");
-  app.add_option("--threads", c.threads, "Threads for matrix products (OpenBLAS, Eigen), >= 1");
-  app.add_option("--init-dir", c.init_dir, "Seed recipe: start from U0.csv, diag_sqrt0.csv, V0.csv in DIR");
+  app.add_option("--iters", c.iters, "Iterations: the seed recipe's count (default 20000), auto's maximum")
+      ->type_name("N");
+  app.add_option("--tol", c.tol, "Auto: convergence tolerance, > 0 (default: the solver's for the dtype)")
+      ->type_name("X");
+  app.add_option("--rank", c.rank, "Number of singular triplets k, 1 <= k <= min(m, n) (default: min(m, n))")
+      ->type_name("K");
+  app.add_option("--dtype", c.dtype, "float32|float64 (default: seed float32, auto float64)")
+      ->type_name("NAME");
+  app.add_option("--seed", c.seed, "Random seed of the initial values, >= 0 (default 314)")->type_name("N");
+  app.add_option("--threads", c.threads, "Threads for matrix products (OpenBLAS, Eigen), >= 1")
+      ->type_name("N");
+  app.add_option("--init-dir", c.init_dir, "Seed recipe: start from U0.csv, diag_sqrt0.csv, V0.csv in DIR")
+      ->type_name("DIR");
   app.add_option("--out", c.out_dir,
-                 "Write U.csv, singular_values.csv, V.csv, loss.csv, convergence.svg to DIR");
+                 "Write U.csv, singular_values.csv, V.csv, loss.csv, convergence.svg to DIR")
+      ->type_name("DIR");
   app.add_flag("--json", c.json, "Print the result as one JSON object on stdout");
   app.add_flag("--quiet", c.quiet, "No progress line on stderr");
   app.footer(kFooter);
@@ -266,8 +277,7 @@ SeedInit read_init(const std::string& dir, const Matrix<double>& m) {
   return init;
 }
 
-// -----------------------------------------------------------------------------------------------------
-// outputs
+// ---- outputs
 
 std::string shortest(double v) {
   if (std::isnan(v)) return "nan";
@@ -322,7 +332,7 @@ void print_summary(const SvdResult& r, const Matrix<double>& m, const std::strin
               r.seconds, r.final_loss);
   std::printf("reconstruction error %.3g, orthogonality error %.3g\n", r.reconstruction_error,
               r.orthogonality_error);
-  if (!r.message.empty() && r.status != Status::Diverged) std::printf("%s\n", r.message.c_str());
+  if (!r.message.empty() && r.converged()) std::printf("%s\n", r.message.c_str());
 }
 
 std::string duration(double s) {
@@ -397,7 +407,10 @@ int run(int argc, char** argv) {
   }
   if (progress_shown) std::fputs("\r\033[K", stderr);
 
-  const std::string name = c.matrix == "-" ? "<stdin>" : fs::path(c.matrix).filename().string();
+  // The matrix as named on the command line (just its file name when the path is long).
+  const std::string name = c.matrix == "-"         ? "<stdin>"
+                           : c.matrix.size() <= 40 ? c.matrix
+                                                   : fs::path(c.matrix).filename().string();
   if (!c.out_dir.empty()) {
     const std::string method = r.method.empty() ? std::string(to_string(r.optimizer)) : r.method;
     write_outputs(c.out_dir, r,
@@ -413,13 +426,16 @@ int run(int argc, char** argv) {
     case Status::Completed:
       return kExitOk;
     case Status::NotConverged:
-      if (!c.json && !c.quiet)
-        std::fprintf(stderr, "tapegrad-svd: not converged within %ld iterations%s%s\n", r.iterations,
-                     r.message.empty() ? "" : ": ", r.message.c_str());
+      // The solver's message says why and what to try; it goes to stderr, next to the summary or the JSON.
+      std::fprintf(stderr, "tapegrad-svd: %s\n",
+                   r.message.empty() ? ("not converged within " + std::to_string(r.iterations) +
+                                        " iterations: raise --iters or loosen --tol")
+                                           .c_str()
+                                     : r.message.c_str());
       return kExitNotConverged;
     case Status::Diverged:
-      std::fprintf(stderr, "tapegrad-svd: diverged: %s\n",
-                   r.message.empty() ? "the loss became non-finite or exploded; try a smaller --lr"
+      std::fprintf(stderr, "tapegrad-svd: %s\n",
+                   r.message.empty() ? "diverged: the loss became non-finite or exploded; try a smaller --lr"
                                      : r.message.c_str());
       return kExitDiverged;
   }

@@ -71,8 +71,7 @@ Matrix<double> mat(Index rows, Index cols, std::initializer_list<double> row_maj
   return m;
 }
 
-// ------------------------------------------------------------------------------------------- .npy
-// construction
+// ---- .npy construction
 
 std::string npy(const std::string& dict, const std::string& data, int major = 1) {
   std::string h = dict;
@@ -134,8 +133,7 @@ struct TempDir {
 
 }  // namespace
 
-// ================================================================================================== CSV:
-// valid
+// ==== CSV: valid
 
 TEST_CASE("csv: comma-separated rows", "[csv]") {
   const Matrix<double> m = parse_csv("1,2,3\n4,5,6\n", "t");
@@ -184,8 +182,7 @@ TEST_CASE("csv: the seed data reads", "[csv]") {
   CHECK(m(0, 0) == 0.7196354866027832);
 }
 
-// =============================================================================================== CSV:
-// hostile
+// ==== CSV: hostile
 
 TEST_CASE("csv: ragged rows", "[csv][hostile]") {
   csv_error("1,2,3\n4,5,6\n7,8\n", 3, 4, "this row has 2 values; line 1 has 3");
@@ -306,8 +303,7 @@ TEST_CASE("csv: stdin-like streams", "[csv]") {
   check_error([&] { read_csv(big, "<stdin>", tiny); }, 0, 0, "larger than the limit", "<stdin>");
 }
 
-// ======================================================================================= Matrix Market:
-// valid
+// ==== Matrix Market: valid
 
 TEST_CASE("mtx: array, general, column-major", "[mtx]") {
   const std::string t = "%%MatrixMarket matrix array real general\n% comment\n\n2 3\n1\n4\n2\n5\n3\n6\n";
@@ -340,8 +336,7 @@ TEST_CASE("mtx: the 'double' field some writers use is real", "[mtx]") {
         mat(1, 1, {2.5}));
 }
 
-// ===================================================================================== Matrix Market:
-// hostile
+// ==== Matrix Market: hostile
 
 TEST_CASE("mtx: missing or bad banner", "[mtx][hostile]") {
   mtx_error("", 1, 1, "not a Matrix Market file");
@@ -428,8 +423,7 @@ TEST_CASE("mtx: values: non-numbers, NaN, overflow, non-integers in an integer f
             "binary data");
 }
 
-// ================================================================================================= NPY:
-// valid
+// ==== NPY: valid
 
 TEST_CASE("npy: float64, C order", "[npy]") {
   const std::string f = npy(header("<f8", "(2, 3)"), bytes_of<double>({1, 2, 3, 4, 5, 6}));
@@ -456,8 +450,7 @@ TEST_CASE("npy: 1-D arrays read as one row; format versions 2 and 3; header spel
   CHECK(parse_npy(npy(d, bytes_of<double>({7, 8})), "t") == mat(2, 1, {7, 8}));
 }
 
-// =============================================================================================== NPY:
-// hostile
+// ==== NPY: hostile
 
 TEST_CASE("npy: not a .npy file", "[npy][hostile]") {
   npy_error("", 1, "the file is empty");
@@ -546,8 +539,7 @@ TEST_CASE("npy: NaN and infinite values are refused with their position", "[npy]
             "the value at row 1, column 2 is infinite");
 }
 
-// ====================================================================================== Files and
-// dispatching
+// ==== Files and dispatching
 
 TEST_CASE("read_matrix: dispatch by extension and by content", "[files]") {
   TempDir dir;
@@ -586,6 +578,11 @@ TEST_CASE("read_matrix: file-level errors have line 0", "[files][hostile]") {
   check_error([&] { read_matrix(big, tiny); }, 0, 0, "the file is 6 bytes, more than the limit of 3", big);
 }
 
+TEST_CASE("read_matrix: devices and pipes stop early on binary data", "[files][hostile]") {
+  if (!fs::exists("/dev/zero")) return;
+  check_error([] { read_matrix("/dev/zero"); }, 1, 1, "binary data (a NUL byte)", "/dev/zero");
+}
+
 TEST_CASE("read_matrix: the tests/data/bad files all fail with a position", "[files][hostile]") {
   const fs::path bad = fs::path(TAPEGRAD_TEST_DATA_DIR) / "bad";
   int count = 0;
@@ -613,7 +610,7 @@ TEST_CASE("read_matrix: the tests/data/odd files all read", "[files]") {
   CHECK(read_matrix((odd / "symmetric.mtx").string()) == mat(3, 3, {2, 1, 0, 1, 0, -1, 0, -1, 4}));
 }
 
-// ================================================================================================== Writing
+// ==== Writing
 
 TEST_CASE("format_csv: shortest round-trip text", "[write]") {
   CHECK(format_csv(mat(2, 2, {0.1, -2, 1e-7, 1e300})) == "0.1,-2\n1e-07,1e+300\n");

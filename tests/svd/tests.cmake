@@ -12,6 +12,10 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/svd/test_solver.cpp)
   tapegrad_add_test(test_svd_solver svd/test_solver.cpp LIBS tapegrad::svd)
 endif()
 
+# Concurrent SVDs on separate tapes equal sequential ones (issue 6; scripts/test.sh also runs it under TSan).
+find_package(Threads REQUIRED)
+tapegrad_add_test(test_threads svd/test_threads.cpp LIBS tapegrad::svd Threads::Threads)
+
 # ------------------------------------------------------------------------------------------------- the CLI
 # tapegrad_cli_test(NAME EXIT code REGEX regex ARGS args... [STDIN file] [OUT_DIR dir FILES files...]):
 # "cli: NAME" runs tapegrad-svd with ARGS and checks the exit code and that stdout+stderr match REGEX.
@@ -133,3 +137,14 @@ tapegrad_cli_test("--out writes every result file atomically" EXIT 0 REGEX "sing
                   FILES U.csv singular_values.csv V.csv loss.csv convergence.svg)
 tapegrad_cli_test("divergence exits 3 and says what to try" EXIT 3 REGEX "diverged.*smaller --lr"
                   ARGS --recipe seed --lr 100 ${M1})
+
+# The auto recipe: converged (0), not converged within --iters (1, results still written), top-k of a wide matrix.
+set(M3 ${TAPEGRAD_CLI_DATA}/seed/svd/M3/M.csv)
+tapegrad_cli_test("auto M3 converges" EXIT 0 REGEX "\"converged\":true,.*\"recipe\":\"auto\",.*\"dtype\":\"float64\",\"shape\":\\[7,4\\],\"rank\":4}"
+                  ARGS --json ${M3})
+tapegrad_cli_test("auto not converged exits 1 and still writes the results" EXIT 1 REGEX "not converged"
+                  ARGS --iters 5 --out ${CMAKE_CURRENT_BINARY_DIR}/cli-out-nc ${M3}
+                  OUT_DIR ${CMAKE_CURRENT_BINARY_DIR}/cli-out-nc
+                  FILES U.csv singular_values.csv V.csv loss.csv convergence.svg)
+tapegrad_cli_test("auto top-k of a wide matrix" EXIT 0 REGEX "\"shape\":\\[4,9\\],\"rank\":2}"
+                  ARGS --rank 2 --json --threads 1 ${TAPEGRAD_CLI_DATA}/svd/wide_4x9/M.csv)
