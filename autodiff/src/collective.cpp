@@ -7,6 +7,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace tapegrad::mpi {
 
@@ -81,6 +82,28 @@ void sum(float* values, std::int64_t count) { allreduce(values, count, MPI_SUM);
 void max(double* values, std::int64_t count) { allreduce(values, count, MPI_MAX); }
 void max(float* values, std::int64_t count) { allreduce(values, count, MPI_MAX); }
 void barrier() { MPI_Barrier(comm()); }
+
+Matrix<double> gather_rows(const Matrix<double>& local) {
+  const Context& ctx = Context::current();
+  const int n = static_cast<int>(local.cols());
+  int rows = static_cast<int>(local.rows());
+  std::vector<int> counts(std::size_t(ctx.size())), offsets(std::size_t(ctx.size()));
+  MPI_Gather(&rows, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, comm());
+  // Row-major blocks (each process sends its rows as the columns of its transpose), stacked.
+  const Matrix<double> lt = local.transpose();
+  int total = 0;
+  for (std::size_t p = 0; p < counts.size(); ++p) {
+    offsets[p] = total * n;
+    total += counts[p];
+    counts[p] *= n;
+  }
+  Matrix<double> all_t(n, ctx.rank() == 0 ? total : 0);
+  MPI_Gatherv(lt.data(), rows * n, MPI_DOUBLE, all_t.data(), counts.data(), offsets.data(), MPI_DOUBLE, 0,
+              comm());
+  ++g_traffic.calls;
+  g_traffic.bytes += std::int64_t(rows) * n * std::int64_t(sizeof(double));
+  return ctx.rank() == 0 ? Matrix<double>(all_t.transpose()) : Matrix<double>();
+}
 
 Traffic traffic() { return g_traffic; }
 void reset_traffic() { g_traffic = {}; }

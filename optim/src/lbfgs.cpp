@@ -68,6 +68,36 @@ void Lbfgs<T>::gather_grads(Vec& g) const {
 }
 
 template <class T>
+void Lbfgs<T>::set_reduce(Reduce sum, std::vector<T> weights) {
+  if (weights.empty()) weights.assign(this->parameters().size(), T(1));
+  if (weights.size() != this->parameters().size())
+    throw std::invalid_argument("lbfgs.set_reduce: " + std::to_string(weights.size()) + " weights for " +
+                                std::to_string(this->parameters().size()) + " parameters");
+  reduce_ = std::move(sum);
+  weights_ = std::move(weights);
+}
+
+template <class T>
+template <class... F>
+std::array<T, sizeof...(F)> Lbfgs<T>::totals(const F&... f) const {
+  if (!reduce_) return {f(Index(0), n_)...};  // one process: exactly the whole-vector expressions
+  std::array<T, sizeof...(F)> out{};
+  Index k = 0;
+  std::size_t i = 0;
+  for (auto* p : this->parameters()) {
+    const Index len = p->value.size();
+    const T w = weights_[i++];
+    if (w != T(0)) {
+      std::size_t j = 0;
+      ((out[j++] += w * f(k, len)), ...);
+    }
+    k += len;
+  }
+  reduce_(out.data(), static_cast<int>(out.size()));
+  return out;
+}
+
+template <class T>
 void Lbfgs<T>::step() {
   throw std::logic_error(
       "tapegrad: lbfgs.step needs a closure that re-evaluates the loss: step(closure, loss)");
@@ -96,35 +126,51 @@ T Lbfgs<T>::step(const Closure& closure, T loss) {
     diag_.setOnes();
   }
 
+  // Dot products and norms over every entry (every process's, with a reduce).
+  auto dot = [](const auto& a, const auto& b) {
+    return [&a, &b](Index k, Index len) { return a.segment(k, len).dot(b.segment(k, len)); };
+  };
+  auto sq = [](const auto& a) {
+    return [&a](Index k, Index len) { return a.segment(k, len).squaredNorm(); };
+  };
+
   // Two-loop recursion: q = H g, newest pair first, then oldest first.
   q_ = g_;
   for (long i = 0; i < len_; ++i) {
     const long j = (head_ - 1 - i + mem_) % mem_;
-    alpha_(j) = rho_(j) * s_.col(j).dot(q_);
+    const auto sj = s_.col(j);
+    alpha_(j) = rho_(j) * totals(dot(sj, q_))[0];
     q_ -= alpha_(j) * y_.col(j);
   }
   T gamma;
   if (len_ > 0) {
     const long j = (head_ - 1 + mem_) % mem_;
-    gamma = s_.col(j).dot(y_.col(j)) / y_.col(j).dot(diag_.cwiseProduct(y_.col(j)));
+    const auto sj = s_.col(j), yj = y_.col(j);
+    const auto [sy, ydy] = totals(dot(sj, yj), [&](Index k, Index len) {
+      return yj.segment(k, len).dot(diag_.segment(k, len).cwiseProduct(yj.segment(k, len)));
+    });
+    gamma = sy / ydy;
   } else {
-    const T dn = diag_.cwiseProduct(g_).norm();
+    const T dn = std::sqrt(totals([&](Index k, Index len) {
+      return diag_.segment(k, len).cwiseProduct(g_.segment(k, len)).squaredNorm();
+    })[0]);
     gamma = dn > T(1) ? T(1) / dn : T(1);
   }
   q_ = gamma * diag_.cwiseProduct(q_);
   for (long i = len_ - 1; i >= 0; --i) {
     const long j = (head_ - 1 - i + mem_) % mem_;
-    const T b = rho_(j) * y_.col(j).dot(q_);
+    const auto yj = y_.col(j);
+    const T b = rho_(j) * totals(dot(yj, q_))[0];
     q_ += (alpha_(j) - b) * s_.col(j);
   }
   d_ = -q_;
-  T gd = g_.dot(d_);
+  T gd = totals(dot(g_, d_))[0];
   if (!(gd < T(0))) {  // not a descent direction (rounding, or a bad pair): restart from -D g
     len_ = 0;
     d_ = -diag_.cwiseProduct(g_);
-    const T dn = d_.norm();
+    const T dn = std::sqrt(totals(sq(d_))[0]);
     if (dn > T(1)) d_ /= dn;
-    gd = g_.dot(d_);
+    gd = totals(dot(g_, d_))[0];
   }
 
   // Backtracking line search.
@@ -156,8 +202,8 @@ T Lbfgs<T>::step(const Closure& closure, T loss) {
   auto yv = y_.col(head_);
   sv = x_ - x0_;
   yv = gnew_ - g_;
-  const T sy = sv.dot(yv);
-  if (sy > T(1e-10) * sv.norm() * yv.norm()) {
+  const auto [sy, ss, yy] = totals(dot(sv, yv), sq(sv), sq(yv));
+  if (sy > T(1e-10) * std::sqrt(ss) * std::sqrt(yy)) {
     rho_(head_) = T(1) / sy;
     head_ = (head_ + 1) % mem_;
     len_ = std::min(len_ + 1, mem_);

@@ -29,28 +29,47 @@ constexpr double kDelta = 0.1;  // preconditioner floor: 1/(s_j² + δ)
 // Modified Gram-Schmidt, twice ("twice is enough"): orthonormal columns spanning what a's columns
 // span; a column that is (numerically) dependent on the earlier ones becomes a fresh unit vector
 // orthogonal to them. Used to initialise and to leave spurious stationary points, never to decompose.
+// With a partition, a holds this process's rows and every dot product is summed over processes.
 template <class T>
-void orthonormalize(Matrix<T>& a) {
-  for (Index j = 0; j < a.cols(); ++j) {
-    const T before = a.col(j).norm();
+void orthonormalize(Matrix<T>& a, const Partition<T>* part = nullptr) {
+  const Index global_rows = part ? part->global_rows : a.rows(), row0 = part ? part->row_begin : 0;
+  auto dot = [&](Index i, Index j) {
+    T d = a.col(i).dot(a.col(j));
+    if (part) part->sum(&d, 1);
+    return d;
+  };
+  auto norm = [&](Index j) { return part ? std::sqrt(dot(j, j)) : a.col(j).norm(); };
+  auto project_out = [&](Index j) {
     for (int pass = 0; pass < 2; ++pass)
-      for (Index i = 0; i < j; ++i) a.col(j) -= a.col(i).dot(a.col(j)) * a.col(i);
-    T n = a.col(j).norm();
-    for (Index e = 0; n <= T(1e-3) * before && e < a.rows(); ++e) {  // dependent column: try unit vectors
+      for (Index i = 0; i < j; ++i) a.col(j) -= dot(i, j) * a.col(i);
+  };
+  for (Index j = 0; j < a.cols(); ++j) {
+    const T before = norm(j);
+    project_out(j);
+    T n = norm(j);
+    for (Index e = 0; n <= T(1e-3) * before && e < global_rows; ++e) {  // dependent column: try unit vectors
       a.col(j).setZero();
-      a(e, j) = T(1);
-      for (int pass = 0; pass < 2; ++pass)
-        for (Index i = 0; i < j; ++i) a.col(j) -= a.col(i).dot(a.col(j)) * a.col(i);
-      n = a.col(j).norm();
+      if (e >= row0 && e < row0 + a.rows()) a(e - row0, j) = T(1);
+      project_out(j);
+      n = norm(j);
     }
     a.col(j) /= n;
   }
 }
 
 template <class T>
-SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o) {
-  const Index rows = m.rows(), cols = m.cols(), k = o.rank.value_or(std::min(rows, cols));
+SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition<T>* part) {
+  // With a partition, m and U are this process's rows [row0, row0 + rows) of global_rows; s and V are
+  // the same on every process, and every sum over rows is completed by the partition's hooks.
+  const Index rows = m.rows(), cols = m.cols();
+  const Index global_rows = part ? part->global_rows : rows, row0 = part ? part->row_begin : 0;
+  const Index k = o.rank.value_or(std::min(global_rows, cols));
   double c = m.norm();
+  if (part) {
+    c = m.squaredNorm();
+    part->sum_d(&c, 1);
+    c = std::sqrt(c);
+  }
   if (c == 0) c = 1;
   const Matrix<T> mn = (m / c).cast<T>();
   const double tol = o.tolerance.value_or(std::is_same_v<T, float> ? 1e-6 : 1e-11);
@@ -63,8 +82,22 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o) {
     return Matrix<T>(Matrix<double>::NullaryExpr(r, cl, [&] { return normal(rng); }).template cast<T>() /
                      T(std::sqrt(double(r))));
   };
-  Parameter<T> u(randn(rows, k), "U"), v(randn(cols, k), "V");
-  Parameter<T> s(Matrix<T>((u.value.array() * (mn * v.value).array()).colwise().sum()), "s");
+  // U's entries in the order one process draws them (column by column over all rows), keeping this
+  // process's rows: every process starts where one process would.
+  Matrix<T> u0(rows, k);
+  for (Index j = 0; j < k; ++j)
+    for (Index i = 0; i < global_rows; ++i) {
+      const double x = normal(rng);
+      if (i >= row0 && i < row0 + rows) u0(i - row0, j) = T(x) / T(std::sqrt(double(global_rows)));
+    }
+  Parameter<T> u(std::move(u0), "U"), v(randn(cols, k), "V");
+  // s = diag(Uᵀ Mn V), a sum over rows.
+  auto refit_s = [&](Parameter<T>& sp) {
+    sp.value = (u.value.array() * (mn * v.value).array()).colwise().sum();
+    if (part) part->sum(sp.value.data(), sp.value.size());
+  };
+  Parameter<T> s(Matrix<T>(1, k), "s");
+  refit_s(s);
 
   SvdResult r;
   r.recipe = Recipe::Auto;
@@ -73,7 +106,7 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o) {
 
   const auto start = std::chrono::steady_clock::now();
   Tape<T> tape;
-  Var<T> loss = auto_loss(tape, u, s, v, mn, T(kMu));
+  Var<T> loss = part ? part->loss(tape, u, s, v, mn, T(kMu)) : auto_loss(tape, u, s, v, mn, T(kMu));
   std::vector<Parameter<T>*> params = {&u, &s, &v};
   auto evaluate = [&] {
     tape.forward();
@@ -81,10 +114,13 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o) {
     tape.backward(loss);
     return loss.value()(0, 0);
   };
-  auto grad_max = [&] {
+  auto grad_max = [&] {  // over every process's rows of U
     T g = 0;
-    for (auto* p : params) g = std::max(g, p->grad.cwiseAbs().maxCoeff());
-    return double(g);
+    for (auto* p : params)
+      if (p->grad.size() > 0) g = std::max(g, p->grad.cwiseAbs().maxCoeff());
+    double gd = double(g);
+    if (part) part->max_d(&gd, 1);
+    return gd;
   };
 
   std::unique_ptr<optim::Lbfgs<T>> lbfgs;
@@ -98,9 +134,11 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o) {
     optim::LbfgsOptions lo;
     lo.lr = o.lr.value_or(1.0);
     // History of up to 50 pairs, within 256 MB.
-    const double n_entries = double((rows + cols + 1) * k);
+    const double n_entries = double((global_rows + cols + 1) * k);
     lo.history_size = std::clamp(long(256e6 / (2.0 * sizeof(T) * n_entries)), 5L, 50L);
     lbfgs = std::make_unique<optim::Lbfgs<T>>(params, lo);
+    // U's rows are split over the processes; s and V are whole on each, so counted on the root only.
+    if (part) lbfgs->set_reduce(part->sum, {T(1), T(part->root), T(part->root)});
     lbfgs->set_preconditioner([&s](std::vector<Matrix<T>>& d) {
       // Column j of U and of V moves on the scale of 1/(s_j² + δ): the fit term's curvature there is s_j².
       for (Index j = 0; j < s.value.cols(); ++j) {
@@ -114,7 +152,9 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o) {
   // max(max|UᵀU − I|, max|VᵀV − I|) of the current iterate.
   const Matrix<T> eye = Matrix<T>::Identity(k, k);
   auto orthogonality = [&] {
-    return double(std::max((u.value.transpose() * u.value - eye).cwiseAbs().maxCoeff(),
+    Matrix<T> utu = u.value.transpose() * u.value;
+    if (part) part->sum(utu.data(), utu.size());
+    return double(std::max((utu - eye).cwiseAbs().maxCoeff(),
                            (v.value.transpose() * v.value - eye).cwiseAbs().maxCoeff()));
   };
   constexpr int kMaxEscapes = 20;
@@ -143,9 +183,9 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o) {
       // vanishes too. A small random kick finds its descent direction (the penalty's negative curvature).
       ++escapes;
       // Back onto orthonormal columns (Gram-Schmidt of the current U and V), s refitted.
-      orthonormalize(u.value);
+      orthonormalize(u.value, part);
       orthonormalize(v.value);
-      s.value = (u.value.array() * (mn * v.value).array()).colwise().sum();
+      refit_s(s);
       if (lbfgs) lbfgs->reset_state();
       f = evaluate();
       continue;
@@ -204,11 +244,37 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o) {
   r.U.resize(rows, k);
   r.V.resize(cols, k);
   r.singular_values.resize(k, 1);
+  // The sign of each column's largest-|entry| (the first such row), over all processes' rows.
+  Matrix<double> col_sign(k, 1);
+  if (!part) {
+    for (Index j = 0; j < k; ++j) {
+      Index imax = 0;
+      U.col(j).cwiseAbs().maxCoeff(&imax);
+      col_sign(j) = U(imax, j) < 0 ? -1.0 : 1.0;
+    }
+  } else {
+    Matrix<double> big(k, 1), first(k, 1);
+    for (Index j = 0; j < k; ++j) big(j) = rows > 0 ? U.col(j).cwiseAbs().maxCoeff() : 0.0;
+    part->max_d(big.data(), k);
+    for (Index j = 0; j < k; ++j) {  // −(global row) of this process's first entry of that size
+      first(j) = -double(global_rows);
+      for (Index i = 0; i < rows; ++i)
+        if (std::abs(U(i, j)) == big(j)) {
+          first(j) = -double(row0 + i);
+          break;
+        }
+    }
+    part->max_d(first.data(), k);
+    for (Index j = 0; j < k; ++j) {
+      const Index i = Index(-first(j)) - row0;
+      col_sign(j) = i >= 0 && i < rows && U(i, j) < 0 ? -1.0 : 0.0;
+    }
+    part->sum_d(col_sign.data(), k);
+    for (Index j = 0; j < k; ++j) col_sign(j) = col_sign(j) < 0 ? -1.0 : 1.0;
+  }
   for (Index j = 0; j < k; ++j) {
     const Index src = order[static_cast<std::size_t>(j)];
-    Index imax = 0;
-    U.col(src).cwiseAbs().maxCoeff(&imax);
-    const double sign = U(imax, src) < 0 ? -1.0 : 1.0;
+    const double sign = col_sign(src);
     r.U.col(j) = sign * U.col(src);
     r.V.col(j) = sign * V.col(src);
     r.singular_values(j) = c * sv(src);
@@ -216,7 +282,7 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o) {
   return r;
 }
 
-template SvdResult run_auto<float>(const Matrix<double>&, const SvdOptions&);
-template SvdResult run_auto<double>(const Matrix<double>&, const SvdOptions&);
+template SvdResult run_auto<float>(const Matrix<double>&, const SvdOptions&, const Partition<float>*);
+template SvdResult run_auto<double>(const Matrix<double>&, const SvdOptions&, const Partition<double>*);
 
 }  // namespace tapegrad::svd::detail

@@ -51,15 +51,17 @@ std::unique_ptr<optim::Optimizer<T>> make_optimizer(OptimizerKind kind, const Sv
 }
 
 template <class T>
-SvdResult run_seed(const Matrix<double>& m, const SvdOptions& o) {
+SvdResult run_seed(const Matrix<double>& m, const SvdOptions& o, const Partition<T>* part) {
+  // With a partition, m and U are this process's rows [row0, row0 + rows) of global_rows.
   const Index rows = m.rows(), n = m.cols();
+  const Index global_rows = part ? part->global_rows : rows, row0 = part ? part->row_begin : 0;
   const OptimizerKind kind = o.optimizer.value_or(OptimizerKind::Sgd);
   const long iterations = o.iterations.value_or(20000);
 
   // Initial values: the notebooks' (loaded) or uniform in [0, 1) like torch.rand.
   Parameter<T> u, d, v;
   if (o.init) {
-    u = Parameter<T>(o.init->U.cast<T>(), "U");
+    u = Parameter<T>(o.init->U.middleRows(row0, rows).cast<T>(), "U");
     d = Parameter<T>(o.init->diag_sqrt.reshaped(1, n).eval().cast<T>(), "diag_sqrt");
     v = Parameter<T>(o.init->V.cast<T>(), "V");
   } else {
@@ -68,7 +70,15 @@ SvdResult run_seed(const Matrix<double>& m, const SvdOptions& o) {
     auto rand = [&](Index r, Index c) {
       return Matrix<T>(Matrix<double>::NullaryExpr(r, c, [&] { return unif(rng); }).template cast<T>());
     };
-    u = Parameter<T>(rand(rows, n), "U");
+    // U's entries in the order one process draws them (column by column over all rows), keeping this
+    // process's rows: every process starts where one process would.
+    Matrix<T> u0(rows, n);
+    for (Index j = 0; j < n; ++j)
+      for (Index i = 0; i < global_rows; ++i) {
+        const double x = unif(rng);
+        if (i >= row0 && i < row0 + rows) u0(i - row0, j) = T(x);
+      }
+    u = Parameter<T>(std::move(u0), "U");
     d = Parameter<T>(rand(1, n), "diag_sqrt");
     v = Parameter<T>(rand(n, n), "V");
   }
@@ -88,7 +98,7 @@ SvdResult run_seed(const Matrix<double>& m, const SvdOptions& o) {
   // Record the graph once; every iteration replays it on the updated parameters.
   Tape<T> tape;
   const Matrix<T> mt = m.cast<T>();
-  Var<T> loss = seed_loss(tape, u, d, v, mt);
+  Var<T> loss = part ? part->loss(tape, u, d, v, mt, T(0)) : seed_loss(tape, u, d, v, mt);
   double first = double(loss.value()(0, 0)), best = first;
   r.status = Status::Completed;
   long it = 0;
@@ -138,8 +148,8 @@ SvdResult run_seed(const Matrix<double>& m, const SvdOptions& o) {
   return r;
 }
 
-template SvdResult run_seed<float>(const Matrix<double>&, const SvdOptions&);
-template SvdResult run_seed<double>(const Matrix<double>&, const SvdOptions&);
+template SvdResult run_seed<float>(const Matrix<double>&, const SvdOptions&, const Partition<float>*);
+template SvdResult run_seed<double>(const Matrix<double>&, const SvdOptions&, const Partition<double>*);
 template std::unique_ptr<optim::Optimizer<float>> make_optimizer<float>(OptimizerKind, const SvdOptions&,
                                                                         std::vector<Parameter<float>*>,
                                                                         double, double, double);

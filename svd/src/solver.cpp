@@ -33,15 +33,13 @@ const char* to_string(Status s) {
   return "?";
 }
 
-namespace {
+namespace detail {
 
-void validate(const Matrix<double>& m, const SvdOptions& o) {
-  const Index rows = m.rows(), cols = m.cols();
+void validate(Index rows, Index cols, const SvdOptions& o) {
   if (rows == 0 || cols == 0) {
     throw SvdOptionError("the matrix is empty (" + shape_string(rows, cols) +
                          "): there is nothing to decompose");
   }
-  if (!m.allFinite()) throw SvdOptionError("the matrix holds NaN or infinite values");
   auto positive = [](const std::optional<double>& x, const char* name) {
     if (x && !(*x >= 0 && std::isfinite(*x))) {
       throw SvdOptionError(std::string(name) + " must be a finite number >= 0, got " + std::to_string(*x));
@@ -89,6 +87,15 @@ void validate(const Matrix<double>& m, const SvdOptions& o) {
     throw SvdOptionError("--nesterov is an SGD option");
   if (o.amsgrad && o.optimizer && *o.optimizer == OptimizerKind::Sgd)
     throw SvdOptionError("--amsgrad is an Adam/AdamW option");
+}
+
+}  // namespace detail
+
+namespace {
+
+void validate(const Matrix<double>& m, const SvdOptions& o) {
+  detail::validate(m.rows(), m.cols(), o);
+  if (!m.allFinite()) throw SvdOptionError("the matrix holds NaN or infinite values");
 }
 
 // ‖M − U S Vᵀ‖_F / ‖M‖_F and max(max|UᵀU − I|, max|VᵀV − I|), in double.

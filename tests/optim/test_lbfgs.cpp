@@ -99,3 +99,26 @@ TEST_CASE("L-BFGS: save and load resume exactly", "[optim][lbfgs]") {
   CHECK(a.x.value == b.x.value);
   CHECK(a.y.value == b.y.value);
 }
+
+TEST_CASE("L-BFGS: set_reduce routes every dot product through the reduce, in batches", "[optim][lbfgs]") {
+  // One process: a reduce that only counts its calls. The run reaches the same minimum; each step makes
+  // at least 2 calls per stored pair (the two-loop recursion) and 3 more (scaling, gᵀd, the pair test).
+  // Data-parallel runs are tested under mpirun (tests/mpi: the row-partitioned SVD equals one process's).
+  Rosenbrock r;
+  optim::Lbfgs<double> opt({&r.x, &r.y}, {.history_size = 3});
+  long calls = 0, values = 0;
+  opt.set_reduce([&](double*, int n) { ++calls, values += n; });
+  double f = r();
+  long min_calls = 0;
+  for (int it = 0; it < 200 && std::max(std::abs(r.x.grad(0, 0)), std::abs(r.y.grad(0, 0))) > 1e-10; ++it) {
+    const long before = calls;
+    f = opt.step([&] { return r(); }, f);
+    CHECK(calls - before >= 3);
+    min_calls += 3;
+  }
+  CHECK(r.x.value(0, 0) == Approx(1.0).epsilon(1e-8));
+  CHECK(r.y.value(0, 0) == Approx(1.0).epsilon(1e-8));
+  CHECK(calls > min_calls);  // the two-loop recursion's calls
+  CHECK(values > calls);     // the scaling and the pair test are batched (2 and 3 values per call)
+  CHECK_THROWS_AS(opt.set_reduce([](double*, int) {}, {1.0}), std::invalid_argument);
+}

@@ -61,6 +61,9 @@ void max(double* values, std::int64_t count);
 void max(float* values, std::int64_t count);
 /// Blocks until every process has called it.
 void barrier();
+/// Every process's rows (all with the same number of columns), stacked in rank order on process 0
+/// (collective); an empty matrix on the other processes.
+Matrix<double> gather_rows(const Matrix<double>& local);
 
 /// Communication counters of this process since the last reset: the number of collective calls and the
 /// payload bytes handed to them (an allreduce of B bytes moves about 2B(P−1)/P bytes per process with a

@@ -12,6 +12,7 @@
 // (the last term forgives rounding near the optimum). A pair (s, y) is kept only when sᵀy > 1e-10 ‖s‖‖y‖.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <vector>
 
@@ -38,8 +39,19 @@ class Lbfgs : public Optimizer<T> {
   /// scaling of the gradient, from the parameters' current values.
   using Preconditioner = std::function<void(std::vector<Matrix<T>>& d)>;
 
+  /// Sums `count` values over all processes, in place (data-parallel runs; see set_reduce).
+  using Reduce = std::function<void(T* values, int count)>;
+
   Lbfgs(std::vector<Parameter<T>*> params, LbfgsOptions o = {});
   void set_preconditioner(Preconditioner p) { precondition_ = std::move(p); }
+  /// Data-parallel runs (tapegrad::mpi, issue 8): the parameters are one process's share of the problem,
+  /// and every dot product and norm of a step becomes a sum over processes. Each process computes its
+  /// partial sums, weighted per parameter by `weights` (default all 1), and `sum` adds them up over the
+  /// processes (one call per dependent group: 2 per stored pair and 3 more per step). A parameter split
+  /// across processes (each holds a block of rows) has weight 1; one every process holds whole (replicated,
+  /// its gradient already summed) has weight 1 on exactly one process and 0 on the others. The closure's loss
+  /// must be the global one. Without a reduce (the default) the arithmetic is unchanged, bit for bit.
+  void set_reduce(Reduce sum, std::vector<T> weights = {});
 
   /// One iteration from the current point, whose loss is `loss` and whose gradients are in the
   /// parameters' grad. Leaves the parameters at the accepted point with their gradients there and
@@ -61,11 +73,17 @@ class Lbfgs : public Optimizer<T> {
   void gather_values(Vec& x) const;
   void scatter_values(const Vec& x);
   void gather_grads(Vec& g) const;
+  // The sums over all entries (and, with a reduce, over all processes) of f(begin, length) over the
+  // parameters' segments; one reduce call for all of them.
+  template <class... F>
+  std::array<T, sizeof...(F)> totals(const F&... f) const;
   void save_body(detail::StateWriter& w) const override;
   std::function<void()> load_body(detail::StateReader& r) override;
 
   LbfgsOptions options_;
   Preconditioner precondition_;
+  Reduce reduce_;
+  std::vector<T> weights_;
   Index n_ = 0;  // total number of entries
   long mem_ = 0, len_ = 0, head_ = 0;
   Matrix<T> s_, y_;  // n_ × mem_: the pairs, a ring buffer
