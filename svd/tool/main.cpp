@@ -17,8 +17,11 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "tapegrad/autodiff/graphviz.hpp"
+#include "tapegrad/svd/loss.hpp"
 #include "tapegrad/svd/matrix_io.hpp"
 #include "tapegrad/svd/plot.hpp"
 #include "tapegrad/svd/solver.hpp"
@@ -85,6 +88,7 @@ struct Cli {
   std::string lr, momentum, dampening, weight_decay, beta1, beta2, eps, iters, tol, rank, seed, threads;
   bool nesterov = false, amsgrad = false, json = false, quiet = false;
   std::string init_dir, out_dir;
+  std::string graph;  ///< --graph FILE: the loss graph as Graphviz DOT
 };
 
 const char* kFooter = R"(MATRIX
@@ -155,6 +159,9 @@ void add_options(CLI::App& app, Cli& c) {
   app.add_option("--out", c.out_dir,
                  "Write U.csv, singular_values.csv, V.csv, loss.csv, convergence.svg to DIR")
       ->type_name("DIR");
+  app.add_option("--graph", c.graph,
+                 "Write the recipe's loss graph for the matrix's shape as Graphviz DOT to FILE (dot -Tsvg)")
+      ->type_name("FILE");
   app.add_flag("--json", c.json, "Print the result as one JSON object on stdout");
   app.add_flag("--quiet", c.quiet, "No progress line on stderr");
   app.footer(kFooter);
@@ -279,6 +286,30 @@ SeedInit read_init(const std::string& dir, const Matrix<double>& m) {
 
 // ---- outputs
 
+/// The loss graph the recipe minimises, recorded for m's shape in dtype T, as Graphviz DOT (see
+/// tapegrad/autodiff/graphviz.hpp). Seed: U m×n, diag_sqrt 1×n, V n×n, at --init-dir's values when given
+/// (the 1×1 nodes then show the initial loss terms). Auto: U m×k, s 1×k, V n×k, values not shown.
+template <class T>
+std::string loss_graph_dot(const Matrix<double>& m, const SvdOptions& o, const std::string& name) {
+  const Index rows = m.rows(), n = m.cols();
+  const bool seed = o.recipe == Recipe::Seed;
+  const Index k = seed ? n : o.rank.value_or(std::min(rows, n));
+  Parameter<T> u(Matrix<T>::Zero(rows, k)), s(Matrix<T>::Zero(1, k)), v(Matrix<T>::Zero(n, k));
+  if (seed && o.init) {
+    u.value = o.init->U.cast<T>();
+    s.value = o.init->diag_sqrt.cast<T>().reshaped(1, n);
+    v.value = o.init->V.cast<T>();
+  }
+  Tape<T> tape;
+  const Matrix<T> mt = m.cast<T>();
+  const Var<T> loss = seed ? seed_loss(tape, u, s, v, mt) : auto_loss(tape, u, s, v, mt, T(1));
+  DotOptions dot;
+  dot.title = name + ": " + to_string(o.recipe) + " loss, " + shape_string(rows, n) + ", " +
+              (std::is_same_v<T, float> ? "float32" : "float64");
+  dot.scalar_values = seed && o.init.has_value();
+  return to_dot(tape, loss, dot);
+}
+
 std::string shortest(double v) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
@@ -392,6 +423,13 @@ int run(int argc, char** argv) {
       std::fflush(stderr);
       progress_shown = true;
     };
+  }
+
+  if (!c.graph.empty()) {
+    const bool f32 = options.dtype ? *options.dtype == Dtype::Float32 : options.recipe == Recipe::Seed;
+    const std::string label = c.matrix == "-" ? "<stdin>" : fs::path(c.matrix).filename().string();
+    write_file_atomic(
+        c.graph, f32 ? loss_graph_dot<float>(m, options, label) : loss_graph_dot<double>(m, options, label));
   }
 
   SvdResult r;
