@@ -9,9 +9,14 @@ template <class T>
 detail::Node<T>& Tape<T>::push(const char* op) {
   if (size_ >= std::numeric_limits<std::uint32_t>::max())
     throw TapeError(std::string(op) + ": the tape is full");
-  if (size_ == nodes_.size()) nodes_.emplace_back();
-  auto& n = nodes_[size_++];
+  if (size_ == nodes_.size()) {
+    // Grow ptr_ first (geometrically): if that throws, nodes_ and ptr_ stay in step.
+    if (ptr_.size() == ptr_.capacity()) ptr_.reserve(2 * ptr_.capacity() + 16);
+    ptr_.push_back(&nodes_.emplace_back());
+  }
+  auto& n = *ptr_[size_];
   // Reuse the node's buffers (value, grad keep their capacity); reset everything else.
+  n.self = static_cast<std::uint32_t>(size_++);
   n.op = op;
   n.forward = nullptr;
   n.backward = nullptr;
@@ -20,7 +25,18 @@ detail::Node<T>& Tape<T>::push(const char* op) {
   n.on_path = false;
   n.scalar = T(0);
   n.param = nullptr;
+  n.val = &n.value;
+  n.grd = &n.grad;
   return n;
+}
+
+template <class T>
+void Tape<T>::check_failed(const Var<T>& v, const char* op) const {
+  if (v.tape_ != this) {
+    throw TapeError(std::string(op) + ": the node belongs to " +
+                    (v.tape_ ? "another tape" : "no tape (default-constructed Var)"));
+  }
+  throw TapeError(std::string(op) + ": the node is from before the tape was cleared (stale handle)");
 }
 
 template <class T>
@@ -28,6 +44,8 @@ Var<T> Tape<T>::parameter(Parameter<T>& p) {
   if (p.grad.rows() != p.value.rows() || p.grad.cols() != p.value.cols()) p.zero_grad();
   auto& n = push("parameter");
   n.param = &p;
+  n.val = &p.value;
+  n.grd = &p.grad;
   n.needs_grad = true;
   return Var<T>(this, static_cast<std::uint32_t>(size_ - 1), epoch_);
 }
@@ -50,7 +68,7 @@ Var<T> Tape<T>::scalar(T v) {
 template <class T>
 void Tape<T>::set_constant(Var<T> c, const Matrix<T>& m) {
   check(c, "set_constant");
-  auto& n = nodes_[c.index_];
+  auto& n = *ptr_[c.index_];
   if (n.forward || n.param)
     throw TapeError("set_constant: node " + std::to_string(c.index_) + " is not a constant");
   if (m.rows() != n.value.rows() || m.cols() != n.value.cols()) {
@@ -70,25 +88,27 @@ Var<T> Tape<T>::record(const char* op, std::initializer_list<Var<T>> inputs, Ind
   n.backward = backward;
   n.scalar = scalar;
   for (const auto& v : inputs) {
+    auto* in = ptr_[v.index_];
+    n.inp[n.n_in] = in;
     n.in[n.n_in++] = v.index_;
-    n.needs_grad = n.needs_grad || nodes_[v.index_].needs_grad;
+    n.needs_grad = n.needs_grad || in->needs_grad;
   }
-  auto i = static_cast<std::uint32_t>(size_ - 1);
   n.value.resize(rows, cols);
-  OpContext<T> ctx(this, i);
+  OpContext<T> ctx(&n);
   forward(ctx);
-  if (anomaly_) check_finite(i, nodes_[i].value, "forward");
-  return Var<T>(this, i, epoch_);
+  if (anomaly_) check_finite(n.self, n.value, "forward");
+  return Var<T>(this, n.self, epoch_);
 }
 
 template <class T>
 void Tape<T>::forward() {
-  for (std::uint32_t i = 0; i < size_; ++i) {
-    auto& n = nodes_[i];
-    if (!n.forward) continue;
-    OpContext<T> ctx(this, i);
-    n.forward(ctx);
-    if (anomaly_) check_finite(i, n.value, "forward");
+  detail::Node<T>* const* p = ptr_.data();
+  for (std::size_t i = 0; i < size_; ++i) {
+    detail::Node<T>* n = p[i];
+    if (!n->forward) continue;
+    OpContext<T> ctx(n);
+    n->forward(ctx);
+    if (anomaly_) check_finite(n->self, n->value, "forward");
   }
 }
 
@@ -111,7 +131,7 @@ void Tape<T>::backward(Var<T> root, const Matrix<T>& seed) {
     throw ShapeError("backward: the seed gradient is " + shape_string(seed.rows(), seed.cols()) +
                      " but the root is " + shape_string(v.rows(), v.cols()));
   }
-  auto& n = nodes_[root.index_];
+  auto& n = *ptr_[root.index_];
   if (!n.needs_grad) return;  // nothing on this graph depends on a parameter
   if (n.param) {
     n.param->grad += seed;
@@ -122,29 +142,49 @@ void Tape<T>::backward(Var<T> root, const Matrix<T>& seed) {
 }
 
 template <class T>
-void Tape<T>::sweep(std::uint32_t root) {
-  for (std::uint32_t i = 0; i < root; ++i) nodes_[i].on_path = false;
-  nodes_[root].on_path = true;
-  // One reverse loop in creation order: when node i is reached, every node that uses it (all of
-  // which come later) has already added its contribution to i's gradient.
-  for (std::int64_t i = root; i >= 0; --i) {
-    auto& n = nodes_[static_cast<std::size_t>(i)];
-    if (!n.on_path || !n.backward) continue;
-    for (std::uint8_t k = 0; k < n.n_in; ++k) {
-      auto& m = nodes_[n.in[k]];
-      if (!m.needs_grad || m.on_path) continue;
-      m.on_path = true;
-      if (!m.param) m.grad.setZero(m.value.rows(), m.value.cols());
-    }
-    OpContext<T> ctx(this, static_cast<std::uint32_t>(i));
-    n.backward(ctx);
-    if (anomaly_) {
-      for (std::uint8_t k = 0; k < n.n_in; ++k) {
-        if (nodes_[n.in[k]].needs_grad)
-          check_finite(static_cast<std::uint32_t>(i), grad_of(n.in[k]), "backward");
-      }
+void Tape<T>::run_backward(detail::Node<T>* n) {
+  OpContext<T> ctx(n);
+  n->backward(ctx);
+  if (anomaly_) {
+    for (std::uint8_t k = 0; k < n->n_in; ++k) {
+      if (n->inp[k]->needs_grad) check_finite(n->self, *n->inp[k]->grd, "backward");
     }
   }
+}
+
+template <class T>
+void Tape<T>::sweep(std::uint32_t root) {
+  if (plan_epoch_ == epoch_ && plan_size_ == size_ && plan_root_ == root) {
+    // The same recording and root as last time (a replayed graph): the plan is known.
+    for (auto* m : plan_zero_) m->grad.setZero(m->value.rows(), m->value.cols());
+    for (auto* n : plan_run_) run_backward(n);
+    return;
+  }
+  // Otherwise one reverse loop in creation order, which also writes the plan down: when node i is
+  // reached, every node that uses it (all of which come later) has already added its contribution.
+  plan_zero_.clear();
+  plan_run_.clear();
+  plan_epoch_ = 0;  // not valid until the sweep completes
+  for (std::uint32_t i = 0; i < root; ++i) ptr_[i]->on_path = false;
+  ptr_[root]->on_path = true;
+  for (std::int64_t i = root; i >= 0; --i) {
+    auto* n = ptr_[static_cast<std::size_t>(i)];
+    if (!n->on_path || !n->backward) continue;
+    for (std::uint8_t k = 0; k < n->n_in; ++k) {
+      auto* m = n->inp[k];
+      if (!m->needs_grad || m->on_path) continue;
+      m->on_path = true;
+      if (!m->param) {
+        m->grad.setZero(m->value.rows(), m->value.cols());
+        plan_zero_.push_back(m);
+      }
+    }
+    plan_run_.push_back(n);
+    run_backward(n);
+  }
+  plan_epoch_ = epoch_;
+  plan_size_ = size_;
+  plan_root_ = root;
 }
 
 template <class T>
@@ -167,7 +207,7 @@ void Tape<T>::check_finite(std::uint32_t i, const Matrix<T>& m, const char* what
       }
     }
   }
-  const auto& n = nodes_[i];
+  const auto& n = *ptr_[i];
   std::string shapes;
   for (std::uint8_t k = 0; k < n.n_in; ++k) {
     const auto& x = value_of(n.in[k]);

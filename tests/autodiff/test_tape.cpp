@@ -156,3 +156,45 @@ TEST_CASE("a node's value stays valid while more nodes are recorded", "[tape]") 
   for (int i = 0; i < 10'000; ++i) a = a + 0.0;
   CHECK(ref(1, 1) == 3.0);
 }
+
+TEST_CASE("the backward plan follows the root, more recording and clears", "[tape]") {
+  // backward() reuses the last sweep's plan while the recording and the root are the same; every change
+  // must give what a fresh tape gives.
+  Parameter<double> a(M::Constant(2, 2, 0.5)), b(M::Constant(2, 2, -1.5));
+  auto fresh = [&](int which) {
+    Parameter<double> x(a.value), y(b.value);
+    Tape<double> t;
+    auto u = matmul(t.parameter(x), t.parameter(y));
+    auto l1 = sum(square(u));
+    auto l2 = mean(u * 3.0);
+    t.backward(which == 1 ? l1 : l2);
+    return std::pair{x.grad, y.grad};
+  };
+  Tape<double> t;
+  auto u = matmul(t.parameter(a), t.parameter(b));
+  auto l1 = sum(square(u));
+  t.backward(l1);
+  t.backward(l1);  // replayed plan: twice the gradient
+  CHECK(a.grad.isApprox(2 * fresh(1).first));
+  CHECK(b.grad.isApprox(2 * fresh(1).second));
+  a.zero_grad(), b.zero_grad();
+  auto l2 = mean(u * 3.0);  // recorded after the plan was made
+  t.backward(l2);
+  CHECK(a.grad.isApprox(fresh(2).first));
+  CHECK(b.grad.isApprox(fresh(2).second));
+  a.zero_grad(), b.zero_grad();
+  t.backward(l1);  // back to the first root
+  CHECK(a.grad.isApprox(fresh(1).first));
+  a.zero_grad(), b.zero_grad();
+  // A different graph with as many nodes, after a clear: only a's path this time.
+  t.clear();
+  auto v = t.parameter(a);
+  auto w = t.constant(b.value);
+  auto m = matmul(w, v);
+  auto l3 = sum(square(m));
+  t.backward(l3);
+  CHECK(b.grad.isZero());
+  CHECK(a.grad.isApprox(2 * b.value.transpose() * (b.value * a.value)));
+  // An intermediate node's gradient is that of this sweep, not the last one's.
+  CHECK(m.grad().isApprox(2 * (b.value * a.value)));
+}

@@ -86,13 +86,17 @@ struct Node {
   ForwardFn<T> forward = nullptr;    // null for leaves
   BackwardFn<T> backward = nullptr;  // null for leaves
   std::uint32_t in[3] = {0, 0, 0};
+  Node* inp[3] = {nullptr, nullptr, nullptr};  // the input nodes themselves (deque elements never move)
+  std::uint32_t self = 0;                      // this node's index
   std::uint8_t n_in = 0;
   bool needs_grad = false;
-  bool on_path = false;  // set during backward: this node's gradient is wanted
+  bool on_path = false;  // set while planning a backward sweep: this node's gradient is wanted
   T scalar = T(0);       // op parameter: exponent, scalar operand, ...
   Parameter<T>* param = nullptr;
-  Matrix<T> value;  // unused for parameters (their value lives in the Parameter)
-  Matrix<T> grad;   // unused for parameters (their gradient lives in the Parameter)
+  Matrix<T>* val = nullptr;  // &param->value for parameters, &value otherwise
+  Matrix<T>* grd = nullptr;  // &param->grad for parameters, &grad otherwise
+  Matrix<T> value;           // unused for parameters (their value lives in the Parameter)
+  Matrix<T> grad;            // unused for parameters (their gradient lives in the Parameter)
 };
 }  // namespace detail
 
@@ -100,21 +104,19 @@ struct Node {
 template <class T>
 class OpContext {
  public:
-  Matrix<T>& out() { return node().value; }
-  const Matrix<T>& out() const { return t_->nodes_[i_].value; }
-  const Matrix<T>& in(int k) const { return t_->value_of(node().in[k]); }
-  const Matrix<T>& grad_out() const { return node().grad; }
+  Matrix<T>& out() { return n_->value; }
+  const Matrix<T>& out() const { return n_->value; }
+  const Matrix<T>& in(int k) const { return *n_->inp[k]->val; }
+  const Matrix<T>& grad_out() const { return n_->grad; }
   /// The gradient buffer of input k (sized and zeroed before the first contribution).
-  Matrix<T>& grad_in(int k) { return t_->grad_of(node().in[k]); }
-  bool needs_grad(int k) const { return t_->nodes_[node().in[k]].needs_grad; }
-  T scalar() const { return node().scalar; }
+  Matrix<T>& grad_in(int k) { return *n_->inp[k]->grd; }
+  bool needs_grad(int k) const { return n_->inp[k]->needs_grad; }
+  T scalar() const { return n_->scalar; }
 
  private:
   friend class Tape<T>;
-  OpContext(Tape<T>* t, std::uint32_t i) : t_(t), i_(i) {}
-  detail::Node<T>& node() const { return t_->nodes_[i_]; }
-  Tape<T>* t_;
-  std::uint32_t i_;
+  explicit OpContext(detail::Node<T>* n) : n_(n) {}
+  detail::Node<T>* n_;
 };
 
 /// A tape of matrix-valued nodes. Not thread-safe; use one tape per thread.
@@ -164,19 +166,13 @@ class Tape {
   void check(const Var<T>& v, const char* op) const;
 
   // Node inspection (for graph dumps, debugging and Var's accessors).
-  const Matrix<T>& value_of(std::uint32_t i) const {
-    const auto& n = nodes_[i];
-    return n.param ? n.param->value : n.value;
-  }
-  const Matrix<T>& node_grad(std::uint32_t i) const {
-    const auto& n = nodes_[i];
-    return n.param ? n.param->grad : n.grad;
-  }
-  const char* op_name(std::uint32_t i) const { return nodes_[i].op; }
-  bool needs_grad(std::uint32_t i) const { return nodes_[i].needs_grad; }
-  bool is_parameter(std::uint32_t i) const { return nodes_[i].param != nullptr; }
+  const Matrix<T>& value_of(std::uint32_t i) const { return *ptr_[i]->val; }
+  const Matrix<T>& node_grad(std::uint32_t i) const { return *ptr_[i]->grd; }
+  const char* op_name(std::uint32_t i) const { return ptr_[i]->op; }
+  bool needs_grad(std::uint32_t i) const { return ptr_[i]->needs_grad; }
+  bool is_parameter(std::uint32_t i) const { return ptr_[i]->param != nullptr; }
   std::vector<std::uint32_t> inputs_of(std::uint32_t i) const {
-    const auto& n = nodes_[i];
+    const auto& n = *ptr_[i];
     return std::vector<std::uint32_t>(n.in, n.in + n.n_in);
   }
 
@@ -187,12 +183,22 @@ class Tape {
   detail::Node<T>& push(const char* op);
   Matrix<T>& grad_of(std::uint32_t i);
   void check_finite(std::uint32_t i, const Matrix<T>& m, const char* what) const;
+  [[noreturn]] void check_failed(const Var<T>& v, const char* op) const;
   void sweep(std::uint32_t root);
+  void run_backward(detail::Node<T>* n);
 
   // nodes_[0, size_) are live; the rest are kept buffers. A deque, so that references to node values
-  // (Var::value()) stay valid while more nodes are recorded.
+  // (Var::value()) stay valid while more nodes are recorded. ptr_[i] == &nodes_[i]: one load instead of
+  // the deque's two-level indexing on every hot path.
   std::deque<detail::Node<T>> nodes_;
+  std::vector<detail::Node<T>*> ptr_;
   std::size_t size_ = 0;
+  // The last backward sweep's plan (which nodes to zero, which backward functions to run, in order), reused
+  // while the tape holds the same recording and the same root: a replayed graph pays for it once.
+  std::vector<detail::Node<T>*> plan_zero_, plan_run_;
+  std::uint64_t plan_epoch_ = 0;
+  std::size_t plan_size_ = 0;
+  std::uint32_t plan_root_ = 0;
   std::uint64_t epoch_ = 1;  // bumped by clear(): old handles carry an old epoch
   bool anomaly_ = false;
 };
@@ -235,20 +241,15 @@ bool Var<T>::needs_grad() const {
 }
 
 template <class T>
-void Tape<T>::check(const Var<T>& v, const char* op) const {
-  if (v.tape_ != this) {
-    throw TapeError(std::string(op) + ": the node belongs to " +
-                    (v.tape_ ? "another tape" : "no tape (default-constructed Var)"));
-  }
-  if (v.epoch_ != epoch_ || v.index_ >= size_) {
-    throw TapeError(std::string(op) + ": the node is from before the tape was cleared (stale handle)");
-  }
+inline void Tape<T>::check(const Var<T>& v, const char* op) const {
+  // Inline (on every op's path, even with the extern template below); the messages are built out of line.
+  if (v.tape_ != this || v.epoch_ != epoch_ || v.index_ >= size_) [[unlikely]]
+    check_failed(v, op);
 }
 
 template <class T>
 Matrix<T>& Tape<T>::grad_of(std::uint32_t i) {
-  auto& n = nodes_[i];
-  return n.param ? n.param->grad : n.grad;
+  return *ptr_[i]->grd;
 }
 
 extern template class Tape<float>;
