@@ -155,6 +155,23 @@ TEST_CASE("linear-algebra ops have correct gradients", "[ops][gradcheck]") {
                         {random_matrix(r, k, seed++), random_matrix(k, c, seed++)});
     }
   }
+  SECTION("matmul_nt") {
+    std::uint64_t seed = 150;
+    for (auto [r, k, c] : std::vector<std::array<Index, 3>>{
+             {1, 1, 1}, {1, 4, 1}, {4, 1, 4}, {3, 3, 3}, {5, 2, 3}, {2, 5, 4}, {1, 3, 5}, {6, 2, 1}}) {
+      CAPTURE(r, k, c);
+      require_gradients([](Tape<double>&, const Inputs& x) { return matmul_nt(x[0], x[1]); },
+                        {random_matrix(r, k, seed++), random_matrix(c, k, seed++)});
+    }
+    // The same node on both sides (A Aᵀ through the general product).
+    check_unary([](V a) { return matmul_nt(a, a); });
+  }
+  SECTION("gram_rows, with a symmetric and a non-symmetric seed") {
+    check_unary([](V a) { return gram_rows(a); });
+    check_unary([](V a) { return sum(gram_rows(a)); });
+    check_unary([](V a) { return mean(mul(gram_rows(a), gram_rows(a))); });
+    check_unary([](V a) { return mse(gram_rows(a), a.tape().constant(M::Identity(a.rows(), a.rows()))); });
+  }
   SECTION("diag of a vector and of a square matrix") {
     std::uint64_t seed = 200;
     for (Index n : {1, 2, 5}) {
@@ -237,6 +254,67 @@ TEST_CASE("fused ops equal their composite forms", "[ops]") {
   Tape<double> t;
   auto x = t.constant(a), v = t.constant(d);
   CHECK(scale_columns(x, v).value().isApprox(matmul(x, diag(v)).value(), 1e-15));
+}
+
+// Each shortcut (a fused op, a transpose passed to GEMM as a flag, a symmetric rank-k update) gives what the
+// plain ops give, values and gradients, below and above the BLAS threshold, in float and double.
+template <class T>
+void check_shortcuts(Index m, Index n, double tol) {
+  using MT = Matrix<T>;
+  const MT a = random_matrix(m, n, 31).cast<T>(), b = random_matrix(n + 1, n, 32).cast<T>(),
+           w = random_matrix(m, n + 1, 33).cast<T>(), w2 = random_matrix(m, m, 34).cast<T>();
+  auto run = [&](const std::function<Var<T>(Tape<T>&, Var<T>, Var<T>)>& f) {
+    Parameter<T> pa(a), pb(b);
+    Tape<T> t;
+    auto y = f(t, t.parameter(pa), t.parameter(pb));
+    t.backward(y);
+    return std::tuple{y.value()(0, 0), pa.grad, pb.grad};
+  };
+  auto close = [tol](const MT& x, const MT& y) { return (x - y).norm() <= tol * std::max(T(1), y.norm()); };
+  // A Bᵀ: matmul_nt against matmul + transpose, weighted so that the seed is not uniform.
+  auto [l1, ga1, gb1] =
+      run([&](Tape<T>& t, Var<T> x, Var<T> y) { return sum(mul(matmul_nt(x, y), t.constant(w))); });
+  auto [l2, ga2, gb2] =
+      run([&](Tape<T>& t, Var<T> x, Var<T> y) { return sum(mul(matmul(x, transpose(y)), t.constant(w))); });
+  CHECK(std::abs(l1 - l2) <= tol * std::max(T(1), std::abs(l2)));
+  CHECK(close(ga1, ga2));
+  CHECK(close(gb1, gb2));
+  // A Aᵀ: gram_rows against matmul + transpose, with a symmetric seed (mse against I) and a non-symmetric
+  // one.
+  const MT id = MT::Identity(m, m);
+  auto [l3, ga3, gb3] = run([&](Tape<T>& t, Var<T> x, Var<T>) { return mse(gram_rows(x), t.constant(id)); });
+  auto [l4, ga4, gb4] =
+      run([&](Tape<T>& t, Var<T> x, Var<T>) { return mse(matmul(x, transpose(x)), t.constant(id)); });
+  CHECK(std::abs(l3 - l4) <= tol * std::max(T(1), std::abs(l4)));
+  CHECK(close(ga3, ga4));
+  auto [l5, ga5, gb5] =
+      run([&](Tape<T>& t, Var<T> x, Var<T>) { return sum(mul(gram_rows(x), t.constant(w2))); });
+  auto [l6, ga6, gb6] =
+      run([&](Tape<T>& t, Var<T> x, Var<T>) { return sum(mul(matmul(x, transpose(x)), t.constant(w2))); });
+  CHECK(std::abs(l5 - l6) <= tol * std::max(T(1), std::abs(l6)));
+  CHECK(close(ga5, ga6));
+  // AᵀA with a non-symmetric seed: gram against matmul + transpose.
+  const MT w3 = random_matrix(n, n, 35).cast<T>();
+  auto [l7, ga7, gb7] = run([&](Tape<T>& t, Var<T> x, Var<T>) { return sum(mul(gram(x), t.constant(w3))); });
+  auto [l8, ga8, gb8] =
+      run([&](Tape<T>& t, Var<T> x, Var<T>) { return sum(mul(matmul(transpose(x), x), t.constant(w3))); });
+  CHECK(std::abs(l7 - l8) <= tol * std::max(T(1), std::abs(l8)));
+  CHECK(close(ga7, ga8));
+  // mse with both sides needing a gradient (one pass over A - B) against mean(square(A - B)).
+  const MT c = random_matrix(m, n, 36).cast<T>();
+  Parameter<T> p1(a), p2(c), q1(a), q2(c);
+  Tape<T> t;
+  t.backward(mse(t.parameter(p1), t.parameter(p2)));
+  t.backward(mean(square(t.parameter(q1) - t.parameter(q2))));
+  CHECK(close(p1.grad, q1.grad));
+  CHECK(close(p2.grad, q2.grad));
+}
+
+TEST_CASE("shortcuts give the plain path's values and gradients", "[ops][shortcuts]") {
+  check_shortcuts<double>(5, 4, 1e-13);
+  check_shortcuts<double>(90, 70, 1e-12);  // above the BLAS threshold
+  check_shortcuts<float>(5, 4, 1e-5f);
+  check_shortcuts<float>(90, 70, 1e-5f);
 }
 
 TEST_CASE("large products take the BLAS path and agree with Eigen", "[ops]") {

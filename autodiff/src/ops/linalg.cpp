@@ -1,4 +1,4 @@
-// matmul, transpose, diag, scale_columns, gram.
+// matmul, matmul_nt, transpose, diag, scale_columns, gram, gram_rows.
 #include "../gemm.hpp"
 #include "op_support.hpp"
 
@@ -20,6 +20,23 @@ Var<T> matmul(Var<T> a, Var<T> b) {
       [](OpContext<T>& c) {
         if (c.needs_grad(0)) gemm(false, true, T(1), c.grad_out(), c.in(1), T(1), c.grad_in(0));
         if (c.needs_grad(1)) gemm(true, false, T(1), c.in(0), c.grad_out(), T(1), c.grad_in(1));
+      });
+}
+
+template <class T>
+Var<T> matmul_nt(Var<T> a, Var<T> b) {
+  // C = A Bᵀ   =>   dA += dC B,   dB += dCᵀ A   (the transpose is a GEMM flag, never a matrix)
+  Tape<T>& t = detail::same_tape("matmul_nt", a, b);
+  if (a.cols() != b.cols()) {
+    throw ShapeError("matmul_nt: cannot multiply " + shape_of(a.value()) + " by the transpose of " +
+                     shape_of(b.value()));
+  }
+  return t.record(
+      "matmul_nt", {a, b}, a.rows(), b.rows(),
+      [](OpContext<T>& c) { gemm(false, true, T(1), c.in(0), c.in(1), T(0), c.out()); },
+      [](OpContext<T>& c) {
+        if (c.needs_grad(0)) gemm(false, false, T(1), c.grad_out(), c.in(1), T(1), c.grad_in(0));
+        if (c.needs_grad(1)) gemm(true, false, T(1), c.grad_out(), c.in(0), T(1), c.grad_in(1));
       });
 }
 
@@ -73,29 +90,63 @@ Var<T> scale_columns(Var<T> a, Var<T> v) {
       });
 }
 
+namespace {
+// Exactly symmetric (a NaN anywhere off the diagonal makes it not so).
+template <class T>
+bool is_symmetric(const Matrix<T>& g) {
+  const Index n = g.rows();
+  for (Index j = 1; j < n; ++j) {
+    for (Index i = 0; i < j; ++i) {
+      if (!(g(i, j) == g(j, i))) return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
 template <class T>
 Var<T> gram(Var<T> a) {
-  // G = AᵀA   =>   dA += A (dG + dGᵀ)   (one product; dG + dGᵀ = 2 dG when dG is symmetric)
+  // G = AᵀA   =>   dA += A (dG + dGᵀ)   (one product, A (2 dG), when dG is symmetric, as a loss of G makes
+  // it)
   return a.tape().record(
       "gram", {a}, a.cols(), a.cols(),
       [](OpContext<T>& c) { detail::syrk(false, T(1), c.in(0), T(0), c.out()); },
       [](OpContext<T>& c) {
         const auto& g = c.grad_out();
-        if (g.isApprox(g.transpose(), T(0))) {
+        if (is_symmetric(g)) {
           gemm(false, false, T(2), c.in(0), g, T(1), c.grad_in(0));
         } else {
-          Matrix<T> s = g + g.transpose();
-          gemm(false, false, T(1), c.in(0), s, T(1), c.grad_in(0));
+          gemm(false, false, T(1), c.in(0), g, T(1), c.grad_in(0));
+          gemm(false, true, T(1), c.in(0), g, T(1), c.grad_in(0));
+        }
+      });
+}
+
+template <class T>
+Var<T> gram_rows(Var<T> a) {
+  // G = A Aᵀ   =>   dA += (dG + dGᵀ) A   (one product, (2 dG) A, when dG is symmetric)
+  return a.tape().record(
+      "gram_rows", {a}, a.rows(), a.rows(),
+      [](OpContext<T>& c) { detail::syrk(true, T(1), c.in(0), T(0), c.out()); },
+      [](OpContext<T>& c) {
+        const auto& g = c.grad_out();
+        if (is_symmetric(g)) {
+          gemm(false, false, T(2), g, c.in(0), T(1), c.grad_in(0));
+        } else {
+          gemm(false, false, T(1), g, c.in(0), T(1), c.grad_in(0));
+          gemm(true, false, T(1), g, c.in(0), T(1), c.grad_in(0));
         }
       });
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                     \
   template Var<T> matmul<T>(Var<T>, Var<T>);        \
+  template Var<T> matmul_nt<T>(Var<T>, Var<T>);     \
   template Var<T> transpose<T>(Var<T>);             \
   template Var<T> diag<T>(Var<T>);                  \
   template Var<T> scale_columns<T>(Var<T>, Var<T>); \
-  template Var<T> gram<T>(Var<T>);
+  template Var<T> gram<T>(Var<T>);                  \
+  template Var<T> gram_rows<T>(Var<T>);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 

@@ -18,8 +18,23 @@ Var<T> mse(Var<T> a, Var<T> b) {
       [](OpContext<T>& c) { c.out()(0, 0) = (c.in(0) - c.in(1)).squaredNorm() / T(c.in(0).size()); },
       [](OpContext<T>& c) {
         const T k = T(2) * c.grad_out()(0, 0) / T(c.in(0).size());
-        if (c.needs_grad(0)) c.grad_in(0) += k * (c.in(0) - c.in(1));
-        if (c.needs_grad(1)) c.grad_in(1) -= k * (c.in(0) - c.in(1));
+        if (c.needs_grad(0) && c.needs_grad(1)) {
+          // One pass over A - B for both gradients.
+          auto ga = c.grad_in(0).array();
+          auto gb = c.grad_in(1).array();
+          const auto a = c.in(0).array(), b = c.in(1).array();
+          for (Index j = 0; j < a.cols(); ++j) {
+            for (Index i = 0; i < a.rows(); ++i) {
+              const T d = k * (a(i, j) - b(i, j));
+              ga(i, j) += d;
+              gb(i, j) -= d;
+            }
+          }
+        } else if (c.needs_grad(0)) {
+          c.grad_in(0) += k * (c.in(0) - c.in(1));
+        } else if (c.needs_grad(1)) {
+          c.grad_in(1) -= k * (c.in(0) - c.in(1));
+        }
       });
 }
 

@@ -17,6 +17,10 @@ namespace tapegrad {
 /// A B (matrix product, through BLAS for large sizes).
 template <class T>
 Var<T> matmul(Var<T> a, Var<T> b);
+/// A Bᵀ in one node: the same value and gradients as matmul(a, transpose(b)), without forming Bᵀ (the
+/// transpose is passed to GEMM as a flag, forward and backward).
+template <class T>
+Var<T> matmul_nt(Var<T> a, Var<T> b);
 /// Aᵀ.
 template <class T>
 Var<T> transpose(Var<T> a);
@@ -30,6 +34,10 @@ Var<T> scale_columns(Var<T> a, Var<T> v);
 /// AᵀA, the Gram matrix of A's columns (symmetric; one product forward and one backward).
 template <class T>
 Var<T> gram(Var<T> a);
+/// A Aᵀ, the Gram matrix of A's rows: matmul(a, transpose(a)) as a symmetric rank-k update (half the work
+/// forward, one product backward).
+template <class T>
+Var<T> gram_rows(Var<T> a);
 
 // ---- arithmetic with broadcasting (ops/arithmetic.cpp) --------------------------------------
 template <class T>
