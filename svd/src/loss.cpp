@@ -8,9 +8,11 @@ Var<T> seed_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& d, Parameter<T>& 
   auto U = tape.parameter(u), D = tape.parameter(d), V = tape.parameter(v);
   auto I = tape.constant(Matrix<T>::Identity(n, n));
   auto us = scale_columns(U, square(D));  // U diag(d²)
-  auto fit = mse(matmul(us, transpose(V)), tape.constant(m));
+  // The notebook's U @ diag(d*d) @ V.T and V @ V.T, with Vᵀ passed to GEMM as a flag (matmul_nt) and
+  // V Vᵀ as a symmetric rank-k update (gram_rows): same values and gradients, fewer FLOPs, no transposes.
+  auto fit = mse(matmul_nt(us, V), tape.constant(m));
   auto orth_u = mse(gram(U), I);
-  auto orth_v = mse(matmul(V, transpose(V)), I);
+  auto orth_v = mse(gram_rows(V), I);
   return fit + orth_u / T(100) + orth_v / T(100);
 }
 
