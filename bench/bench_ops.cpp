@@ -74,12 +74,107 @@ void add_bias_fb(benchmark::State& s) {
   op_bench(
       s, [](Var<double> a, Var<double> b) { return a + colwise_sum(b); }, 0);
 }
+void matmul_nt_fb(benchmark::State& s) {
+  op_bench(
+      s, [](Var<double> a, Var<double> b) { return matmul_nt(a, b); }, 6.0);
+}
+void matmul_transpose_fb(benchmark::State& s) {
+  op_bench(
+      s, [](Var<double> a, Var<double> b) { return matmul(a, transpose(b)); }, 6.0);
+}
+void gram_rows_fb(benchmark::State& s) {
+  op_bench(
+      s, [](Var<double> a, Var<double>) { return gram_rows(a); }, 3.0);
+}
 BENCHMARK(matmul_fb)->Arg(4)->Arg(64)->Arg(256);
+BENCHMARK(matmul_nt_fb)->Arg(4)->Arg(64)->Arg(256);
+BENCHMARK(matmul_transpose_fb)->Arg(4)->Arg(64)->Arg(256);
+BENCHMARK(gram_rows_fb)->Arg(4)->Arg(64)->Arg(256);
 BENCHMARK(gram_fb)->Arg(4)->Arg(64)->Arg(256);
 BENCHMARK(gram_as_matmul_fb)->Arg(4)->Arg(64)->Arg(256);
 BENCHMARK(mse_fb)->Arg(4)->Arg(256);
 BENCHMARK(mse_composite_fb)->Arg(4)->Arg(256);
 BENCHMARK(tanh_fb)->Arg(4)->Arg(256);
 BENCHMARK(add_bias_fb)->Arg(4)->Arg(256);
+
+// ---- the products alone: Eigen's kernel against OpenBLAS's, to place gemm.cpp's threshold, and OpenBLAS's
+// sgemm/ssyrk rate at the 1024x512 step's shapes (the ceiling the step's products are measured against).
+// CBLAS is declared here (weak, ABI of cblas.h: enums are ints) so that the benchmarks need no BLAS headers.
+extern "C" {
+void cblas_sgemm(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*,
+                 int) __attribute__((weak));
+void cblas_ssyrk(int, int, int, int, int, float, const float*, int, float, float*, int) __attribute__((weak));
+}
+constexpr int kColMajor = 102, kNoTrans = 111, kTrans = 112, kUpper = 121;
+
+// C (m×n) = op(A) op(B) with k the inner size; args m, n, k, trans_a, trans_b.
+void eigen_sgemm(benchmark::State& state) {
+  const Index m = state.range(0), n = state.range(1), k = state.range(2);
+  const bool ta = state.range(3), tb = state.range(4);
+  Matrix<float> a = ta ? Matrix<float>::Random(k, m) : Matrix<float>::Random(m, k);
+  Matrix<float> b = tb ? Matrix<float>::Random(n, k) : Matrix<float>::Random(k, n);
+  Matrix<float> c(m, n);
+  for (auto _ : state) {
+    if (!ta && !tb)
+      c.noalias() = a * b;
+    else if (!ta)
+      c.noalias() = a * b.transpose();
+    else if (!tb)
+      c.noalias() = a.transpose() * b;
+    else
+      c.noalias() = a.transpose() * b.transpose();
+    benchmark::DoNotOptimize(c.data());
+  }
+  bench::report_flops(state, 2.0 * double(m) * double(n) * double(k));
+}
+void blas_sgemm(benchmark::State& state) {
+  if (!cblas_sgemm) {
+    state.SkipWithError("no CBLAS linked");
+    return;
+  }
+  const Index m = state.range(0), n = state.range(1), k = state.range(2);
+  const bool ta = state.range(3), tb = state.range(4);
+  Matrix<float> a = ta ? Matrix<float>::Random(k, m) : Matrix<float>::Random(m, k);
+  Matrix<float> b = tb ? Matrix<float>::Random(n, k) : Matrix<float>::Random(k, n);
+  Matrix<float> c(m, n);
+  for (auto _ : state) {
+    cblas_sgemm(kColMajor, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, int(m), int(n), int(k), 1.0f,
+                a.data(), int(a.rows()), b.data(), int(b.rows()), 0.0f, c.data(), int(m));
+    benchmark::DoNotOptimize(c.data());
+  }
+  bench::report_flops(state, 2.0 * double(m) * double(n) * double(k));
+}
+// C (n×n) = AᵀA for a k×n A; args n, k. FLOPs counted as gemm's (2 n² k) so that rates compare with it.
+void blas_ssyrk(benchmark::State& state) {
+  if (!cblas_ssyrk) {
+    state.SkipWithError("no CBLAS linked");
+    return;
+  }
+  const Index n = state.range(0), k = state.range(1);
+  Matrix<float> a = Matrix<float>::Random(k, n), c(n, n);
+  for (auto _ : state) {
+    cblas_ssyrk(kColMajor, kUpper, kTrans, int(n), int(k), 1.0f, a.data(), int(k), 0.0f, c.data(), int(n));
+    benchmark::DoNotOptimize(c.data());
+  }
+  bench::report_flops(state, 2.0 * double(n) * double(n) * double(k));
+}
+void threshold_args(benchmark::internal::Benchmark* b) {
+  // The seed step's shapes: (m, n, n) NT and NN, (n, n, m) TN, for square-ish sizes around the threshold.
+  for (int n : {8, 16, 24, 32, 48, 64, 96, 128}) b->Args({n, n, n, 0, 0});
+  for (int n : {16, 32, 64}) {
+    b->Args({2 * n, n, n, 0, 1});
+    b->Args({n, n, 2 * n, 1, 0});
+  }
+}
+BENCHMARK(eigen_sgemm)->Apply(threshold_args);
+BENCHMARK(blas_sgemm)->Apply(threshold_args);
+// The 1024x512 step's products: U diag(d²) Vᵀ (NT), dU = dC V (NN), dV = dCᵀ U (TN), V Vᵀ and its backward.
+BENCHMARK(blas_sgemm)
+    ->Args({1024, 512, 512, 0, 1})
+    ->Args({1024, 512, 512, 0, 0})
+    ->Args({512, 512, 1024, 1, 0})
+    ->Args({512, 512, 512, 0, 0})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(blas_ssyrk)->Args({512, 1024})->Args({512, 512})->Unit(benchmark::kMillisecond);
 
 }  // namespace
