@@ -16,20 +16,31 @@ readers=("$@")
 cmake -S tests/fuzz -B build/fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/fuzz -j2
 mkdir -p build/fuzz/artifacts
+# The readers are fuzzed at the same time (each for SECONDS of wall time), then their results checked.
+pids=()
 for r in "${readers[@]}"; do
   # New inputs go to a scratch corpus in build/fuzz; the committed seed corpus is only read.
   work=build/fuzz/corpus/$r
-  log=build/fuzz/fuzz_$r.log
   mkdir -p "$work"
-  echo "fuzz: $r for ${seconds}s (log: $log)"
-  rc=0
+  echo "fuzz: $r for ${seconds}s (log: build/fuzz/fuzz_$r.log)"
   build/fuzz/fuzz_"$r" "$work" "tests/fuzz/corpus/$r" -dict="tests/fuzz/$r.dict" -max_total_time="$seconds" \
     -max_len=4096 -rss_limit_mb=1024 -malloc_limit_mb=256 -timeout=10 -print_final_stats=1 \
-    -artifact_prefix="build/fuzz/artifacts/$r-" >"$log" 2>&1 || rc=$?
+    -artifact_prefix="build/fuzz/artifacts/$r-" >"build/fuzz/fuzz_$r.log" 2>&1 &
+  pids+=($!)
+done
+failed=0
+for i in "${!readers[@]}"; do
+  r=${readers[$i]}
+  log=build/fuzz/fuzz_$r.log
+  rc=0
+  wait "${pids[$i]}" || rc=$?
   if [ "$rc" -ne 0 ]; then
     tail -n 60 "$log" >&2
     echo "fuzz: fuzz_$r failed (exit $rc); the input is in build/fuzz/artifacts/" >&2
-    exit 1
+    failed=1
+    continue
   fi
+  echo "fuzz: $r"
   grep -E '^(Done|stat::(number_of_executed_units|new_units_added|peak_rss_mb))' "$log" | sed 's/^/  /'
 done
+exit "$failed"

@@ -152,7 +152,7 @@ void add_options(CLI::App& app, Cli& c) {
   app.add_option("--dtype", c.dtype, "float32|float64 (default: seed float32, auto float64)")
       ->type_name("NAME");
   app.add_option("--seed", c.seed, "Random seed of the initial values, >= 0 (default 314)")->type_name("N");
-  app.add_option("--threads", c.threads, "Threads for matrix products (OpenBLAS, Eigen), >= 1")
+  app.add_option("--threads", c.threads, "Threads for matrix products (OpenBLAS, Eigen), >= 1 (default 1)")
       ->type_name("N");
   app.add_option("--init-dir", c.init_dir, "Seed recipe: start from U0.csv, diag_sqrt0.csv, V0.csv in DIR")
       ->type_name("DIR");
@@ -243,8 +243,9 @@ SvdOptions to_options(const Cli& c, std::optional<std::int64_t>& rank) {
 }
 
 void set_threads(const Cli& c) {
-  if (c.threads.empty()) return;
-  const auto n = parse_whole("--threads", c.threads);
+  // One thread unless told: the solver's products are small or medium-sized, where a second BLAS
+  // thread costs more than it gives, and runs are then comparable (bench/RESULTS.md).
+  const auto n = c.threads.empty() ? 1 : parse_whole("--threads", c.threads);
   if (n < 1 || n > 1024) throw UsageError{"--threads: must be from 1 to 1024, got " + c.threads};
   Eigen::setNbThreads(static_cast<int>(n));
 #if defined(TAPEGRAD_HAVE_BLAS) && defined(__GNUC__)
