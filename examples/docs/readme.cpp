@@ -17,6 +17,7 @@ int main() {
     tape.backward(loss);  // one reverse sweep over the tape
     opt.step();
   }
-  std::printf("w = (%.6f, %.6f, %.6f), b = %.2e\n", w.value(0, 0), w.value(1, 0), w.value(2, 0), b.value(0, 0));
+  std::printf("w = (%.6f, %.6f, %.6f), b = %.2e\n", w.value(0, 0), w.value(1, 0), w.value(2, 0),
+              b.value(0, 0));
   return (w.value.array() - 1).abs().maxCoeff() < 1e-4 && std::abs(b.value(0, 0)) < 1e-4 ? 0 : 1;
 }
