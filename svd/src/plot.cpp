@@ -221,10 +221,13 @@ std::string convergence_svg(const std::vector<double>& loss, const std::string& 
   s += "<text x=\"" + num(kLeft) + "\" y=\"40\" font-size=\"17\" font-weight=\"bold\">" + xml_escape(title) +
        "</text>\n";
   if (!trace_name.empty()) {
-    s += "<line x1=\"" + num(kRight - 250) + "\" x2=\"" + num(kRight - 220) +
+    // Right-aligned at the plot's edge, the sample line just left of the text (about 5.8 px a character
+    // at 12 px), so that a long name grows leftwards instead of running off the picture.
+    const double text_left = kRight - 5.8 * static_cast<double>(trace_name.size());
+    s += "<line x1=\"" + num(text_left - 38) + "\" x2=\"" + num(text_left - 8) +
          "\" y1=\"58\" y2=\"58\" stroke=\"" + kLine + "\" stroke-width=\"2\"/>\n";
-    s += "<text x=\"" + num(kRight - 212) + "\" y=\"62\" font-size=\"12\">" + xml_escape(trace_name) +
-         "</text>\n";
+    s += "<text x=\"" + num(kRight) + "\" y=\"62\" font-size=\"12\" text-anchor=\"end\">" +
+         xml_escape(trace_name) + "</text>\n";
   }
   s += "<text x=\"" + num((kLeft + kRight) / 2) + "\" y=\"" + num(kBottom + 45) +
        "\" text-anchor=\"middle\" font-size=\"14\">Iterations</text>\n";
