@@ -188,8 +188,31 @@ void check_elements(const Text& text, const char* at, std::size_t count, const R
 
 // ---- CSV
 
-Matrix<double> parse_csv_impl(const Text& text, const ReadLimits& limits) {
+/// Which data rows a reader keeps: [begin, end). A full read keeps them all.
+struct RowRange {
+  Index begin = 0;
+  Index end = std::numeric_limits<Index>::max();
+  bool contains(Index i) const { return i >= begin && i < end; }
+  bool all() const { return begin == 0 && end == std::numeric_limits<Index>::max(); }
+};
+
+/// "rows 3..7" (1-based, inclusive) for the messages about a range of rows.
+std::string rows_string(const RowRange& r) {
+  return r.end == r.begin + 1 ? "row " + std::to_string(r.begin + 1)
+                              : "rows " + std::to_string(r.begin + 1) + ".." + std::to_string(r.end);
+}
+
+/// A CSV text's rows in `keep` and its shape. Only the first data row (which fixes the column count and the
+/// separator) and the rows kept are parsed; the others are counted (a line that is not blank or a comment
+/// is a data row), so an error in them goes unnoticed here.
+struct CsvRead {
+  Matrix<double> m;
+  Index rows = 0;  ///< data rows in the whole text
+  Index cols = 0;
+};
+CsvRead parse_csv_impl(const Text& text, const ReadLimits& limits, const RowRange& keep = {}) {
   std::vector<double> values;
+  Index data_rows = 0;
   Index cols = -1;
   long first_line = 0;
   char file_sep = 0;  // ',' or ' ' once a row with two or more values has been seen
@@ -199,6 +222,11 @@ Matrix<double> parse_csv_impl(const Text& text, const ReadLimits& limits) {
   while (lines.next(line)) {
     const char* p = line.data();
     const char* e = p + line.size();
+    if (const char* first = skip_blanks(p, e); first == e || *first == '#') continue;  // blank or comment
+    const Index row = data_rows++;
+    const bool kept = keep.contains(row);
+    if (!kept && cols >= 0) continue;  // not asked for: counted, not parsed
+    const std::size_t row_start = values.size();
     Index count = 0;
     char row_sep = 0;
     const char* first_sep = nullptr;
@@ -259,7 +287,6 @@ Matrix<double> parse_csv_impl(const Text& text, const ReadLimits& limits) {
         }
       }
     }
-    if (count == 0) continue;  // blank or comment-only line
     if (cols < 0) {
       cols = count;
       first_line = lines.number();
@@ -280,6 +307,7 @@ Matrix<double> parse_csv_impl(const Text& text, const ReadLimits& limits) {
                                  (file_sep == ',' ? "commas" : "spaces"));
       }
     }
+    if (!kept) values.resize(row_start);  // the first data row, parsed only for its shape
   }
   if (cols < 0) {
     const long at_line = std::max(1L, lines.number());
@@ -287,11 +315,15 @@ Matrix<double> parse_csv_impl(const Text& text, const ReadLimits& limits) {
                                                  : "no numbers: the file has only blank lines and comments";
     throw ParseError(text.name(), at_line, 1, what);
   }
+  if (!keep.all() && keep.end > data_rows)
+    throw ParseError(
+        text.name(), 0, 0,
+        rows_string(keep) + " asked for, but the file has " + std::to_string(data_rows) + " rows");
   const Index rows = static_cast<Index>(values.size()) / cols;
-  Matrix<double> m(rows, cols);
+  CsvRead out{Matrix<double>(rows, cols), data_rows, cols};
   for (Index i = 0; i < rows; ++i)
-    for (Index j = 0; j < cols; ++j) m(i, j) = values[static_cast<std::size_t>(i * cols + j)];
-  return m;
+    for (Index j = 0; j < cols; ++j) out.m(i, j) = values[static_cast<std::size_t>(i * cols + j)];
+  return out;
 }
 
 // ---- Matrix Market
@@ -350,7 +382,15 @@ double parse_mm_value(const Text& text, std::string_view tok, bool integer) {
   return n.value;
 }
 
-Matrix<double> parse_matrix_market_impl(const Text& text, const ReadLimits& limits) {
+/// A Matrix Market text's rows in `keep` and its shape; with header_only, just the shape (m is empty). Every
+/// entry is parsed; entries outside the rows kept are dropped.
+struct MmRead {
+  Matrix<double> m;
+  Index rows = 0;
+  Index cols = 0;
+};
+MmRead parse_matrix_market_impl(const Text& text, const ReadLimits& limits, const RowRange& keep = {},
+                                bool header_only = false) {
   Lines lines(text);
   std::string_view line;
   if (!lines.next(line) || line.size() < 14 || !iequals(line.substr(0, 14), "%%MatrixMarket"))
@@ -420,8 +460,17 @@ Matrix<double> parse_matrix_market_impl(const Text& text, const ReadLimits& limi
   if (sym != Sym::General && rows != cols)
     text.fail(size_line, "a symmetric matrix must be square, but the size line says " + std::to_string(rows) +
                              "x" + std::to_string(cols));
-  if (rows > limits.max_elements / cols)
-    text.fail(size_line, "the declared size " + std::to_string(rows) + "x" + std::to_string(cols) +
+  MmRead out;
+  out.rows = static_cast<Index>(rows);
+  out.cols = static_cast<Index>(cols);
+  if (header_only) return out;
+  if (!keep.all() && keep.end > out.rows)
+    throw ParseError(text.name(), 0, 0,
+                     rows_string(keep) + " asked for, but the matrix has " + std::to_string(rows) + " rows");
+  const RowRange kept{keep.begin, std::min(keep.end, out.rows)};
+  const std::int64_t kept_rows = kept.end - kept.begin;
+  if (kept_rows > limits.max_elements / cols)
+    text.fail(size_line, "the declared size " + std::to_string(kept_rows) + "x" + std::to_string(cols) +
                              " is more than the limit of " + std::to_string(limits.max_elements) +
                              " entries for a dense matrix");
   std::int64_t entries = nnz;
@@ -439,7 +488,14 @@ Matrix<double> parse_matrix_market_impl(const Text& text, const ReadLimits& limi
                              std::to_string(remaining) +
                              " bytes follow: the header is wrong or the file is truncated");
 
-  Matrix<double> m = Matrix<double>::Zero(static_cast<Index>(rows), static_cast<Index>(cols));
+  Matrix<double>& m = out.m;
+  m.setZero(static_cast<Index>(kept_rows), static_cast<Index>(cols));
+  // Entry (i, j) of the matrix, or null when row i is not kept.
+  auto at = [&](std::int64_t i, std::int64_t j) -> double* {
+    return kept.contains(static_cast<Index>(i))
+               ? &m(static_cast<Index>(i) - kept.begin, static_cast<Index>(j))
+               : nullptr;
+  };
   std::int64_t seen = 0;
   const char* last_end = lines.rest();
   if (!coordinate) {
@@ -453,9 +509,8 @@ Matrix<double> parse_matrix_market_impl(const Text& text, const ReadLimits& limi
           text.fail(tok.data(), "unexpected '" + snippet(tok) + "': the size line declares only " +
                                     std::to_string(entries) + " entries");
         const double v = parse_mm_value(text, tok, integer);
-        m(static_cast<Index>(r), static_cast<Index>(c)) = v;
-        if (sym == Sym::Symmetric) m(static_cast<Index>(c), static_cast<Index>(r)) = v;
-        if (sym == Sym::Skew) m(static_cast<Index>(c), static_cast<Index>(r)) = -v;
+        if (double* x = at(r, c)) *x = v;
+        if (double* x = sym == Sym::General ? nullptr : at(c, r)) *x = sym == Sym::Symmetric ? v : -v;
         ++seen;
         if (++r == rows) {
           ++c;
@@ -492,11 +547,12 @@ Matrix<double> parse_matrix_market_impl(const Text& text, const ReadLimits& limi
         text.fail(tok[0].data(), "entry (" + std::to_string(i) + ", " + std::to_string(j) +
                                      ") is on the diagonal, which is zero in a skew-symmetric matrix");
       const double v = parse_mm_value(text, tok[2], integer);
-      const auto ri = static_cast<Index>(i - 1), ci = static_cast<Index>(j - 1);
-      m(ri, ci) += v;  // duplicates are summed (as scipy.io.mmread does)
-      if (sym == Sym::Symmetric && i != j) m(ci, ri) += v;
-      if (sym == Sym::Skew) m(ci, ri) -= v;
-      if (!std::isfinite(m(ri, ci)))
+      // Duplicates are summed (as scipy.io.mmread does).
+      double* x = at(i - 1, j - 1);
+      if (x) *x += v;
+      if (double* y = sym == Sym::General || i == j ? nullptr : at(j - 1, i - 1))
+        *y += sym == Sym::Symmetric ? v : -v;
+      if ((x && !std::isfinite(*x)))
         text.fail(tok[2].data(), "summing duplicate entries overflows a double at (" + std::to_string(i) +
                                      ", " + std::to_string(j) + ")");
       ++seen;
@@ -505,7 +561,7 @@ Matrix<double> parse_matrix_market_impl(const Text& text, const ReadLimits& limi
   if (seen < entries)
     text.fail(last_end, "the file ends after " + std::to_string(seen) + " of the " + std::to_string(entries) +
                             " entries the size line declares (truncated?)");
-  return m;
+  return out;
 }
 
 // ---- NPY
@@ -642,12 +698,22 @@ T load_scalar(const char* p, bool swap) {
   return v;
 }
 
-Matrix<double> parse_npy_impl(std::string_view b, const std::string& name, const ReadLimits& limits) {
+/// Where a .npy file's values are and how to read them.
+struct NpyLayout {
+  Index rows = 0, cols = 0;
+  std::size_t item = 0;  // 4 or 8 bytes
+  bool swap = false;     // big-endian data
+  bool fortran = false;  // column-major
+  std::size_t data_start = 0;
+  std::size_t shape_at = 0;  // for messages about the shape
+};
+
+/// Parses the preamble and the header from `b`, the start of a file of file_size bytes (b holds at least the
+/// header when the file does), checks that the rows in `keep` fit limits.max_elements and that exactly the
+/// declared data follows.
+NpyLayout parse_npy_layout(std::string_view b, std::size_t file_size, const std::string& name,
+                           const ReadLimits& limits, const RowRange& keep) {
   NpyReader r(b, name);
-  if (b.size() > limits.max_bytes)
-    throw ParseError(name, 0, 0,
-                     "the input is " + std::to_string(b.size()) + " bytes, more than the limit of " +
-                         std::to_string(limits.max_bytes));
   static constexpr std::string_view magic = "\x93NUMPY";
   if (b.substr(0, 6) != magic)
     r.fail(0, b.empty() ? "the file is empty: not a .npy file"
@@ -667,71 +733,93 @@ Matrix<double> parse_npy_impl(std::string_view b, const std::string& name, const
     r.fail(6, "unsupported .npy format version " + std::to_string(major) + "." + std::to_string(minor) +
                   " (versions 1.0, 2.0 and 3.0 are supported)");
   }
-  if (header_len > b.size() - start)
+  if (header_len > file_size - start)
     r.fail(8, "the .npy header length (" + std::to_string(header_len) +
-                  " bytes) is larger than the rest of the file (" + std::to_string(b.size() - start) +
+                  " bytes) is larger than the rest of the file (" + std::to_string(file_size - start) +
                   " bytes): the file is truncated or corrupt");
-  const std::size_t data_start = start + header_len;
-  const NpyHeader h = parse_npy_header(r, start, data_start);
+  if (header_len > b.size() - start)
+    r.fail(8, "the .npy header length (" + std::to_string(header_len) + " bytes) is unreasonably large");
+  NpyLayout L;
+  L.data_start = start + header_len;
+  const NpyHeader h = parse_npy_header(r, start, L.data_start);
+  L.fortran = h.fortran;
+  L.shape_at = h.shape_at;
 
-  bool swap = false;
-  std::size_t item = 0;
   const std::string_view d = h.descr;
   if (d.size() == 3 && (d[0] == '<' || d[0] == '>' || d[0] == '=') && d[1] == 'f' &&
       (d[2] == '8' || d[2] == '4')) {
-    item = d[2] == '8' ? 8 : 4;
-    swap = d[0] == '>';  // tapegrad runs on little-endian machines ('=' is native)
+    L.item = d[2] == '8' ? 8 : 4;
+    L.swap = d[0] == '>';  // tapegrad runs on little-endian machines ('=' is native)
   } else {
     r.fail(h.descr_at, "unsupported dtype '" + snippet(d) +
                            "': only float64 ('<f8') and float32 ('<f4') arrays are read; convert with "
                            "a.astype(numpy.float64)");
   }
-  Index rows = 0, cols = 0;
   if (h.shape.empty()) {
     r.fail(h.shape_at, "the array is 0-dimensional (a scalar), not a matrix");
   } else if (h.shape.size() == 1) {
-    rows = 1;
-    cols = static_cast<Index>(h.shape[0]);
+    L.rows = 1;
+    L.cols = static_cast<Index>(h.shape[0]);
   } else if (h.shape.size() == 2) {
-    rows = static_cast<Index>(h.shape[0]);
-    cols = static_cast<Index>(h.shape[1]);
+    L.rows = static_cast<Index>(h.shape[0]);
+    L.cols = static_cast<Index>(h.shape[1]);
   } else {
     r.fail(h.shape_at,
            "the array has " + std::to_string(h.shape.size()) + " dimensions; a matrix has 1 or 2");
   }
-  if (rows == 0 || cols == 0)
+  if (L.rows == 0 || L.cols == 0)
     r.fail(h.shape_at,
-           "the array is empty (shape " + std::to_string(rows) + "x" + std::to_string(cols) + ")");
-  if (rows > limits.max_elements / cols)
-    r.fail(h.shape_at, "the declared shape " + std::to_string(rows) + "x" + std::to_string(cols) +
+           "the array is empty (shape " + std::to_string(L.rows) + "x" + std::to_string(L.cols) + ")");
+  const Index kept = std::min(keep.end, L.rows) - std::min(keep.begin, L.rows);
+  if (kept > limits.max_elements / L.cols)
+    r.fail(h.shape_at, "the declared shape " + std::to_string(kept) + "x" + std::to_string(L.cols) +
                            " is more than the limit of " + std::to_string(limits.max_elements) +
                            " entries for a dense matrix");
-  const auto count = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols);
-  const std::size_t need = count * item, have = b.size() - data_start;
-  const std::string declared = "shape " + std::to_string(rows) + "x" + std::to_string(cols) + " " +
-                               (item == 8 ? "float64" : "float32") + " (" + std::to_string(need) + " bytes)";
+  // Shapes beyond what a size_t can count in bytes are refused before multiplying.
+  if (static_cast<std::size_t>(L.rows) >
+      (std::numeric_limits<std::size_t>::max() / 8) / static_cast<std::size_t>(L.cols))
+    r.fail(h.shape_at, "the declared shape " + std::to_string(L.rows) + "x" + std::to_string(L.cols) +
+                           " is too large to address");
+  const std::size_t need = static_cast<std::size_t>(L.rows) * static_cast<std::size_t>(L.cols) * L.item,
+                    have = file_size - L.data_start;
+  const std::string declared = "shape " + std::to_string(L.rows) + "x" + std::to_string(L.cols) + " " +
+                               (L.item == 8 ? "float64" : "float32") + " (" + std::to_string(need) +
+                               " bytes)";
   if (have < need)
-    r.fail(b.size(), "the header declares " + declared + " but only " + std::to_string(have) +
-                         " bytes of data follow: the file is truncated or the header is wrong");
+    r.fail(file_size, "the header declares " + declared + " but only " + std::to_string(have) +
+                          " bytes of data follow: the file is truncated or the header is wrong");
   if (have > need)
-    r.fail(data_start + need, "the header declares " + declared + " but " + std::to_string(have - need) +
-                                  " more bytes follow the data");
+    r.fail(L.data_start + need, "the header declares " + declared + " but " + std::to_string(have - need) +
+                                    " more bytes follow the data");
+  return L;
+}
 
-  Matrix<double> m(rows, cols);
-  const char* data = b.data() + data_start;
-  for (std::size_t k = 0; k < count; ++k) {
-    const double v = item == 8 ? load_scalar<double>(data + k * 8, swap)
-                               : static_cast<double>(load_scalar<float>(data + k * 4, swap));
-    const auto i = static_cast<Index>(h.fortran ? k % static_cast<std::size_t>(rows)
-                                                : k / static_cast<std::size_t>(cols));
-    const auto j = static_cast<Index>(h.fortran ? k / static_cast<std::size_t>(rows)
-                                                : k % static_cast<std::size_t>(cols));
-    if (!std::isfinite(v))
-      r.fail(data_start + k * item,
-             std::string("the value at row ") + std::to_string(i + 1) + ", column " + std::to_string(j + 1) +
-                 " is " + (std::isnan(v) ? "NaN" : "infinite") +
-                 ": NaN and infinite values make an SVD meaningless; replace or remove them");
-    m(i, j) = v;
+/// The value at p, entry (i, j) of the matrix, at byte `offset` of the file; NaN and infinities are refused.
+double npy_value(const NpyReader& r, const NpyLayout& L, const char* p, std::size_t offset, Index i,
+                 Index j) {
+  const double v =
+      L.item == 8 ? load_scalar<double>(p, L.swap) : static_cast<double>(load_scalar<float>(p, L.swap));
+  if (!std::isfinite(v))
+    r.fail(offset, std::string("the value at row ") + std::to_string(i + 1) + ", column " +
+                       std::to_string(j + 1) + " is " + (std::isnan(v) ? "NaN" : "infinite") +
+                       ": NaN and infinite values make an SVD meaningless; replace or remove them");
+  return v;
+}
+
+Matrix<double> parse_npy_impl(std::string_view b, const std::string& name, const ReadLimits& limits) {
+  NpyReader r(b, name);
+  if (b.size() > limits.max_bytes)
+    throw ParseError(name, 0, 0,
+                     "the input is " + std::to_string(b.size()) + " bytes, more than the limit of " +
+                         std::to_string(limits.max_bytes));
+  const NpyLayout L = parse_npy_layout(b, b.size(), name, limits, {});
+  Matrix<double> m(L.rows, L.cols);
+  const auto rows = static_cast<std::size_t>(L.rows), cols = static_cast<std::size_t>(L.cols);
+  for (std::size_t k = 0; k < rows * cols; ++k) {
+    const auto i = static_cast<Index>(L.fortran ? k % rows : k / cols);
+    const auto j = static_cast<Index>(L.fortran ? k / rows : k % cols);
+    const std::size_t offset = L.data_start + k * L.item;
+    m(i, j) = npy_value(r, L, b.data() + offset, offset, i, j);
   }
   return m;
 }
@@ -820,12 +908,12 @@ ParseError::ParseError(std::string file, long line, long column, std::string mes
 
 Matrix<double> parse_csv(std::string_view text, const std::string& name, const ReadLimits& limits) {
   const Text t(text, name, limits);
-  return parse_csv_impl(t, limits);
+  return parse_csv_impl(t, limits).m;
 }
 
 Matrix<double> parse_matrix_market(std::string_view text, const std::string& name, const ReadLimits& limits) {
   const Text t(text, name, limits);
-  return parse_matrix_market_impl(t, limits);
+  return parse_matrix_market_impl(t, limits).m;
 }
 
 Matrix<double> parse_npy(std::string_view bytes, const std::string& name, const ReadLimits& limits) {
@@ -889,6 +977,142 @@ Matrix<double> read_matrix(const std::string& path, const ReadLimits& limits) {
       return parse_npy(data, path, limits);
   }
   return {};
+}
+
+// ---- Shapes and blocks of rows
+
+namespace {
+
+/// The format of a file for the shape and row readers: by name, else by its first bytes.
+MatrixFormat format_of(const std::string& path) {
+  if (path == "-")
+    throw ParseError(
+        "<stdin>", 0, 0,
+        "a block of rows or a shape is read from a file, not from stdin (it cannot be read twice "
+        "or by several processes); save the matrix to a file");
+  const MatrixFormat by_name = detect_format(path);  // refuses archives
+  const std::string ext = lower_extension(path);
+  if (ext == ".csv" || ext == ".tsv" || ext == ".txt" || ext == ".dat" || ext == ".mtx" || ext == ".mm" ||
+      ext == ".npy")
+    return by_name;
+  std::ifstream in(path, std::ios::binary);
+  std::array<char, 32> head{};
+  in.read(head.data(), head.size());
+  return detect_format(path, std::string_view(head.data(), static_cast<std::size_t>(in.gcount())));
+}
+
+/// A .npy file opened for reading by offset, with its layout. Returns nullopt when the path is not a
+/// regular file (a pipe, a device): it is then read whole.
+struct NpyFile {
+  std::ifstream in;
+  NpyLayout layout;
+};
+std::optional<NpyFile> open_npy(const std::string& path, const ReadLimits& limits, const RowRange& keep) {
+  std::error_code ec;
+  const auto st = fs::status(path, ec);
+  if (ec || !fs::is_regular_file(st)) return std::nullopt;
+  const auto size = static_cast<std::size_t>(fs::file_size(path, ec));
+  if (ec) return std::nullopt;
+  NpyFile f;
+  f.in.open(path, std::ios::binary);
+  if (!f.in) throw ParseError(path, 0, 0, "cannot open: " + errno_text());
+  // The preamble and the header: a 2-D array's header is well under a kilobyte; 1 MiB is plenty.
+  std::string head(std::min<std::size_t>(size, std::size_t{1} << 20), '\0');
+  f.in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  if (static_cast<std::size_t>(f.in.gcount()) != head.size()) throw ParseError(path, 0, 0, "read error");
+  f.layout = parse_npy_layout(head, size, path, limits, keep);
+  return f;
+}
+
+/// Reads n bytes at `offset` of the file.
+void read_at(std::ifstream& in, const std::string& path, std::size_t offset, char* dst, std::size_t n) {
+  in.seekg(static_cast<std::streamoff>(offset));
+  in.read(dst, static_cast<std::streamsize>(n));
+  if (!in || static_cast<std::size_t>(in.gcount()) != n)
+    throw ParseError(path, 0, 0, "read error at byte " + std::to_string(offset) + " (was the file changed?)");
+}
+
+}  // namespace
+
+MatrixShape read_matrix_shape(const std::string& path, const ReadLimits& limits) {
+  const RowRange none{0, 0};
+  switch (format_of(path)) {
+    case MatrixFormat::Npy:
+      if (auto f = open_npy(path, limits, none)) return {f->layout.rows, f->layout.cols};
+      break;
+    case MatrixFormat::MatrixMarket: {
+      const std::string data = read_path(path, limits, Expect::Text);
+      const Text t(data, path, limits);
+      const MmRead r = parse_matrix_market_impl(t, limits, none, /*header_only=*/true);
+      return {r.rows, r.cols};
+    }
+    case MatrixFormat::Csv: {
+      const std::string data = read_path(path, limits, Expect::Text);
+      const Text t(data, path, limits);
+      const CsvRead r = parse_csv_impl(t, limits, none);
+      return {r.rows, r.cols};
+    }
+  }
+  const Matrix<double> m = read_matrix(path, limits);
+  return {m.rows(), m.cols()};
+}
+
+Matrix<double> read_matrix_rows(const std::string& path, Index begin, Index count, const ReadLimits& limits) {
+  if (begin < 0 || count < 0)
+    throw std::invalid_argument("read_matrix_rows: begin and count must be >= 0, got " +
+                                std::to_string(begin) + " and " + std::to_string(count));
+  const RowRange keep{begin, begin + count};
+  switch (format_of(path)) {
+    case MatrixFormat::Npy: {
+      auto f = open_npy(path, limits, keep);
+      if (!f) break;
+      const NpyLayout& L = f->layout;
+      if (keep.end > L.rows)
+        throw ParseError(
+            path, 0, 0,
+            rows_string(keep) + " asked for, but the matrix has " + std::to_string(L.rows) + " rows");
+      const NpyReader r({}, path);
+      Matrix<double> m(count, L.cols);
+      const auto rows = static_cast<std::size_t>(L.rows), cols = static_cast<std::size_t>(L.cols);
+      const auto first = static_cast<std::size_t>(begin), n = static_cast<std::size_t>(count);
+      // The block's values lie in runs of consecutive bytes: one in all (C order) or one per column (Fortran
+      // order). Each run is read in pieces of at most 1 MiB.
+      const std::size_t runs = L.fortran ? cols : 1, run = L.fortran ? n : n * cols;
+      const std::size_t piece = (std::size_t{1} << 20) / L.item;
+      std::vector<char> buf(std::min(run, piece) * L.item);
+      for (std::size_t c = 0; c < runs; ++c) {
+        for (std::size_t k0 = 0; k0 < run; k0 += piece) {
+          const std::size_t len = std::min(piece, run - k0);
+          const std::size_t at = L.data_start + ((L.fortran ? c * rows + first : first * cols) + k0) * L.item;
+          read_at(f->in, path, at, buf.data(), len * L.item);
+          for (std::size_t k = 0; k < len; ++k) {
+            const std::size_t e = k0 + k;
+            const auto i = static_cast<Index>(L.fortran ? e : e / cols);
+            const auto j = static_cast<Index>(L.fortran ? c : e % cols);
+            m(i, j) = npy_value(r, L, buf.data() + k * L.item, at + k * L.item, begin + i, j);
+          }
+        }
+      }
+      return m;
+    }
+    case MatrixFormat::MatrixMarket: {
+      const std::string data = read_path(path, limits, Expect::Text);
+      const Text t(data, path, limits);
+      return parse_matrix_market_impl(t, limits, keep).m;
+    }
+    case MatrixFormat::Csv: {
+      const std::string data = read_path(path, limits, Expect::Text);
+      const Text t(data, path, limits);
+      return parse_csv_impl(t, limits, keep).m;
+    }
+  }
+  // Not a regular file: read it whole.
+  const Matrix<double> m = read_matrix(path, limits);
+  if (keep.end > m.rows())
+    throw ParseError(
+        path, 0, 0,
+        rows_string(keep) + " asked for, but the matrix has " + std::to_string(m.rows()) + " rows");
+  return m.middleRows(begin, count);
 }
 
 // ---- Writing

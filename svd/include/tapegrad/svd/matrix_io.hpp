@@ -77,6 +77,25 @@ const char* to_string(MatrixFormat f);
 /// Reads a matrix file in the format of its name (see detect_format); "-" reads CSV from stdin.
 Matrix<double> read_matrix(const std::string& path, const ReadLimits& limits = {});
 
+/// The number of rows and columns of a matrix file, without reading its values where the format allows:
+/// a .npy or Matrix Market file's header; a CSV file is scanned (its data rows counted, the first one
+/// parsed). Throws ParseError as read_matrix does; "-" (stdin) is refused, as it cannot be read twice.
+struct MatrixShape {
+  Index rows = 0;
+  Index cols = 0;
+};
+MatrixShape read_matrix_shape(const std::string& path, const ReadLimits& limits = {});
+
+/// Rows [begin, begin + count) of a matrix file, equal to read_matrix(path).middleRows(begin, count), without
+/// building the rest (this is how each process of `mpirun tapegrad-svd` reads its block; docs/scale-out.md).
+/// A .npy file is read by seeking: only its header and those rows' bytes. A CSV file is scanned and only the
+/// first data row (for the column count) and the rows asked for are parsed; a Matrix Market file is parsed
+/// and only those rows are kept. ReadLimits::max_elements applies to the block. So an error in a row outside
+/// the range may go unnoticed here (it is found by whoever reads that row). "-" (stdin) is refused. Throws
+/// std::invalid_argument for a negative begin or count, ParseError if the file has fewer rows.
+Matrix<double> read_matrix_rows(const std::string& path, Index begin, Index count,
+                                const ReadLimits& limits = {});
+
 /// CSV text of m: values separated by ',', one row per line ('\n'), each value in the shortest form that
 /// reads back to the same double (non-finite values as nan, inf, -inf).
 std::string format_csv(const Matrix<double>& m);
