@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -25,6 +26,11 @@
 #include "tapegrad/svd/matrix_io.hpp"
 #include "tapegrad/svd/plot.hpp"
 #include "tapegrad/svd/solver.hpp"
+
+#if defined(TAPEGRAD_HAVE_MPI)
+#include "tapegrad/autodiff/collective.hpp"
+#include "tapegrad/svd/distributed.hpp"
+#endif
 
 #if defined(TAPEGRAD_HAVE_BLAS) && defined(__GNUC__)
 // OpenBLAS's own thread control. Weak, so that the tool still links and runs with a BLAS that lacks it.
@@ -114,6 +120,11 @@ OUTPUTS (--out DIR; each file written atomically: temporary file, then rename)
 (the solver's own time), reconstruction_error (|M - U S V^T|_F / |M|_F), orthogonality_error (the larger of
 max|U^T U - I| and max|V^T V - I|), recipe, optimizer (the method used), dtype, shape ([m, n]) and rank.
 Non-finite numbers appear as null.
+
+SEVERAL PROCESSES
+  mpirun -np P tapegrad-svd [options] MATRIX  splits the matrix's rows over P processes (each reads only its
+  rows; use .npy for large matrices) and gives the same result; process 0 prints and writes --out.
+  Not with stdin or --graph. See docs/scale-out.md.
 
 EXIT CODES
   0  done: converged (auto) or the fixed iteration count was run (seed)
@@ -264,17 +275,18 @@ void prepare_out_dir(const std::string& dir) {
 }
 
 std::string shape_of(const Matrix<double>& m) { return shape_string(m.rows(), m.cols()); }
+std::string shape_of(const MatrixShape& m) { return shape_string(m.rows, m.cols); }
 
-SeedInit read_init(const std::string& dir, const Matrix<double>& m) {
-  const Index n = m.cols();
+SeedInit read_init(const std::string& dir, const MatrixShape& m) {
+  const Index n = m.cols;
   auto path = [&](const char* f) { return (fs::path(dir) / f).string(); };
   SeedInit init;
   init.U = read_matrix(path("U0.csv"));
   init.diag_sqrt = read_matrix(path("diag_sqrt0.csv"));
   init.V = read_matrix(path("V0.csv"));
-  if (init.U.rows() != m.rows() || init.U.cols() != n)
+  if (init.U.rows() != m.rows || init.U.cols() != n)
     throw UsageError{"--init-dir: " + path("U0.csv") + " is " + shape_of(init.U) + ", but the matrix is " +
-                     shape_of(m) + ", so U0 must be " + shape_string(m.rows(), n)};
+                     shape_of(m) + ", so U0 must be " + shape_string(m.rows, n)};
   if (init.diag_sqrt.size() != n || (init.diag_sqrt.rows() != 1 && init.diag_sqrt.cols() != 1))
     throw UsageError{"--init-dir: " + path("diag_sqrt0.csv") + " is " + shape_of(init.diag_sqrt) +
                      ", but the matrix has " + std::to_string(n) + " columns, so diag_sqrt0 must be 1x" +
@@ -332,7 +344,7 @@ void write_outputs(const std::string& dir, const SvdResult& r, const std::string
                         "How fast does the gradient algorithm converge?", trace_name);
 }
 
-nlohmann::ordered_json to_json(const SvdResult& r, const Matrix<double>& m) {
+nlohmann::ordered_json to_json(const SvdResult& r, const MatrixShape& m) {
   auto number = [](double v) {
     return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json();
   };
@@ -349,12 +361,12 @@ nlohmann::ordered_json to_json(const SvdResult& r, const Matrix<double>& m) {
   j["recipe"] = to_string(r.recipe);
   j["optimizer"] = r.method.empty() ? std::string(to_string(r.optimizer)) : r.method;
   j["dtype"] = to_string(r.dtype);
-  j["shape"] = {m.rows(), m.cols()};
+  j["shape"] = {m.rows, m.cols};
   j["rank"] = r.rank;
   return j;
 }
 
-void print_summary(const SvdResult& r, const Matrix<double>& m, const std::string& name) {
+void print_summary(const SvdResult& r, const MatrixShape& m, const std::string& name) {
   const std::string method = r.method.empty() ? std::string(to_string(r.optimizer)) : r.method;
   std::printf("%s: %s, recipe %s, %s, %s, rank %ld\n", name.c_str(), shape_of(m).c_str(), to_string(r.recipe),
               method.c_str(), to_string(r.dtype), static_cast<long>(r.rank));
@@ -379,43 +391,188 @@ std::string duration(double s) {
   return buf;
 }
 
-int run(int argc, char** argv) {
+// ---- failures and processes
+
+/// How a run ends early: its exit code and its message (printed as "tapegrad-svd: <message>").
+struct Failure {
+  int code = kExitInternal;
+  std::string message;
+};
+
+/// The Failure for the exception being handled (call it in a catch block).
+Failure current_failure() {
+  try {
+    throw;
+  } catch (const UsageError& e) {
+    return {kExitUsage, e.message};
+  } catch (const ParseError& e) {
+    return {kExitUsage, e.what()};
+  } catch (const SvdOptionError& e) {
+    return {kExitUsage, e.what()};
+  } catch (const IoError& e) {
+    return {kExitUsage, std::string("cannot write the results: ") + e.what()};
+  } catch (const NonFiniteError& e) {
+    return {kExitDiverged, std::string("diverged: ") + e.what() + "\nTry a smaller --lr."};
+  } catch (const std::bad_alloc&) {
+    return {kExitInternal, "out of memory"};
+  } catch (const std::exception& e) {
+    return {kExitInternal, std::string("internal error: ") + e.what()};
+  }
+}
+
+/// Whether mpirun/mpiexec started this program with more than one process (from the environment).
+bool launched_with_several_processes() {
+#if defined(TAPEGRAD_HAVE_MPI)
+  return mpi::launched_with_several_processes();
+#else
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"})
+    if (const char* v = std::getenv(name)) return std::atoi(v) > 1;
+  return false;
+#endif
+}
+
+/// The processes of this run: one, or the P of `mpirun -np P tapegrad-svd` (issue 8, docs/scale-out.md).
+/// Every process parses the same options and reads the matrix's shape; each reads only its block of rows,
+/// and they solve together (solve_distributed); process 0 alone gathers U, writes --out and prints.
+class Processes {
+ public:
+  Processes(int* argc, char*** argv) {
+    if (!launched_with_several_processes()) return;
+#if defined(TAPEGRAD_HAVE_MPI)
+    context_.emplace(argc, argv);
+    rank_ = context_->rank();
+    size_ = context_->size();
+#else
+    (void)argc;
+    (void)argv;
+    throw UsageError{
+        "this tapegrad-svd was built without MPI, so it cannot run as several processes: run it "
+        "without mpirun, or rebuild with Open MPI installed (libopenmpi-dev; TAPEGRAD_USE_MPI)"};
+#endif
+  }
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  bool several() const { return size_ > 1; }
+  bool root() const { return rank_ == 0; }
+
+  /// Every process calls it with its own outcome of the same step. Returns 0 when no process failed;
+  /// otherwise the lowest-ranked process that failed prints its message and every process returns its code,
+  /// so that no process goes on into a collective operation the others have left.
+  int settle(const std::optional<Failure>& mine) const {
+    int code = mine ? mine->code : 0;
+    bool report = mine.has_value();
+#if defined(TAPEGRAD_HAVE_MPI)
+    if (several()) {
+      // Encoded as (size - rank) * 16 + code, the maximum names the lowest failing rank and its code.
+      double v = mine ? double(size_ - rank_) * 16 + mine->code : 0;
+      mpi::max(&v, 1);
+      const auto k = static_cast<int>(v);
+      code = k % 16;
+      report = k > 0 && size_ - k / 16 == rank_;
+    }
+#endif
+    if (report) std::fprintf(stderr, "tapegrad-svd: %s\n", mine->message.c_str());
+    return code;
+  }
+
+  /// U's rows from every process, in order, on process 0 (collective).
+  Matrix<double> gather_rows(const Matrix<double>& local) const {
+#if defined(TAPEGRAD_HAVE_MPI)
+    if (several()) return mpi::gather_rows(local);
+#endif
+    return local;
+  }
+
+ private:
+#if defined(TAPEGRAD_HAVE_MPI)
+  std::optional<mpi::Context> context_;
+#endif
+  int rank_ = 0, size_ = 1;
+};
+
+// ---- the run
+
+/// What the command line asks for, with the matrix (or this process's rows of it) read.
+struct Job {
+  Cli cli;
+  SvdOptions options;
+  MatrixShape shape;    ///< the whole matrix's
+  Matrix<double> rows;  ///< rows [row_begin, row_begin + rows.rows()) of the matrix: all of it on one process
+  Index row_begin = 0;
+  std::string name;  ///< the matrix as named on the command line (just its file name when the path is long)
+};
+
+/// Parses the command line and reads the matrix; no collective operation inside. Returns an exit code when
+/// the run ends here (--help), nullopt to go on.
+std::optional<int> prepare(int argc, char** argv, const Processes& procs, Job& job) {
   CLI::App app{"tapegrad-svd: the singular value decomposition of a matrix file, by gradient descent",
                "tapegrad-svd"};
-  Cli c;
+  Cli& c = job.cli;
   add_options(app, c);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
+    if (procs.root()) std::cout << app.help();
     return kExitOk;
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "tapegrad-svd: %s\nRun 'tapegrad-svd --help' for the options.\n", e.what());
-    return kExitUsage;
+    throw UsageError{std::string(e.what()) + "\nRun 'tapegrad-svd --help' for the options."};
   }
 
   std::optional<std::int64_t> rank;
-  SvdOptions options = to_options(c, rank);
+  SvdOptions& options = job.options;
+  options = to_options(c, rank);
   set_threads(c);
-  if (!c.out_dir.empty()) prepare_out_dir(c.out_dir);
+  if (!c.out_dir.empty() && procs.root()) prepare_out_dir(c.out_dir);
 
-  const Matrix<double> m = read_matrix(c.matrix);
+  if (!procs.several()) {
+    job.rows = read_matrix(c.matrix);
+    job.shape = {job.rows.rows(), job.rows.cols()};
+  } else {
+#if defined(TAPEGRAD_HAVE_MPI)
+    if (c.matrix == "-")
+      throw UsageError{
+          "MATRIX: with several processes the matrix is read from a file, not from stdin (each "
+          "process reads its own rows); save it to a file first"};
+    if (!c.graph.empty())
+      throw UsageError{
+          "--graph: the loss graph is written by a single process; run tapegrad-svd --graph "
+          "without mpirun"};
+    job.shape = read_matrix_shape(c.matrix);
+    const mpi::RowBlock block = mpi::row_block(job.shape.rows, procs.rank(), procs.size());
+    job.rows = read_matrix_rows(c.matrix, block.begin, block.count);
+    job.row_begin = block.begin;
+#endif
+  }
   if (rank) {
-    const Index kmax = std::min(m.rows(), m.cols());
+    const Index kmax = std::min(job.shape.rows, job.shape.cols);
     if (*rank > kmax)
       throw UsageError{"--rank: " + std::to_string(*rank) + " is more than min(m, n) = " +
-                       std::to_string(kmax) + " for the " + shape_of(m) + " matrix " + c.matrix};
+                       std::to_string(kmax) + " for the " + shape_of(job.shape) + " matrix " + c.matrix};
     options.rank = static_cast<Index>(*rank);
   }
-  if (!c.init_dir.empty()) options.init = read_init(c.init_dir, m);
+  if (!c.init_dir.empty()) options.init = read_init(c.init_dir, job.shape);
   options.record_loss = !c.out_dir.empty();
 
-  const bool show_progress = !c.quiet && ::isatty(STDERR_FILENO) == 1;
+  job.name = c.matrix == "-"         ? "<stdin>"
+             : c.matrix.size() <= 40 ? c.matrix
+                                     : fs::path(c.matrix).filename().string();
+  if (!c.graph.empty()) {
+    const bool f32 = options.dtype ? *options.dtype == Dtype::Float32 : options.recipe == Recipe::Seed;
+    const std::string label = c.matrix == "-" ? "<stdin>" : fs::path(c.matrix).filename().string();
+    write_file_atomic(c.graph, f32 ? loss_graph_dot<float>(job.rows, options, label)
+                                   : loss_graph_dot<double>(job.rows, options, label));
+  }
+  return std::nullopt;
+}
+
+/// Solves the job: on one process, or with the others (collective). Shows progress on process 0's terminal.
+SvdResult solve_job(Job& job, const Processes& procs) {
+  const bool show_progress = procs.root() && !job.cli.quiet && ::isatty(STDERR_FILENO) == 1;
   bool progress_shown = false;
   const auto start = std::chrono::steady_clock::now();
   if (show_progress) {
-    options.progress_every = 200;
-    options.progress = [&](const Progress& p) {
+    job.options.progress_every = 200;
+    job.options.progress = [&](const Progress& p) {
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const double rate = elapsed > 0 ? static_cast<double>(p.iteration) / elapsed : 0;
       const double eta = rate > 0 ? static_cast<double>(p.max_iterations - p.iteration) / rate : -1;
@@ -425,40 +582,30 @@ int run(int argc, char** argv) {
       progress_shown = true;
     };
   }
+  struct ClearLine {  // the progress line goes, however solve ends
+    const bool& shown;
+    ~ClearLine() {
+      if (shown) std::fputs("\r\033[K", stderr);
+    }
+  } clear{progress_shown};
+#if defined(TAPEGRAD_HAVE_MPI)
+  if (procs.several()) return solve_distributed(job.rows, job.row_begin, job.shape.rows, job.options);
+#endif
+  return solve(job.rows, job.options);
+}
 
-  if (!c.graph.empty()) {
-    const bool f32 = options.dtype ? *options.dtype == Dtype::Float32 : options.recipe == Recipe::Seed;
-    const std::string label = c.matrix == "-" ? "<stdin>" : fs::path(c.matrix).filename().string();
-    write_file_atomic(
-        c.graph, f32 ? loss_graph_dot<float>(m, options, label) : loss_graph_dot<double>(m, options, label));
-  }
-
-  SvdResult r;
-  try {
-    r = solve(m, options);
-  } catch (const SvdOptionError& e) {
-    if (progress_shown) std::fputs("\r\033[K", stderr);
-    throw UsageError{e.what()};
-  } catch (const NonFiniteError& e) {
-    if (progress_shown) std::fputs("\r\033[K", stderr);
-    std::fprintf(stderr, "tapegrad-svd: diverged: %s\nTry a smaller --lr.\n", e.what());
-    return kExitDiverged;
-  }
-  if (progress_shown) std::fputs("\r\033[K", stderr);
-
-  // The matrix as named on the command line (just its file name when the path is long).
-  const std::string name = c.matrix == "-"         ? "<stdin>"
-                           : c.matrix.size() <= 40 ? c.matrix
-                                                   : fs::path(c.matrix).filename().string();
+/// Process 0's part of the end: the outputs, the summary or the JSON, and the status's exit code.
+int report(const Job& job, const SvdResult& r) {
+  const Cli& c = job.cli;
   if (!c.out_dir.empty()) {
     const std::string method = r.method.empty() ? std::string(to_string(r.optimizer)) : r.method;
     write_outputs(c.out_dir, r,
-                  name + ", " + to_string(r.recipe) + ", " + method + ", " + to_string(r.dtype));
+                  job.name + ", " + to_string(r.recipe) + ", " + method + ", " + to_string(r.dtype));
   }
   if (c.json)
-    std::cout << to_json(r, m).dump() << std::endl;
+    std::cout << to_json(r, job.shape).dump() << std::endl;
   else
-    print_summary(r, m, name);
+    print_summary(r, job.shape, job.name);
 
   switch (r.status) {
     case Status::Converged:
@@ -481,25 +628,48 @@ int run(int argc, char** argv) {
   return kExitInternal;
 }
 
+/// Each step ends with every process agreeing on whether to go on (Processes::settle).
+int run(int argc, char** argv, const Processes& procs) {
+  Job job;
+  std::optional<Failure> failed;
+  std::optional<int> done;
+  try {
+    done = prepare(argc, argv, procs, job);
+  } catch (...) {
+    failed = current_failure();
+  }
+  if (const int code = procs.settle(failed)) return code;
+  if (done) return *done;
+
+  SvdResult r;
+  try {
+    r = solve_job(job, procs);
+  } catch (...) {
+    failed = current_failure();
+  }
+  if (const int code = procs.settle(failed)) return code;
+
+  r.U = procs.gather_rows(r.U);
+  int status = kExitOk;
+  try {
+    if (procs.root()) status = report(job, r);
+  } catch (...) {
+    failed = current_failure();
+  }
+  if (const int code = procs.settle(failed)) return code;
+  // Process 0's status (converged or not, diverged) is every process's: the solve is collective.
+  return status;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
-    return run(argc, argv);
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "tapegrad-svd: %s\n", e.message.c_str());
-    return kExitUsage;
-  } catch (const ParseError& e) {
-    std::fprintf(stderr, "tapegrad-svd: %s\n", e.what());
-    return kExitUsage;
-  } catch (const IoError& e) {
-    std::fprintf(stderr, "tapegrad-svd: cannot write the results: %s\n", e.what());
-    return kExitUsage;
-  } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "tapegrad-svd: out of memory\n");
-    return kExitInternal;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "tapegrad-svd: internal error: %s\n", e.what());
-    return kExitInternal;
+    const Processes procs(&argc, &argv);
+    return run(argc, argv, procs);
+  } catch (...) {
+    const Failure f = current_failure();
+    std::fprintf(stderr, "tapegrad-svd: %s\n", f.message.c_str());
+    return f.code;
   }
 }

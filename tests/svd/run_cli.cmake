@@ -1,6 +1,6 @@
 # Runs tapegrad-svd once and checks its exit code and output (the `cli: ...` tests of tests/svd/tests.cmake).
 #   cmake -DEXE=path -DARGS=a@@b@@c -DEXPECT_EXIT=2 -DEXPECT_REGEX=re [-DSTDIN=file] [-DOUT_DIR=dir]
-#         [-DEXPECT_FILES=a@@b] -P run_cli.cmake
+#         [-DEXPECT_FILES=a@@b] [-DEXPECT_ONCE=text] -P run_cli.cmake
 # ARGS and EXPECT_FILES are separated by "@@" (a CMake list would be split by add_test). OUT_DIR is removed
 # before the run; afterwards EXPECT_FILES must exist in it and no temporary file may be left behind.
 string(REPLACE "@@" ";" args "${ARGS}")
@@ -19,6 +19,14 @@ if(NOT rc STREQUAL "${EXPECT_EXIT}")
 endif()
 if(NOT all MATCHES "${EXPECT_REGEX}")
   message(FATAL_ERROR "output does not match '${EXPECT_REGEX}'\n--- stdout:\n${out}\n--- stderr:\n${err}")
+endif()
+# EXPECT_ONCE: this text appears exactly once (an error of `mpirun -np P tapegrad-svd` is printed once).
+if(DEFINED EXPECT_ONCE AND NOT EXPECT_ONCE STREQUAL "")
+  string(FIND "${all}" "${EXPECT_ONCE}" first)
+  string(FIND "${all}" "${EXPECT_ONCE}" last REVERSE)
+  if(first EQUAL -1 OR NOT first EQUAL last)
+    message(FATAL_ERROR "'${EXPECT_ONCE}' should appear exactly once\n--- stdout:\n${out}\n--- stderr:\n${err}")
+  endif()
 endif()
 if(DEFINED EXPECT_FILES AND NOT EXPECT_FILES STREQUAL "")
   string(REPLACE "@@" ";" files "${EXPECT_FILES}")

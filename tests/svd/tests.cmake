@@ -148,3 +148,10 @@ tapegrad_cli_test("auto not converged exits 1 and still writes the results" EXIT
                   FILES U.csv singular_values.csv V.csv loss.csv convergence.svg)
 tapegrad_cli_test("auto top-k of a wide matrix" EXIT 0 REGEX "\"shape\":\\[4,9\\],\"rank\":2}"
                   ARGS --rank 2 --json --threads 1 ${TAPEGRAD_CLI_DATA}/svd/wide_4x9/M.csv)
+
+# Without MPI, a tapegrad-svd started as one of several processes refuses instead of computing P copies
+# (with MPI, tests/mpi runs it through mpirun).
+if(NOT TARGET tapegrad_mpi)
+  tapegrad_cli_test("built without MPI, under mpirun" EXIT 2 REGEX "built without MPI" ARGS ${M1})
+  set_tests_properties("cli: built without MPI, under mpirun" PROPERTIES ENVIRONMENT "OMPI_COMM_WORLD_SIZE=2")
+endif()
