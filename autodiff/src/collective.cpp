@@ -70,11 +70,9 @@ Context& Context::current() {
 }
 bool Context::active() { return g_context != nullptr; }
 
-bool launched_with_several_processes() {
-  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"}) {
-    if (const char* v = std::getenv(name)) return std::atoi(v) > 1;
-  }
-  return false;
+void abort(int code) {
+  MPI_Abort(comm(), code);
+  std::abort();  // MPI_Abort does not return; this says so to the compiler
 }
 
 void sum(double* values, std::int64_t count) { allreduce(values, count, MPI_SUM); }
@@ -85,24 +83,43 @@ void barrier() { MPI_Barrier(comm()); }
 
 Matrix<double> gather_rows(const Matrix<double>& local) {
   const Context& ctx = Context::current();
+  const bool root = ctx.rank() == 0;
+  if (local.rows() > std::numeric_limits<int>::max() || local.cols() > std::numeric_limits<int>::max())
+    throw std::length_error("tapegrad::mpi::gather_rows: a block of more than 2^31 - 1 rows or columns");
   const int n = static_cast<int>(local.cols());
   int rows = static_cast<int>(local.rows());
   std::vector<int> counts(std::size_t(ctx.size())), offsets(std::size_t(ctx.size()));
   MPI_Gather(&rows, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, comm());
-  // Row-major blocks (each process sends its rows as the columns of its transpose), stacked.
-  const Matrix<double> lt = local.transpose();
-  int total = 0;
+  // Counted in rows (an MPI datatype of n doubles), so that m·n may exceed 2^31. Process 0 allocates the
+  // result first and tells the others whether it could, so that nobody is left waiting in MPI_Gatherv.
+  std::int64_t total = 0;
   for (std::size_t p = 0; p < counts.size(); ++p) {
-    offsets[p] = total * n;
+    offsets[p] = static_cast<int>(std::min<std::int64_t>(total, std::numeric_limits<int>::max()));
     total += counts[p];
-    counts[p] *= n;
   }
-  Matrix<double> all_t(n, ctx.rank() == 0 ? total : 0);
-  MPI_Gatherv(lt.data(), rows * n, MPI_DOUBLE, all_t.data(), counts.data(), offsets.data(), MPI_DOUBLE, 0,
-              comm());
+  int ok = 1;
+  Matrix<double> all_t, out;  // row-major blocks: each process sends its rows as the columns of its transpose
+  if (root) {
+    try {
+      if (total > std::numeric_limits<int>::max()) throw std::bad_alloc();
+      all_t.resize(n, static_cast<Index>(total));
+      out.resize(static_cast<Index>(total), n);
+    } catch (const std::bad_alloc&) {
+      ok = 0;
+    }
+  }
+  MPI_Bcast(&ok, 1, MPI_INT, 0, comm());
+  if (!ok) throw std::bad_alloc();
+  const Matrix<double> lt = local.transpose();
+  MPI_Datatype row;
+  MPI_Type_contiguous(n, MPI_DOUBLE, &row);
+  MPI_Type_commit(&row);
+  MPI_Gatherv(lt.data(), rows, row, all_t.data(), counts.data(), offsets.data(), row, 0, comm());
+  MPI_Type_free(&row);
   ++g_traffic.calls;
   g_traffic.bytes += std::int64_t(rows) * n * std::int64_t(sizeof(double));
-  return ctx.rank() == 0 ? Matrix<double>(all_t.transpose()) : Matrix<double>();
+  if (root) out = all_t.transpose();
+  return out;
 }
 
 Traffic traffic() { return g_traffic; }

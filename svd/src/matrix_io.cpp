@@ -188,18 +188,32 @@ void check_elements(const Text& text, const char* at, std::size_t count, const R
 
 // ---- CSV
 
-/// Which data rows a reader keeps: [begin, end). A full read keeps them all.
+/// Which data rows a reader keeps: all of them (a full read), or [begin, end) (a block).
 struct RowRange {
   Index begin = 0;
   Index end = std::numeric_limits<Index>::max();
+  bool whole = true;
+  static RowRange block(Index begin, Index end) { return {begin, end, false}; }
   bool contains(Index i) const { return i >= begin && i < end; }
-  bool all() const { return begin == 0 && end == std::numeric_limits<Index>::max(); }
+  bool all() const { return whole; }
 };
 
-/// "rows 3..7" (1-based, inclusive) for the messages about a range of rows.
-std::string rows_string(const RowRange& r) {
-  return r.end == r.begin + 1 ? "row " + std::to_string(r.begin + 1)
-                              : "rows " + std::to_string(r.begin + 1) + ".." + std::to_string(r.end);
+/// The error for a block that is not in the file: "rows 3..7 asked for, but the file has 5 rows".
+[[noreturn]] void block_past_end(const std::string& file, const RowRange& r, Index rows) {
+  const std::string block = r.end == r.begin + 1 ? "row " + std::to_string(r.begin + 1)
+                            : r.end > r.begin
+                                ? "rows " + std::to_string(r.begin + 1) + ".." + std::to_string(r.end)
+                                : "an empty block after row " + std::to_string(r.begin);
+  throw ParseError(file, 0, 0, block + " asked for, but the file has " + std::to_string(rows) + " rows");
+}
+
+/// What is over the element limit: "the declared size 100x8" for a full read, "the block of rows 3..102
+/// (100x8)" for a block.
+std::string over_limit(const char* declared, const RowRange& r, std::int64_t rows, std::int64_t cols) {
+  const std::string shape = std::to_string(rows) + "x" + std::to_string(cols);
+  if (r.all()) return std::string(declared) + " " + shape;
+  return "the block of rows " + std::to_string(r.begin + 1) + ".." + std::to_string(r.begin + rows) + " (" +
+         shape + ")";
 }
 
 /// A CSV text's rows in `keep` and its shape. Only the first data row (which fixes the column count and the
@@ -315,10 +329,7 @@ CsvRead parse_csv_impl(const Text& text, const ReadLimits& limits, const RowRang
                                                  : "no numbers: the file has only blank lines and comments";
     throw ParseError(text.name(), at_line, 1, what);
   }
-  if (!keep.all() && keep.end > data_rows)
-    throw ParseError(
-        text.name(), 0, 0,
-        rows_string(keep) + " asked for, but the file has " + std::to_string(data_rows) + " rows");
+  if (!keep.all() && keep.end > data_rows) block_past_end(text.name(), keep, data_rows);
   const Index rows = static_cast<Index>(values.size()) / cols;
   CsvRead out{Matrix<double>(rows, cols), data_rows, cols};
   for (Index i = 0; i < rows; ++i)
@@ -464,13 +475,11 @@ MmRead parse_matrix_market_impl(const Text& text, const ReadLimits& limits, cons
   out.rows = static_cast<Index>(rows);
   out.cols = static_cast<Index>(cols);
   if (header_only) return out;
-  if (!keep.all() && keep.end > out.rows)
-    throw ParseError(text.name(), 0, 0,
-                     rows_string(keep) + " asked for, but the matrix has " + std::to_string(rows) + " rows");
-  const RowRange kept{keep.begin, std::min(keep.end, out.rows)};
+  if (!keep.all() && keep.end > out.rows) block_past_end(text.name(), keep, out.rows);
+  const RowRange kept{keep.begin, std::min(keep.end, out.rows), keep.whole};
   const std::int64_t kept_rows = kept.end - kept.begin;
   if (kept_rows > limits.max_elements / cols)
-    text.fail(size_line, "the declared size " + std::to_string(kept_rows) + "x" + std::to_string(cols) +
+    text.fail(size_line, over_limit("the declared size", keep, kept_rows, cols) +
                              " is more than the limit of " + std::to_string(limits.max_elements) +
                              " entries for a dense matrix");
   std::int64_t entries = nnz;
@@ -549,10 +558,10 @@ MmRead parse_matrix_market_impl(const Text& text, const ReadLimits& limits, cons
       const double v = parse_mm_value(text, tok[2], integer);
       // Duplicates are summed (as scipy.io.mmread does).
       double* x = at(i - 1, j - 1);
+      double* y = sym == Sym::General || i == j ? nullptr : at(j - 1, i - 1);
       if (x) *x += v;
-      if (double* y = sym == Sym::General || i == j ? nullptr : at(j - 1, i - 1))
-        *y += sym == Sym::Symmetric ? v : -v;
-      if ((x && !std::isfinite(*x)))
+      if (y) *y += sym == Sym::Symmetric ? v : -v;
+      if ((x && !std::isfinite(*x)) || (y && !std::isfinite(*y)))
         text.fail(tok[2].data(), "summing duplicate entries overflows a double at (" + std::to_string(i) +
                                      ", " + std::to_string(j) + ")");
       ++seen;
@@ -738,7 +747,10 @@ NpyLayout parse_npy_layout(std::string_view b, std::size_t file_size, const std:
                   " bytes) is larger than the rest of the file (" + std::to_string(file_size - start) +
                   " bytes): the file is truncated or corrupt");
   if (header_len > b.size() - start)
-    r.fail(8, "the .npy header length (" + std::to_string(header_len) + " bytes) is unreasonably large");
+    r.fail(
+        8,
+        "the .npy header is " + std::to_string(header_len) +
+            " bytes; a block of rows is read from files whose header is under 1 MiB (read the whole file)");
   NpyLayout L;
   L.data_start = start + header_len;
   const NpyHeader h = parse_npy_header(r, start, L.data_start);
@@ -772,9 +784,8 @@ NpyLayout parse_npy_layout(std::string_view b, std::size_t file_size, const std:
            "the array is empty (shape " + std::to_string(L.rows) + "x" + std::to_string(L.cols) + ")");
   const Index kept = std::min(keep.end, L.rows) - std::min(keep.begin, L.rows);
   if (kept > limits.max_elements / L.cols)
-    r.fail(h.shape_at, "the declared shape " + std::to_string(kept) + "x" + std::to_string(L.cols) +
-                           " is more than the limit of " + std::to_string(limits.max_elements) +
-                           " entries for a dense matrix");
+    r.fail(h.shape_at, over_limit("the declared shape", keep, kept, L.cols) + " is more than the limit of " +
+                           std::to_string(limits.max_elements) + " entries for a dense matrix");
   // Shapes beyond what a size_t can count in bytes are refused before multiplying.
   if (static_cast<std::size_t>(L.rows) >
       (std::numeric_limits<std::size_t>::max() / 8) / static_cast<std::size_t>(L.cols))
@@ -991,6 +1002,16 @@ MatrixFormat format_of(const std::string& path) {
         "a block of rows or a shape is read from a file, not from stdin (it cannot be read twice "
         "or by several processes); save the matrix to a file");
   const MatrixFormat by_name = detect_format(path);  // refuses archives
+  std::error_code ec;
+  const auto st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) {
+    errno = ec ? ec.value() : ENOENT;
+    throw ParseError(path, 0, 0, "cannot open: " + errno_text());
+  }
+  if (!fs::is_regular_file(st))
+    throw ParseError(path, 0, 0,
+                     "a block of rows or a shape is read from a regular file, not from a pipe, a device or a "
+                     "directory (it is read more than once)");
   const std::string ext = lower_extension(path);
   if (ext == ".csv" || ext == ".tsv" || ext == ".txt" || ext == ".dat" || ext == ".mtx" || ext == ".mm" ||
       ext == ".npy")
@@ -1001,18 +1022,15 @@ MatrixFormat format_of(const std::string& path) {
   return detect_format(path, std::string_view(head.data(), static_cast<std::size_t>(in.gcount())));
 }
 
-/// A .npy file opened for reading by offset, with its layout. Returns nullopt when the path is not a
-/// regular file (a pipe, a device): it is then read whole.
+/// A regular .npy file opened for reading by offset, with its layout.
 struct NpyFile {
   std::ifstream in;
   NpyLayout layout;
 };
-std::optional<NpyFile> open_npy(const std::string& path, const ReadLimits& limits, const RowRange& keep) {
+NpyFile open_npy(const std::string& path, const ReadLimits& limits, const RowRange& keep) {
   std::error_code ec;
-  const auto st = fs::status(path, ec);
-  if (ec || !fs::is_regular_file(st)) return std::nullopt;
   const auto size = static_cast<std::size_t>(fs::file_size(path, ec));
-  if (ec) return std::nullopt;
+  if (ec) throw ParseError(path, 0, 0, "cannot read its size: " + ec.message());
   NpyFile f;
   f.in.open(path, std::ios::binary);
   if (!f.in) throw ParseError(path, 0, 0, "cannot open: " + errno_text());
@@ -1035,11 +1053,12 @@ void read_at(std::ifstream& in, const std::string& path, std::size_t offset, cha
 }  // namespace
 
 MatrixShape read_matrix_shape(const std::string& path, const ReadLimits& limits) {
-  const RowRange none{0, 0};
+  const RowRange none = RowRange::block(0, 0);
   switch (format_of(path)) {
-    case MatrixFormat::Npy:
-      if (auto f = open_npy(path, limits, none)) return {f->layout.rows, f->layout.cols};
-      break;
+    case MatrixFormat::Npy: {
+      const NpyFile f = open_npy(path, limits, none);
+      return {f.layout.rows, f.layout.cols};
+    }
     case MatrixFormat::MatrixMarket: {
       const std::string data = read_path(path, limits, Expect::Text);
       const Text t(data, path, limits);
@@ -1053,24 +1072,21 @@ MatrixShape read_matrix_shape(const std::string& path, const ReadLimits& limits)
       return {r.rows, r.cols};
     }
   }
-  const Matrix<double> m = read_matrix(path, limits);
-  return {m.rows(), m.cols()};
+  return {};
 }
 
 Matrix<double> read_matrix_rows(const std::string& path, Index begin, Index count, const ReadLimits& limits) {
   if (begin < 0 || count < 0)
     throw std::invalid_argument("read_matrix_rows: begin and count must be >= 0, got " +
                                 std::to_string(begin) + " and " + std::to_string(count));
-  const RowRange keep{begin, begin + count};
+  if (count > std::numeric_limits<Index>::max() - begin)
+    throw std::invalid_argument("read_matrix_rows: begin + count overflows");
+  const RowRange keep = RowRange::block(begin, begin + count);
   switch (format_of(path)) {
     case MatrixFormat::Npy: {
-      auto f = open_npy(path, limits, keep);
-      if (!f) break;
-      const NpyLayout& L = f->layout;
-      if (keep.end > L.rows)
-        throw ParseError(
-            path, 0, 0,
-            rows_string(keep) + " asked for, but the matrix has " + std::to_string(L.rows) + " rows");
+      NpyFile f = open_npy(path, limits, keep);
+      const NpyLayout& L = f.layout;
+      if (keep.end > L.rows) block_past_end(path, keep, L.rows);
       const NpyReader r({}, path);
       Matrix<double> m(count, L.cols);
       const auto rows = static_cast<std::size_t>(L.rows), cols = static_cast<std::size_t>(L.cols);
@@ -1084,7 +1100,7 @@ Matrix<double> read_matrix_rows(const std::string& path, Index begin, Index coun
         for (std::size_t k0 = 0; k0 < run; k0 += piece) {
           const std::size_t len = std::min(piece, run - k0);
           const std::size_t at = L.data_start + ((L.fortran ? c * rows + first : first * cols) + k0) * L.item;
-          read_at(f->in, path, at, buf.data(), len * L.item);
+          read_at(f.in, path, at, buf.data(), len * L.item);
           for (std::size_t k = 0; k < len; ++k) {
             const std::size_t e = k0 + k;
             const auto i = static_cast<Index>(L.fortran ? e : e / cols);
@@ -1106,13 +1122,7 @@ Matrix<double> read_matrix_rows(const std::string& path, Index begin, Index coun
       return parse_csv_impl(t, limits, keep).m;
     }
   }
-  // Not a regular file: read it whole.
-  const Matrix<double> m = read_matrix(path, limits);
-  if (keep.end > m.rows())
-    throw ParseError(
-        path, 0, 0,
-        rows_string(keep) + " asked for, but the matrix has " + std::to_string(m.rows()) + " rows");
-  return m.middleRows(begin, count);
+  return {};
 }
 
 // ---- Writing

@@ -27,8 +27,8 @@
 #include "tapegrad/svd/plot.hpp"
 #include "tapegrad/svd/solver.hpp"
 
+#include "tapegrad/autodiff/collective.hpp"  // launched_with_several_processes works without MPI too
 #if defined(TAPEGRAD_HAVE_MPI)
-#include "tapegrad/autodiff/collective.hpp"
 #include "tapegrad/svd/distributed.hpp"
 #endif
 
@@ -420,24 +420,13 @@ Failure current_failure() {
   }
 }
 
-/// Whether mpirun/mpiexec started this program with more than one process (from the environment).
-bool launched_with_several_processes() {
-#if defined(TAPEGRAD_HAVE_MPI)
-  return mpi::launched_with_several_processes();
-#else
-  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"})
-    if (const char* v = std::getenv(name)) return std::atoi(v) > 1;
-  return false;
-#endif
-}
-
 /// The processes of this run: one, or the P of `mpirun -np P tapegrad-svd` (issue 8, docs/scale-out.md).
 /// Every process parses the same options and reads the matrix's shape; each reads only its block of rows,
 /// and they solve together (solve_distributed); process 0 alone gathers U, writes --out and prints.
 class Processes {
  public:
   Processes(int* argc, char*** argv) {
-    if (!launched_with_several_processes()) return;
+    if (!mpi::launched_with_several_processes()) return;
 #if defined(TAPEGRAD_HAVE_MPI)
     context_.emplace(argc, argv);
     rank_ = context_->rank();
@@ -473,6 +462,20 @@ class Processes {
 #endif
     if (report) std::fprintf(stderr, "tapegrad-svd: %s\n", mine->message.c_str());
     return code;
+  }
+
+  /// For a failure that may have hit some processes only, in the middle of collective work (the solve, the
+  /// gathering of U): prints it and ends every process with its code (MPI_Abort), since the others may be
+  /// waiting in a collective operation that this process will never join. On one process, just the code.
+  int fail_alone(const Failure& f) const {
+    std::fprintf(stderr, "tapegrad-svd: %s\n", f.message.c_str());
+#if defined(TAPEGRAD_HAVE_MPI)
+    if (several()) {
+      std::fflush(stderr);
+      mpi::abort(f.code);
+    }
+#endif
+    return f.code;
   }
 
   /// U's rows from every process, in order, on process 0 (collective).
@@ -522,13 +525,7 @@ std::optional<int> prepare(int argc, char** argv, const Processes& procs, Job& j
   SvdOptions& options = job.options;
   options = to_options(c, rank);
   set_threads(c);
-  if (!c.out_dir.empty() && procs.root()) prepare_out_dir(c.out_dir);
-
-  if (!procs.several()) {
-    job.rows = read_matrix(c.matrix);
-    job.shape = {job.rows.rows(), job.rows.cols()};
-  } else {
-#if defined(TAPEGRAD_HAVE_MPI)
+  if (procs.several()) {
     if (c.matrix == "-")
       throw UsageError{
           "MATRIX: with several processes the matrix is read from a file, not from stdin (each "
@@ -537,6 +534,14 @@ std::optional<int> prepare(int argc, char** argv, const Processes& procs, Job& j
       throw UsageError{
           "--graph: the loss graph is written by a single process; run tapegrad-svd --graph "
           "without mpirun"};
+  }
+  if (!c.out_dir.empty() && procs.root()) prepare_out_dir(c.out_dir);
+
+  if (!procs.several()) {
+    job.rows = read_matrix(c.matrix);
+    job.shape = {job.rows.rows(), job.rows.cols()};
+  } else {
+#if defined(TAPEGRAD_HAVE_MPI)
     job.shape = read_matrix_shape(c.matrix);
     const mpi::RowBlock block = mpi::row_block(job.shape.rows, procs.rank(), procs.size());
     job.rows = read_matrix_rows(c.matrix, block.begin, block.count);
@@ -582,20 +587,36 @@ SvdResult solve_job(Job& job, const Processes& procs) {
       progress_shown = true;
     };
   }
-  struct ClearLine {  // the progress line goes, however solve ends
+  struct ClearLine {  // the progress line and its callback go, however solve ends
     const bool& shown;
+    SvdOptions& options;
     ~ClearLine() {
       if (shown) std::fputs("\r\033[K", stderr);
+      options.progress = nullptr;
     }
-  } clear{progress_shown};
+  } clear{progress_shown, job.options};
 #if defined(TAPEGRAD_HAVE_MPI)
   if (procs.several()) return solve_distributed(job.rows, job.row_begin, job.shape.rows, job.options);
 #endif
   return solve(job.rows, job.options);
 }
 
-/// Process 0's part of the end: the outputs, the summary or the JSON, and the status's exit code.
-int report(const Job& job, const SvdResult& r) {
+/// The exit code of a finished solve (the same on every process: the solve is collective).
+int exit_code(Status status) {
+  switch (status) {
+    case Status::Converged:
+    case Status::Completed:
+      return kExitOk;
+    case Status::NotConverged:
+      return kExitNotConverged;
+    case Status::Diverged:
+      return kExitDiverged;
+  }
+  return kExitInternal;
+}
+
+/// Process 0's part of the end: the outputs, the summary or the JSON, and what went wrong, if anything.
+void report(const Job& job, const SvdResult& r) {
   const Cli& c = job.cli;
   if (!c.out_dir.empty()) {
     const std::string method = r.method.empty() ? std::string(to_string(r.optimizer)) : r.method;
@@ -607,28 +628,22 @@ int report(const Job& job, const SvdResult& r) {
   else
     print_summary(r, job.shape, job.name);
 
-  switch (r.status) {
-    case Status::Converged:
-    case Status::Completed:
-      return kExitOk;
-    case Status::NotConverged:
-      // The solver's message says why and what to try; it goes to stderr, next to the summary or the JSON.
-      std::fprintf(stderr, "tapegrad-svd: %s\n",
-                   r.message.empty() ? ("not converged within " + std::to_string(r.iterations) +
-                                        " iterations: raise --iters or loosen --tol")
-                                           .c_str()
-                                     : r.message.c_str());
-      return kExitNotConverged;
-    case Status::Diverged:
-      std::fprintf(stderr, "tapegrad-svd: %s\n",
-                   r.message.empty() ? "diverged: the loss became non-finite or exploded; try a smaller --lr"
-                                     : r.message.c_str());
-      return kExitDiverged;
-  }
-  return kExitInternal;
+  // The solver's message says why and what to try; it goes to stderr, next to the summary or the JSON.
+  if (r.status == Status::NotConverged)
+    std::fprintf(stderr, "tapegrad-svd: %s\n",
+                 r.message.empty() ? ("not converged within " + std::to_string(r.iterations) +
+                                      " iterations: raise --iters or loosen --tol")
+                                         .c_str()
+                                   : r.message.c_str());
+  if (r.status == Status::Diverged)
+    std::fprintf(stderr, "tapegrad-svd: %s\n",
+                 r.message.empty() ? "diverged: the loss became non-finite or exploded; try a smaller --lr"
+                                   : r.message.c_str());
 }
 
-/// Each step ends with every process agreeing on whether to go on (Processes::settle).
+/// Reading ends with every process agreeing on whether to go on (Processes::settle). The solve and the
+/// gathering of U are collective: a failure there that is not the same on every process ends them all
+/// (fail_alone).
 int run(int argc, char** argv, const Processes& procs) {
   Job job;
   std::optional<Failure> failed;
@@ -644,21 +659,30 @@ int run(int argc, char** argv, const Processes& procs) {
   SvdResult r;
   try {
     r = solve_job(job, procs);
-  } catch (...) {
+    // U is only written (--out): gathered then, and only then (every process sees the same options).
+    if (!job.cli.out_dir.empty()) r.U = procs.gather_rows(r.U);
+  } catch (const SvdOptionError&) {
+    // Thrown by every process alike, after solve_distributed's own agreement on the inputs.
     failed = current_failure();
+  } catch (...) {
+    return procs.fail_alone(current_failure());
   }
   if (const int code = procs.settle(failed)) return code;
 
-  r.U = procs.gather_rows(r.U);
-  int status = kExitOk;
   try {
-    if (procs.root()) status = report(job, r);
+    if (procs.root()) report(job, r);
   } catch (...) {
     failed = current_failure();
   }
   if (const int code = procs.settle(failed)) return code;
-  // Process 0's status (converged or not, diverged) is every process's: the solve is collective.
-  return status;
+  return exit_code(r.status);
+}
+
+/// The rank mpirun gave this process, from the environment (0 when not started by mpirun).
+int launched_rank() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"})
+    if (const char* v = std::getenv(name)) return std::atoi(v);
+  return 0;
 }
 
 }  // namespace
@@ -668,8 +692,10 @@ int main(int argc, char** argv) {
     const Processes procs(&argc, &argv);
     return run(argc, argv, procs);
   } catch (...) {
+    // Before or outside the agreed steps (starting MPI, or a tapegrad-svd built without MPI under mpirun):
+    // one message, from the first process.
     const Failure f = current_failure();
-    std::fprintf(stderr, "tapegrad-svd: %s\n", f.message.c_str());
+    if (launched_rank() == 0) std::fprintf(stderr, "tapegrad-svd: %s\n", f.message.c_str());
     return f.code;
   }
 }

@@ -1,5 +1,6 @@
 // The matrix file readers and writers: every format, valid oddities, and hostile input, each error checked
 // for its file, line, column and message.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -698,11 +699,30 @@ TEST_CASE("read_matrix_rows: errors in the rows read have their usual position",
   CHECK_THAT(parse_error([] { read_matrix_rows("-", 0, 1); }).message(), Contains("not from stdin"));
   CHECK_THAT(parse_error([] { read_matrix_shape("-"); }).message(), Contains("not from stdin"));
   CHECK_THROWS_AS(read_matrix_rows(csv, -1, 1), std::invalid_argument);
+  CHECK_THROWS_AS(read_matrix_rows(csv, 1, std::numeric_limits<Index>::max()), std::invalid_argument);
+  CHECK_THAT(parse_error([&] { read_matrix_rows(csv, 6, 0); }).message(),
+             Contains("an empty block after row 6 asked for, but the file has 4 rows"));
+  CHECK(read_matrix_rows(csv, 4, 0).rows() == 0);
+  // Pipes and devices are refused (a block is read from a file that can be read more than once).
+  const std::string fifo = (dir.path / "pipe.csv").string();
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THAT(parse_error([&] { read_matrix_rows(fifo, 0, 1); }).message(), Contains("not from a pipe"));
+  CHECK_THAT(parse_error([&] { read_matrix_shape(fifo); }).message(), Contains("not from a pipe"));
+  CHECK_THAT(parse_error([&] { read_matrix_rows((dir.path / "none.npy").string(), 0, 1); }).message(),
+             Contains("cannot open"));
+  // A symmetric entry whose mirror lands in the block is checked there too: duplicates that overflow.
+  const std::string sym = dir.file("sym.mtx",
+                                   "%%MatrixMarket matrix coordinate real symmetric\n2 2 3\n2 2 2\n2 1 "
+                                   "1e308\n2 1 1e308\n");
+  for (Index b : {0, 1}) {
+    INFO("block at row " << b);
+    CHECK_THAT(parse_error([&] { read_matrix_rows(sym, b, 1); }).message(), Contains("overflows a double"));
+  }
   // A block too large for ReadLimits::max_elements, where the whole file would be too.
   ReadLimits tiny;
   tiny.max_elements = 3;
   CHECK_THAT(parse_error([&] { read_matrix_rows(nan, 0, 2, tiny); }).message(),
-             Contains("more than the limit of 3"));
+             Contains("the block of rows 1..2 (2x2) is more than the limit of 3"));
   CHECK(read_matrix_rows(nan, 2, 1, tiny) == mat(1, 2, {5, 6}));
 }
 

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 
 #include "tapegrad/autodiff/tape.hpp"
 
@@ -51,8 +52,18 @@ class Context {
 };
 
 /// Whether this program was started by mpirun/mpiexec with more than one process (environment only;
-/// does not initialise MPI). Tools use it to stay single-process, without MPI, otherwise.
-bool launched_with_several_processes();
+/// does not initialise MPI, and works in a program built without MPI). Tools use it to stay
+/// single-process, without MPI, otherwise.
+inline bool launched_with_several_processes() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"}) {
+    if (const char* v = std::getenv(name)) return std::atoi(v) > 1;
+  }
+  return false;
+}
+
+/// Ends every process of the job (MPI_Abort) with this exit code: for a failure met by some processes
+/// only, in the middle of collective work, where the others would otherwise wait forever.
+[[noreturn]] void abort(int code);
 
 /// In-place sums and maxima of `count` values over all processes of the current context (collective).
 void sum(double* values, std::int64_t count);
@@ -62,7 +73,8 @@ void max(float* values, std::int64_t count);
 /// Blocks until every process has called it.
 void barrier();
 /// Every process's rows (all with the same number of columns), stacked in rank order on process 0
-/// (collective); an empty matrix on the other processes.
+/// (collective); an empty matrix on the other processes. If process 0 cannot allocate the result, every
+/// process throws std::bad_alloc.
 Matrix<double> gather_rows(const Matrix<double>& local);
 
 /// Communication counters of this process since the last reset: the number of collective calls and the

@@ -79,7 +79,8 @@ Matrix<double> read_matrix(const std::string& path, const ReadLimits& limits = {
 
 /// The number of rows and columns of a matrix file, without reading its values where the format allows:
 /// a .npy or Matrix Market file's header; a CSV file is scanned (its data rows counted, the first one
-/// parsed). Throws ParseError as read_matrix does; "-" (stdin) is refused, as it cannot be read twice.
+/// parsed). Throws ParseError as read_matrix does. Only regular files: stdin ("-"), pipes and devices are
+/// refused with ParseError, as they cannot be read twice.
 struct MatrixShape {
   Index rows = 0;
   Index cols = 0;
@@ -91,8 +92,9 @@ MatrixShape read_matrix_shape(const std::string& path, const ReadLimits& limits 
 /// A .npy file is read by seeking: only its header and those rows' bytes. A CSV file is scanned and only the
 /// first data row (for the column count) and the rows asked for are parsed; a Matrix Market file is parsed
 /// and only those rows are kept. ReadLimits::max_elements applies to the block. So an error in a row outside
-/// the range may go unnoticed here (it is found by whoever reads that row). "-" (stdin) is refused. Throws
-/// std::invalid_argument for a negative begin or count, ParseError if the file has fewer rows.
+/// the range may go unnoticed here (it is found by whoever reads that row). Only regular files, as for
+/// read_matrix_shape. Throws std::invalid_argument for a negative begin or count, ParseError (line 0) if the
+/// file has fewer rows.
 Matrix<double> read_matrix_rows(const std::string& path, Index begin, Index count,
                                 const ReadLimits& limits = {});
 
