@@ -1,15 +1,33 @@
 #include "tapegrad/autodiff/tape.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 namespace tapegrad {
 
+namespace {
+
+// m.resize(rows, cols), skipped when the shape is already right: Eigen's resize checks rows * cols for
+// overflow with an integer division, which is most of the cost of recording or zeroing a 1x1 node.
+template <class T>
+void resize_to(Matrix<T>& m, Index rows, Index cols) {
+  if (m.rows() != rows || m.cols() != cols) m.resize(rows, cols);
+}
+
+template <class T>
+void zero_to(Matrix<T>& m, Index rows, Index cols) {
+  resize_to(m, rows, cols);
+  m.setZero();
+}
+
+}  // namespace
+
 template <class T>
 detail::Node<T>& Tape<T>::push(const char* op) {
   if (size_ >= std::numeric_limits<std::uint32_t>::max())
     throw TapeError(std::string(op) + ": the tape is full");
-  if (size_ == nodes_.size()) {
+  if (size_ == ptr_.size()) {
     // Grow ptr_ first (geometrically): if that throws, nodes_ and ptr_ stay in step.
     if (ptr_.size() == ptr_.capacity()) ptr_.reserve(2 * ptr_.capacity() + 16);
     ptr_.push_back(&nodes_.emplace_back());
@@ -87,13 +105,17 @@ Var<T> Tape<T>::record(const char* op, std::initializer_list<Var<T>> inputs, Ind
   n.forward = forward;
   n.backward = backward;
   n.scalar = scalar;
+  std::uint8_t k = 0;
+  bool needs_grad = false;
   for (const auto& v : inputs) {
     auto* in = ptr_[v.index_];
-    n.inp[n.n_in] = in;
-    n.in[n.n_in++] = v.index_;
-    n.needs_grad = n.needs_grad || in->needs_grad;
+    n.inp[k] = in;
+    n.in[k++] = v.index_;
+    needs_grad = needs_grad || in->needs_grad;
   }
-  n.value.resize(rows, cols);
+  n.n_in = k;
+  n.needs_grad = needs_grad;
+  resize_to(n.value, rows, cols);
   OpContext<T> ctx(&n);
   forward(ctx);
   if (anomaly_) check_finite(n.self, n.value, "forward");
@@ -156,7 +178,7 @@ template <class T>
 void Tape<T>::sweep(std::uint32_t root) {
   if (plan_epoch_ == epoch_ && plan_size_ == size_ && plan_root_ == root) {
     // The same recording and root as last time (a replayed graph): the plan is known.
-    for (auto* m : plan_zero_) m->grad.setZero(m->value.rows(), m->value.cols());
+    for (auto* m : plan_zero_) zero_to(m->grad, m->value.rows(), m->value.cols());
     for (auto* n : plan_run_) run_backward(n);
     return;
   }
@@ -165,7 +187,9 @@ void Tape<T>::sweep(std::uint32_t root) {
   plan_zero_.clear();
   plan_run_.clear();
   plan_epoch_ = 0;  // not valid until the sweep completes
-  for (std::uint32_t i = 0; i < root; ++i) ptr_[i]->on_path = false;
+  // push() recorded every node with on_path false; only an earlier sweep of this recording left marks.
+  for (std::size_t i = 0; i < std::min<std::size_t>(root, path_marked_); ++i) ptr_[i]->on_path = false;
+  path_marked_ = std::max<std::size_t>(path_marked_, std::size_t{root} + 1);
   ptr_[root]->on_path = true;
   for (std::int64_t i = root; i >= 0; --i) {
     auto* n = ptr_[static_cast<std::size_t>(i)];
@@ -175,7 +199,7 @@ void Tape<T>::sweep(std::uint32_t root) {
       if (!m->needs_grad || m->on_path) continue;
       m->on_path = true;
       if (!m->param) {
-        m->grad.setZero(m->value.rows(), m->value.cols());
+        zero_to(m->grad, m->value.rows(), m->value.cols());
         plan_zero_.push_back(m);
       }
     }
@@ -190,6 +214,7 @@ void Tape<T>::sweep(std::uint32_t root) {
 template <class T>
 void Tape<T>::clear() {
   size_ = 0;
+  path_marked_ = 0;
   ++epoch_;
 }
 

@@ -199,7 +199,8 @@ class Tape {
   std::uint64_t plan_epoch_ = 0;
   std::size_t plan_size_ = 0;
   std::uint32_t plan_root_ = 0;
-  std::uint64_t epoch_ = 1;  // bumped by clear(): old handles carry an old epoch
+  std::size_t path_marked_ = 0;  // nodes below this index may still carry on_path from an earlier sweep
+  std::uint64_t epoch_ = 1;      // bumped by clear(): old handles carry an old epoch
   bool anomaly_ = false;
 };
 
