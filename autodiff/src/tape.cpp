@@ -65,14 +65,14 @@ Var<T> Tape<T>::parameter(Parameter<T>& p) {
   n.val = &p.value;
   n.grd = &p.grad;
   n.needs_grad = true;
-  return Var<T>(this, static_cast<std::uint32_t>(size_ - 1), epoch_);
+  return handle(size_ - 1);
 }
 
 template <class T>
 Var<T> Tape<T>::constant(const Matrix<T>& m) {
   auto& n = push("constant");
   n.value = m;
-  return Var<T>(this, static_cast<std::uint32_t>(size_ - 1), epoch_);
+  return handle(size_ - 1);
 }
 
 template <class T>
@@ -80,15 +80,15 @@ Var<T> Tape<T>::scalar(T v) {
   auto& n = push("constant");
   n.value.resize(1, 1);
   n.value(0, 0) = v;
-  return Var<T>(this, static_cast<std::uint32_t>(size_ - 1), epoch_);
+  return handle(size_ - 1);
 }
 
 template <class T>
 void Tape<T>::set_constant(Var<T> c, const Matrix<T>& m) {
   check(c, "set_constant");
-  auto& n = *ptr_[c.index_];
+  auto& n = *ptr_[index_of(c)];
   if (n.forward || n.param)
-    throw TapeError("set_constant: node " + std::to_string(c.index_) + " is not a constant");
+    throw TapeError("set_constant: node " + std::to_string(index_of(c)) + " is not a constant");
   if (m.rows() != n.value.rows() || m.cols() != n.value.cols()) {
     throw ShapeError("set_constant: cannot replace a " + shape_string(n.value.rows(), n.value.cols()) +
                      " constant by a " + shape_string(m.rows(), m.cols()) + " matrix");
@@ -108,9 +108,10 @@ Var<T> Tape<T>::record(const char* op, std::initializer_list<Var<T>> inputs, Ind
   std::uint8_t k = 0;
   bool needs_grad = false;
   for (const auto& v : inputs) {
-    auto* in = ptr_[v.index_];
+    const std::uint32_t i = index_of(v);
+    auto* in = ptr_[i];
     n.inp[k] = in;
-    n.in[k++] = v.index_;
+    n.in[k++] = i;
     needs_grad = needs_grad || in->needs_grad;
   }
   n.n_in = k;
@@ -119,7 +120,7 @@ Var<T> Tape<T>::record(const char* op, std::initializer_list<Var<T>> inputs, Ind
   OpContext<T> ctx(&n);
   forward(ctx);
   if (anomaly_) check_finite(n.self, n.value, "forward");
-  return Var<T>(this, n.self, epoch_);
+  return handle(n.self);
 }
 
 template <class T>
@@ -137,7 +138,7 @@ void Tape<T>::forward() {
 template <class T>
 void Tape<T>::backward(Var<T> loss) {
   check(loss, "backward");
-  const auto& v = value_of(loss.index_);
+  const auto& v = value_of(index_of(loss));
   if (v.rows() != 1 || v.cols() != 1) {
     throw TapeError("backward: the root is " + shape_string(v.rows(), v.cols()) +
                     ", not 1x1; pass a seed gradient of its shape: backward(root, seed)");
@@ -148,19 +149,19 @@ void Tape<T>::backward(Var<T> loss) {
 template <class T>
 void Tape<T>::backward(Var<T> root, const Matrix<T>& seed) {
   check(root, "backward");
-  const auto& v = value_of(root.index_);
+  const auto& v = value_of(index_of(root));
   if (seed.rows() != v.rows() || seed.cols() != v.cols()) {
     throw ShapeError("backward: the seed gradient is " + shape_string(seed.rows(), seed.cols()) +
                      " but the root is " + shape_string(v.rows(), v.cols()));
   }
-  auto& n = *ptr_[root.index_];
+  auto& n = *ptr_[index_of(root)];
   if (!n.needs_grad) return;  // nothing on this graph depends on a parameter
   if (n.param) {
     n.param->grad += seed;
     return;
   }
   n.grad = seed;
-  sweep(root.index_);
+  sweep(index_of(root));
 }
 
 template <class T>
@@ -176,7 +177,7 @@ void Tape<T>::run_backward(detail::Node<T>* n) {
 
 template <class T>
 void Tape<T>::sweep(std::uint32_t root) {
-  if (plan_epoch_ == epoch_ && plan_size_ == size_ && plan_root_ == root) {
+  if (plan_base_ == base_ && plan_size_ == size_ && plan_root_ == root) {
     // The same recording and root as last time (a replayed graph): the plan is known.
     for (auto* m : plan_zero_) zero_to(m->grad, m->value.rows(), m->value.cols());
     for (auto* n : plan_run_) run_backward(n);
@@ -186,7 +187,7 @@ void Tape<T>::sweep(std::uint32_t root) {
   // reached, every node that uses it (all of which come later) has already added its contribution.
   plan_zero_.clear();
   plan_run_.clear();
-  plan_epoch_ = 0;  // not valid until the sweep completes
+  plan_size_ = 0;  // not valid until the sweep completes
   // push() recorded every node with on_path false; only an earlier sweep of this recording left marks.
   for (std::size_t i = 0; i < std::min<std::size_t>(root, path_marked_); ++i) ptr_[i]->on_path = false;
   path_marked_ = std::max<std::size_t>(path_marked_, std::size_t{root} + 1);
@@ -206,16 +207,16 @@ void Tape<T>::sweep(std::uint32_t root) {
     plan_run_.push_back(n);
     run_backward(n);
   }
-  plan_epoch_ = epoch_;
+  plan_base_ = base_;
   plan_size_ = size_;
   plan_root_ = root;
 }
 
 template <class T>
 void Tape<T>::clear() {
+  base_ += size_;
   size_ = 0;
   path_marked_ = 0;
-  ++epoch_;
 }
 
 template <class T>

@@ -102,6 +102,31 @@ TEST_CASE("stale and foreign handles are errors", "[tape][errors]") {
   CHECK_THROWS_WITH(none.value(), Catch::Contains("belongs to no tape"));
 }
 
+TEST_CASE("a handle from before a clear stays stale when the new recording is as long", "[tape][errors]") {
+  Parameter<double> p(M::Ones(1, 1));
+  Tape<double> t;
+  auto record = [&] {
+    auto x = t.parameter(p);
+    return exp(x * 2.0);
+  };
+  auto old = record();
+  CHECK(old.index() == 2);
+  t.clear();
+  t.clear();  // clearing an empty tape revives nothing either
+  auto now = record();
+  CHECK(now.index() == 2);
+  CHECK(now.value()(0, 0) == std::exp(2.0));
+  CHECK_THROWS_WITH(old.value(), Catch::Contains("stale handle"));
+  CHECK_THROWS_WITH(old.index(), Catch::Contains("stale handle"));
+  CHECK_THROWS_WITH(exp(old), Catch::Contains("stale handle"));
+  CHECK_THROWS_WITH(t.backward(old), Catch::Contains("stale handle"));
+  CHECK_THROWS_WITH(Var<double>().index(), Catch::Contains("belongs to no tape"));
+  // Nodes recorded after a handle do not make it stale.
+  auto later = now * 3.0;
+  t.backward(later);
+  CHECK(p.grad(0, 0) == Approx(6.0 * std::exp(2.0)));
+}
+
 TEST_CASE("backward of a non-scalar needs a seed of its shape", "[tape][errors]") {
   Parameter<double> p(M::Ones(2, 3));
   Tape<double> t;
