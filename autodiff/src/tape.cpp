@@ -49,7 +49,7 @@ detail::Node<T>& Tape<T>::push(const char* op) {
 }
 
 template <class T>
-void Tape<T>::check_failed(const Var<T>& v, const char* op) const {
+void Tape<T>::check_failed(Var<T> v, const char* op) const {
   if (v.tape_ != this) {
     throw TapeError(std::string(op) + ": the node belongs to " +
                     (v.tape_ ? "another tape" : "no tape (default-constructed Var)"));

@@ -186,7 +186,8 @@ class Tape {
   detail::Node<T>& push(const char* op);
   Matrix<T>& grad_of(std::uint32_t i);
   void check_finite(std::uint32_t i, const Matrix<T>& m, const char* what) const;
-  [[noreturn]] void check_failed(const Var<T>& v, const char* op) const;
+  // By value: taking the address of an op's argument would make the compiler keep it in memory.
+  [[noreturn]] void check_failed(Var<T> v, const char* op) const;
   std::uint32_t index_of(const Var<T>& v) const { return static_cast<std::uint32_t>(v.serial_ - base_); }
   Var<T> handle(std::size_t i) { return Var<T>(this, base_ + i); }
   void sweep(std::uint32_t root);
