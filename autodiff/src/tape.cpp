@@ -24,14 +24,21 @@ void zero_to(Matrix<T>& m, Index rows, Index cols) {
 }  // namespace
 
 template <class T>
-detail::Node<T>& Tape<T>::push(const char* op) {
+void Tape<T>::grow(const char* op) {
+  // Only here can the tape fill up: size_ never exceeds the number of nodes made.
   if (size_ >= std::numeric_limits<std::uint32_t>::max())
     throw TapeError(std::string(op) + ": the tape is full");
-  if (size_ == ptr_.size()) {
-    // Grow ptr_ first (geometrically): if that throws, nodes_ and ptr_ stay in step.
-    if (ptr_.size() == ptr_.capacity()) ptr_.reserve(2 * ptr_.capacity() + 16);
-    ptr_.push_back(&nodes_.emplace_back());
-  }
+  // Grow ptr_ first (geometrically): if that throws, nodes_ and ptr_ stay in step.
+  if (ptr_.size() == ptr_.capacity()) ptr_.reserve(2 * ptr_.capacity() + 16);
+  ptr_.push_back(&nodes_.emplace_back());
+}
+
+template <class T>
+detail::Node<T>& Tape<T>::push(const char* op) {
+  // A node is made by the first recording that reaches it; later ones reuse it. (grow is a function of its
+  // own so that this path saves no registers.)
+  if (size_ == ptr_.size()) [[unlikely]]
+    grow(op);
   auto& n = *ptr_[size_];
   // Reuse the node's buffers (value, grad keep their capacity); reset everything else.
   n.self = static_cast<std::uint32_t>(size_++);

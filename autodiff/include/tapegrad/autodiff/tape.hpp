@@ -184,6 +184,7 @@ class Tape {
   friend class Var<T>;
 
   detail::Node<T>& push(const char* op);
+  void grow(const char* op);
   Matrix<T>& grad_of(std::uint32_t i);
   void check_finite(std::uint32_t i, const Matrix<T>& m, const char* what) const;
   // By value: taking the address of an op's argument would make the compiler keep it in memory.
