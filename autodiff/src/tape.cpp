@@ -115,10 +115,8 @@ Var<T> Tape<T>::record(const char* op, std::initializer_list<Var<T>> inputs, Ind
   std::uint8_t k = 0;
   bool needs_grad = false;
   for (const auto& v : inputs) {
-    const std::uint32_t i = index_of(v);
-    auto* in = ptr_[i];
-    n.inp[k] = in;
-    n.in[k++] = i;
+    auto* in = ptr_[index_of(v)];
+    n.inp[k++] = in;
     needs_grad = needs_grad || in->needs_grad;
   }
   n.n_in = k;
@@ -243,7 +241,7 @@ void Tape<T>::check_finite(std::uint32_t i, const Matrix<T>& m, const char* what
   const auto& n = *ptr_[i];
   std::string shapes;
   for (std::uint8_t k = 0; k < n.n_in; ++k) {
-    const auto& x = value_of(n.in[k]);
+    const auto& x = *n.inp[k]->val;
     shapes += (k ? ", " : "") + shape_string(x.rows(), x.cols());
   }
   std::string where = std::string(what) == "forward" ? "its value" : "the gradient it passes to its inputs";

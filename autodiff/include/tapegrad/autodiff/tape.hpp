@@ -86,9 +86,8 @@ namespace detail {
 template <class T>
 struct Node {
   const char* op = "";
-  ForwardFn<T> forward = nullptr;    // null for leaves
-  BackwardFn<T> backward = nullptr;  // null for leaves
-  std::uint32_t in[3] = {0, 0, 0};
+  ForwardFn<T> forward = nullptr;              // null for leaves
+  BackwardFn<T> backward = nullptr;            // null for leaves
   Node* inp[3] = {nullptr, nullptr, nullptr};  // the input nodes themselves (deque elements never move)
   std::uint32_t self = 0;                      // this node's index
   std::uint8_t n_in = 0;
@@ -176,7 +175,9 @@ class Tape {
   bool is_parameter(std::uint32_t i) const { return ptr_[i]->param != nullptr; }
   std::vector<std::uint32_t> inputs_of(std::uint32_t i) const {
     const auto& n = *ptr_[i];
-    return std::vector<std::uint32_t>(n.in, n.in + n.n_in);
+    std::vector<std::uint32_t> in;
+    for (std::uint8_t k = 0; k < n.n_in; ++k) in.push_back(n.inp[k]->self);
+    return in;
   }
 
  private:
