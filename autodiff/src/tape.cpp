@@ -148,7 +148,7 @@ void Tape<T>::backward(Var<T> loss) {
     throw TapeError("backward: the root is " + shape_string(v.rows(), v.cols()) +
                     ", not 1x1; pass a seed gradient of its shape: backward(root, seed)");
   }
-  backward(loss, Matrix<T>::Ones(1, 1));
+  backward_from(index_of(loss), Matrix<T>::Ones(1, 1));  // an expression: no matrix is allocated
 }
 
 template <class T>
@@ -159,14 +159,20 @@ void Tape<T>::backward(Var<T> root, const Matrix<T>& seed) {
     throw ShapeError("backward: the seed gradient is " + shape_string(seed.rows(), seed.cols()) +
                      " but the root is " + shape_string(v.rows(), v.cols()));
   }
-  auto& n = *ptr_[index_of(root)];
+  backward_from(index_of(root), seed);
+}
+
+template <class T>
+template <class Seed>
+void Tape<T>::backward_from(std::uint32_t root, const Seed& seed) {
+  auto& n = *ptr_[root];
   if (!n.needs_grad) return;  // nothing on this graph depends on a parameter
   if (n.param) {
     n.param->grad += seed;
     return;
   }
   n.grad = seed;
-  sweep(index_of(root));
+  sweep(root);
 }
 
 template <class T>

@@ -192,6 +192,8 @@ class Tape {
   [[noreturn]] void check_failed(Var<T> v, const char* op) const;
   std::uint32_t index_of(const Var<T>& v) const { return static_cast<std::uint32_t>(v.serial_ - base_); }
   Var<T> handle(std::size_t i) { return Var<T>(this, base_ + i); }
+  template <class Seed>
+  void backward_from(std::uint32_t root, const Seed& seed);  // seed: the root's gradient, checked
   void sweep(std::uint32_t root);
   void run_backward(detail::Node<T>* n);
 
