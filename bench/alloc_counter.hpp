@@ -1,9 +1,10 @@
-// Counts heap allocations in a benchmark binary (the global operator new is replaced in alloc_counter.cpp).
+// Counts heap allocations in a benchmark binary (alloc_counter.cpp replaces malloc & co. on glibc, so
+// Eigen's allocations are counted too; elsewhere the global operator new).
 #pragma once
 
 #include <cstdint>
 
 namespace tapegrad::bench {
-/// Number of calls to operator new since the program started.
+/// Number of heap allocations since the program started.
 std::uint64_t allocations();
 }  // namespace tapegrad::bench

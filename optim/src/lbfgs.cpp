@@ -40,10 +40,12 @@ LbfgsOptions Lbfgs<T>::options() const {
   return o;
 }
 
+// L-BFGS has one parameter group: group_parameters(0) is a reference, where parameters() would build a
+// vector on every call (these run on every step).
 template <class T>
 void Lbfgs<T>::gather_values(Vec& x) const {
   Index k = 0;
-  for (auto* p : this->parameters()) {
+  for (auto* p : this->group_parameters(0)) {
     x.segment(k, p->value.size()) = p->value.reshaped();
     k += p->value.size();
   }
@@ -51,7 +53,7 @@ void Lbfgs<T>::gather_values(Vec& x) const {
 template <class T>
 void Lbfgs<T>::scatter_values(const Vec& x) {
   Index k = 0;
-  for (auto* p : this->parameters()) {
+  for (auto* p : this->group_parameters(0)) {
     p->value.reshaped() = x.segment(k, p->value.size());
     k += p->value.size();
   }
@@ -60,7 +62,7 @@ template <class T>
 void Lbfgs<T>::gather_grads(Vec& g) const {
   Index k = 0;
   std::size_t i = 0;
-  for (auto* p : this->parameters()) {
+  for (auto* p : this->group_parameters(0)) {
     this->check_grad(*p, 0, i++);
     g.segment(k, p->grad.size()) = p->grad.reshaped();
     k += p->grad.size();
@@ -84,7 +86,7 @@ std::array<T, sizeof...(F)> Lbfgs<T>::totals(const F&... f) const {
   std::array<T, sizeof...(F)> out{};
   Index k = 0;
   std::size_t i = 0;
-  for (auto* p : this->parameters()) {
+  for (auto* p : this->group_parameters(0)) {
     const Index len = p->value.size();
     const T w = weights_[i++];
     if (w != T(0)) {

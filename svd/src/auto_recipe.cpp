@@ -114,6 +114,8 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
     tape.backward(loss);
     return loss.value()(0, 0);
   };
+  // L-BFGS's closure, made once: a std::function of this lambda allocates, and step() takes one.
+  const typename optim::Lbfgs<T>::Closure closure = evaluate;
   auto grad_max = [&] {  // over every process's rows of U
     T g = 0;
     for (auto* p : params)
@@ -207,7 +209,7 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
       break;
     }
     if (lbfgs) {
-      f = lbfgs->step(evaluate, f);
+      f = lbfgs->step(closure, f);
       if (lbfgs->line_search_failed()) {
         // Rounding floor reached before the tolerance: report where we are.
         r.message =

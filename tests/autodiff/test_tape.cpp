@@ -102,6 +102,31 @@ TEST_CASE("stale and foreign handles are errors", "[tape][errors]") {
   CHECK_THROWS_WITH(none.value(), Catch::Contains("belongs to no tape"));
 }
 
+TEST_CASE("a handle from before a clear stays stale when the new recording is as long", "[tape][errors]") {
+  Parameter<double> p(M::Ones(1, 1));
+  Tape<double> t;
+  auto record = [&] {
+    auto x = t.parameter(p);
+    return exp(x * 2.0);
+  };
+  auto old = record();
+  CHECK(old.index() == 2);
+  t.clear();
+  t.clear();  // clearing an empty tape revives nothing either
+  auto now = record();
+  CHECK(now.index() == 2);
+  CHECK(now.value()(0, 0) == std::exp(2.0));
+  CHECK_THROWS_WITH(old.value(), Catch::Contains("stale handle"));
+  CHECK_THROWS_WITH(old.index(), Catch::Contains("stale handle"));
+  CHECK_THROWS_WITH(exp(old), Catch::Contains("stale handle"));
+  CHECK_THROWS_WITH(t.backward(old), Catch::Contains("stale handle"));
+  CHECK_THROWS_WITH(Var<double>().index(), Catch::Contains("belongs to no tape"));
+  // Nodes recorded after a handle do not make it stale.
+  auto later = now * 3.0;
+  t.backward(later);
+  CHECK(p.grad(0, 0) == Approx(6.0 * std::exp(2.0)));
+}
+
 TEST_CASE("backward of a non-scalar needs a seed of its shape", "[tape][errors]") {
   Parameter<double> p(M::Ones(2, 3));
   Tape<double> t;
@@ -197,4 +222,36 @@ TEST_CASE("the backward plan follows the root, more recording and clears", "[tap
   CHECK(a.grad.isApprox(2 * b.value.transpose() * (b.value * a.value)));
   // An intermediate node's gradient is that of this sweep, not the last one's.
   CHECK(m.grad().isApprox(2 * (b.value * a.value)));
+}
+
+TEST_CASE("reused nodes take the new recording's shapes; sweeps from several roots agree", "[tape]") {
+  // clear() keeps the nodes' buffers, and recording skips resizing a buffer whose shape is unchanged;
+  // every other shape must be resized. A sweep resets only the marks an earlier sweep of the same
+  // recording left. Each result is compared with a fresh tape's.
+  auto graph = [](Tape<double>& t, Parameter<double>& x, Parameter<double>& y, int root) {
+    auto a = t.parameter(x) * 2.0;
+    auto b = sum(matmul(a, t.parameter(y)));
+    auto c = mean(square(a)) + sum(t.parameter(y));
+    t.backward(root == 0 ? b : c);
+  };
+  auto fresh = [&](const M& xv, const M& yv, int root) {
+    Parameter<double> x(xv), y(yv);
+    Tape<double> t;
+    graph(t, x, y, root);
+    return std::pair{x.grad, y.grad};
+  };
+  Tape<double> t;
+  for (auto [rows, inner, cols] : {std::tuple{2, 3, 1}, {1, 1, 1}, {4, 2, 3}, {2, 3, 1}}) {
+    CAPTURE(rows, inner, cols);
+    const M xv = M::Random(rows, inner), yv = M::Random(inner, cols);
+    Parameter<double> x(xv), y(yv);
+    t.clear();
+    for (int root : {0, 1, 0}) {
+      x.zero_grad(), y.zero_grad();
+      graph(t, x, y, root);  // records more nodes on the same recording each time
+      const auto [gx, gy] = fresh(xv, yv, root);
+      CHECK(x.grad.isApprox(gx));
+      CHECK(y.grad.isApprox(gy));
+    }
+  }
 }

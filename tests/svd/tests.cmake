@@ -12,6 +12,9 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/svd/test_solver.cpp)
   tapegrad_add_test(test_svd_solver svd/test_solver.cpp LIBS tapegrad::svd)
 endif()
 
+# tapegrad-svd's iterations allocate nothing in steady state (issue 5; this executable counts malloc calls).
+tapegrad_add_test(test_svd_alloc svd/test_svd_alloc.cpp LIBS tapegrad::svd)
+
 # Concurrent SVDs on separate tapes equal sequential ones (issue 6; scripts/test.sh also runs it under TSan).
 find_package(Threads REQUIRED)
 tapegrad_add_test(test_threads svd/test_threads.cpp LIBS tapegrad::svd Threads::Threads)

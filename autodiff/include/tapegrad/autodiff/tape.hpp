@@ -61,15 +61,18 @@ class Var {
   const Matrix<T>& grad() const;
   /// The name of the op that made this node ("matmul", "parameter", ...).
   const char* op_name() const;
-  std::uint32_t index() const { return index_; }
+  /// The node's position on its tape (recording order).
+  std::uint32_t index() const;
   bool needs_grad() const;
 
  private:
   friend class Tape<T>;
-  Var(Tape<T>* tape, std::uint32_t index, std::uint64_t epoch) : tape_(tape), index_(index), epoch_(epoch) {}
+  Var(Tape<T>* tape, std::uint64_t serial) : tape_(tape), serial_(serial) {}
+  // Two words, so that a Var is passed and returned in registers. serial_ numbers the node among all the
+  // nodes its tape has recorded since it was made; serials are never reused, so a handle from before a
+  // clear() is known to be stale (see Tape::check).
   Tape<T>* tape_ = nullptr;
-  std::uint32_t index_ = 0;
-  std::uint64_t epoch_ = 0;
+  std::uint64_t serial_ = 0;
 };
 
 /// How an op computes its value: reads inputs, writes out() (already sized).
@@ -83,9 +86,8 @@ namespace detail {
 template <class T>
 struct Node {
   const char* op = "";
-  ForwardFn<T> forward = nullptr;    // null for leaves
-  BackwardFn<T> backward = nullptr;  // null for leaves
-  std::uint32_t in[3] = {0, 0, 0};
+  ForwardFn<T> forward = nullptr;              // null for leaves
+  BackwardFn<T> backward = nullptr;            // null for leaves
   Node* inp[3] = {nullptr, nullptr, nullptr};  // the input nodes themselves (deque elements never move)
   std::uint32_t self = 0;                      // this node's index
   std::uint8_t n_in = 0;
@@ -173,7 +175,9 @@ class Tape {
   bool is_parameter(std::uint32_t i) const { return ptr_[i]->param != nullptr; }
   std::vector<std::uint32_t> inputs_of(std::uint32_t i) const {
     const auto& n = *ptr_[i];
-    return std::vector<std::uint32_t>(n.in, n.in + n.n_in);
+    std::vector<std::uint32_t> in;
+    for (std::uint8_t k = 0; k < n.n_in; ++k) in.push_back(n.inp[k]->self);
+    return in;
   }
 
  private:
@@ -181,9 +185,15 @@ class Tape {
   friend class Var<T>;
 
   detail::Node<T>& push(const char* op);
+  void grow(const char* op);
   Matrix<T>& grad_of(std::uint32_t i);
   void check_finite(std::uint32_t i, const Matrix<T>& m, const char* what) const;
-  [[noreturn]] void check_failed(const Var<T>& v, const char* op) const;
+  // By value: taking the address of an op's argument would make the compiler keep it in memory.
+  [[noreturn]] void check_failed(Var<T> v, const char* op) const;
+  std::uint32_t index_of(const Var<T>& v) const { return static_cast<std::uint32_t>(v.serial_ - base_); }
+  Var<T> handle(std::size_t i) { return Var<T>(this, base_ + i); }
+  template <class Seed>
+  void backward_from(std::uint32_t root, const Seed& seed);  // seed: the root's gradient, checked
   void sweep(std::uint32_t root);
   void run_backward(detail::Node<T>* n);
 
@@ -196,10 +206,13 @@ class Tape {
   // The last backward sweep's plan (which nodes to zero, which backward functions to run, in order), reused
   // while the tape holds the same recording and the same root: a replayed graph pays for it once.
   std::vector<detail::Node<T>*> plan_zero_, plan_run_;
-  std::uint64_t plan_epoch_ = 0;
-  std::size_t plan_size_ = 0;
+  std::uint64_t plan_base_ = 0;
+  std::size_t plan_size_ = 0;  // 0: no plan
   std::uint32_t plan_root_ = 0;
-  std::uint64_t epoch_ = 1;  // bumped by clear(): old handles carry an old epoch
+  std::size_t path_marked_ = 0;  // nodes below this index may still carry on_path from an earlier sweep
+  // The serial of node 0. clear() moves it past every serial handed out, so the live handles are exactly
+  // those with base_ <= serial < base_ + size_.
+  std::uint64_t base_ = 0;
   bool anomaly_ = false;
 };
 
@@ -222,28 +235,34 @@ Index Var<T>::cols() const {
 template <class T>
 const Matrix<T>& Var<T>::value() const {
   tape().check(*this, "value");
-  return tape_->value_of(index_);
+  return tape_->value_of(tape_->index_of(*this));
 }
 template <class T>
 const Matrix<T>& Var<T>::grad() const {
   tape().check(*this, "grad");
-  return tape_->node_grad(index_);
+  return tape_->node_grad(tape_->index_of(*this));
 }
 template <class T>
 const char* Var<T>::op_name() const {
   tape().check(*this, "op_name");
-  return tape_->op_name(index_);
+  return tape_->op_name(tape_->index_of(*this));
+}
+template <class T>
+std::uint32_t Var<T>::index() const {
+  tape().check(*this, "index");
+  return tape_->index_of(*this);
 }
 template <class T>
 bool Var<T>::needs_grad() const {
   tape().check(*this, "needs_grad");
-  return tape_->needs_grad(index_);
+  return tape_->needs_grad(tape_->index_of(*this));
 }
 
 template <class T>
 inline void Tape<T>::check(const Var<T>& v, const char* op) const {
   // Inline (on every op's path, even with the extern template below); the messages are built out of line.
-  if (v.tape_ != this || v.epoch_ != epoch_ || v.index_ >= size_) [[unlikely]]
+  // One unsigned comparison: a serial from before the last clear() wraps around to a huge difference.
+  if (v.tape_ != this || v.serial_ - base_ >= size_) [[unlikely]]
     check_failed(v, op);
 }
 

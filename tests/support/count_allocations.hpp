@@ -1,0 +1,70 @@
+// Counts heap allocations in a test executable: malloc & co. are replaced by counting wrappers around
+// glibc's own allocator, which catches Eigen's allocations (std::malloc) as well as operator new's.
+// Include it in exactly one source file of the executable. Counting is off under sanitizers (which
+// replace the allocator themselves) and off glibc: TAPEGRAD_COUNT_ALLOCATIONS is then 0.
+#pragma once
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TAPEGRAD_COUNT_ALLOCATIONS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TAPEGRAD_COUNT_ALLOCATIONS 0
+#endif
+#endif
+#if !defined(TAPEGRAD_COUNT_ALLOCATIONS) && defined(__GLIBC__)
+#define TAPEGRAD_COUNT_ALLOCATIONS 1
+#endif
+#if !defined(TAPEGRAD_COUNT_ALLOCATIONS)
+#define TAPEGRAD_COUNT_ALLOCATIONS 0
+#endif
+
+namespace {
+std::atomic<bool> g_counting{false};
+std::atomic<long> g_allocations{0};
+inline void count() {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace
+
+#if TAPEGRAD_COUNT_ALLOCATIONS
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* __libc_memalign(std::size_t, std::size_t);
+void __libc_free(void*);
+
+void* malloc(std::size_t n) noexcept {
+  count();
+  return __libc_malloc(n);
+}
+void* calloc(std::size_t k, std::size_t n) noexcept {
+  count();
+  return __libc_calloc(k, n);
+}
+void* realloc(void* p, std::size_t n) noexcept {
+  count();
+  return __libc_realloc(p, n);
+}
+void* memalign(std::size_t a, std::size_t n) noexcept {
+  count();
+  return __libc_memalign(a, n);
+}
+void* aligned_alloc(std::size_t a, std::size_t n) noexcept {
+  count();
+  return __libc_memalign(a, n);
+}
+int posix_memalign(void** out, std::size_t a, std::size_t n) noexcept {
+  count();
+  void* p = __libc_memalign(a, n);
+  if (!p) return ENOMEM;
+  *out = p;
+  return 0;
+}
+void free(void* p) noexcept { __libc_free(p); }
+}
+#endif
