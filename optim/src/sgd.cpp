@@ -16,8 +16,44 @@
 #include "tapegrad/optim/sgd.hpp"
 
 #include <string>
+#include <type_traits>
 
 #include "serialize.hpp"
+
+namespace tapegrad::optim {
+namespace {
+
+/// Calls f(std::bool_constant<b>{}): a run-time flag made a compile-time one.
+template <class F>
+void with_flag(bool b, F&& f) {
+  if (b)
+    f(std::true_type{});
+  else
+    f(std::false_type{});
+}
+
+/// The step of one parameter's entries. Each option is a template parameter, so that the loop has no
+/// branch and vectorises (no reordering: every entry's operations are the ones listed above, in order).
+template <bool Maximize, bool WeightDecay, bool Momentum, bool First, bool Nesterov, class T>
+void sgd_update(Index n, T* theta, const T* grad, T* buf, T wd, T mom, T one_minus_damp, T neg_lr) {
+  for (Index k = 0; k < n; ++k) {
+    T d = Maximize ? -grad[k] : grad[k];               // d_p = -grad if maximize
+    if constexpr (WeightDecay) d = d + wd * theta[k];  // d_p.add(param, alpha=weight_decay)
+    if constexpr (Momentum) {
+      if constexpr (First) {
+        buf[k] = d;  // buf = clone(d_p)
+      } else {
+        const T b = buf[k] * mom;         // buf.mul_(momentum)
+        buf[k] = b + one_minus_damp * d;  // .add_(d_p, alpha=1 - dampening)
+      }
+      d = Nesterov ? d + mom * buf[k] : buf[k];  // d_p.add(buf, alpha=momentum) or buf
+    }
+    theta[k] = theta[k] + neg_lr * d;  // param.add_(d_p, alpha=-lr)
+  }
+}
+
+}  // namespace
+}  // namespace tapegrad::optim
 
 namespace tapegrad::optim {
 
@@ -83,20 +119,18 @@ void Sgd<T>::step() {
                                     std::to_string(gi) + " changed shape since its momentum buffer was made");
       }
       T* buf = use_mom ? s.momentum_buffer.data() : nullptr;
-      for (Index k = 0; k < n; ++k) {
-        T d = o.maximize ? -grad[k] : grad[k];  // d_p = -grad if maximize
-        if (use_wd) d = d + wd * theta[k];      // d_p.add(param, alpha=weight_decay)
-        if (use_mom) {
-          if (first) {
-            buf[k] = d;  // buf = clone(d_p)
-          } else {
-            const T b = buf[k] * mom;         // buf.mul_(momentum)
-            buf[k] = b + one_minus_damp * d;  // .add_(d_p, alpha=1 - dampening)
-          }
-          d = o.nesterov ? d + mom * buf[k] : buf[k];  // d_p.add(buf, alpha=momentum) or buf
-        }
-        theta[k] = theta[k] + neg_lr * d;  // param.add_(d_p, alpha=-lr)
-      }
+      with_flag(o.maximize, [&](auto maximize) {
+        with_flag(use_wd, [&](auto weight_decay) {
+          with_flag(use_mom, [&](auto momentum) {
+            with_flag(first, [&](auto first_step) {
+              with_flag(o.nesterov, [&](auto nesterov) {
+                sgd_update<maximize, weight_decay, momentum, first_step, nesterov>(
+                    n, theta, grad, buf, wd, mom, one_minus_damp, neg_lr);
+              });
+            });
+          });
+        });
+      });
     }
   }
 }
