@@ -1,57 +1,22 @@
 #include "alloc_counter.hpp"
 
-#include <atomic>
-#include <cerrno>
 #include <cstdlib>
 #include <new>
 
+// malloc & co. counted around glibc's own allocator (Eigen allocates with std::malloc, and operator new calls
+// malloc too, so every heap allocation is seen once): the same wrappers as the tests' allocation checks.
+#include "count_allocations.hpp"
+
 namespace {
-std::atomic<std::uint64_t> g_allocations{0};
-inline void count() { g_allocations.fetch_add(1, std::memory_order_relaxed); }
+// A benchmark binary counts from the start.
+[[maybe_unused]] const bool g_counting_on = (g_counting.store(true), true);
 }  // namespace
 
-std::uint64_t tapegrad::bench::allocations() { return g_allocations.load(std::memory_order_relaxed); }
+std::uint64_t tapegrad::bench::allocations() {
+  return static_cast<std::uint64_t>(g_allocations.load(std::memory_order_relaxed));
+}
 
-#if defined(__GLIBC__)
-// malloc & co., around glibc's own allocator: Eigen allocates with std::malloc, and operator new calls
-// malloc too, so every heap allocation is seen once.
-extern "C" {
-void* __libc_malloc(std::size_t);
-void* __libc_calloc(std::size_t, std::size_t);
-void* __libc_realloc(void*, std::size_t);
-void* __libc_memalign(std::size_t, std::size_t);
-void __libc_free(void*);
-
-void* malloc(std::size_t n) noexcept {
-  count();
-  return __libc_malloc(n);
-}
-void* calloc(std::size_t k, std::size_t n) noexcept {
-  count();
-  return __libc_calloc(k, n);
-}
-void* realloc(void* p, std::size_t n) noexcept {
-  count();
-  return __libc_realloc(p, n);
-}
-void* memalign(std::size_t a, std::size_t n) noexcept {
-  count();
-  return __libc_memalign(a, n);
-}
-void* aligned_alloc(std::size_t a, std::size_t n) noexcept {
-  count();
-  return __libc_memalign(a, n);
-}
-int posix_memalign(void** out, std::size_t a, std::size_t n) noexcept {
-  count();
-  void* p = __libc_memalign(a, n);
-  if (!p) return ENOMEM;
-  *out = p;
-  return 0;
-}
-void free(void* p) noexcept { __libc_free(p); }
-}
-#else
+#if !TAPEGRAD_COUNT_ALLOCATIONS
 // Elsewhere, operator new only (Eigen's own allocations are not seen).
 void* operator new(std::size_t n) {
   count();
