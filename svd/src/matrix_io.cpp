@@ -394,7 +394,7 @@ double parse_mm_value(const Text& text, std::string_view tok, bool integer) {
 }
 
 /// A Matrix Market text's rows in `keep` and its shape; with header_only, just the shape (m is empty). Every
-/// entry is parsed; entries outside the rows kept are dropped.
+/// entry's position is checked; only the values of the rows kept are parsed.
 struct MmRead {
   Matrix<double> m;
   Index rows = 0;
@@ -517,9 +517,13 @@ MmRead parse_matrix_market_impl(const Text& text, const ReadLimits& limits, cons
         if (seen == entries)
           text.fail(tok.data(), "unexpected '" + snippet(tok) + "': the size line declares only " +
                                     std::to_string(entries) + " entries");
-        const double v = parse_mm_value(text, tok, integer);
-        if (double* x = at(r, c)) *x = v;
-        if (double* x = sym == Sym::General ? nullptr : at(c, r)) *x = sym == Sym::Symmetric ? v : -v;
+        double* x = at(r, c);
+        double* y = sym == Sym::General ? nullptr : at(c, r);
+        if (x || y) {  // an entry of another block is counted, not parsed
+          const double v = parse_mm_value(text, tok, integer);
+          if (x) *x = v;
+          if (y) *y = sym == Sym::Symmetric ? v : -v;
+        }
         ++seen;
         if (++r == rows) {
           ++c;
@@ -555,15 +559,18 @@ MmRead parse_matrix_market_impl(const Text& text, const ReadLimits& limits, cons
       if (sym == Sym::Skew && i == j)
         text.fail(tok[0].data(), "entry (" + std::to_string(i) + ", " + std::to_string(j) +
                                      ") is on the diagonal, which is zero in a skew-symmetric matrix");
-      const double v = parse_mm_value(text, tok[2], integer);
-      // Duplicates are summed (as scipy.io.mmread does).
+      // Duplicates are summed (as scipy.io.mmread does). An entry of another block: its position is
+      // checked, its value not parsed.
       double* x = at(i - 1, j - 1);
       double* y = sym == Sym::General || i == j ? nullptr : at(j - 1, i - 1);
-      if (x) *x += v;
-      if (y) *y += sym == Sym::Symmetric ? v : -v;
-      if ((x && !std::isfinite(*x)) || (y && !std::isfinite(*y)))
-        text.fail(tok[2].data(), "summing duplicate entries overflows a double at (" + std::to_string(i) +
-                                     ", " + std::to_string(j) + ")");
+      if (x || y) {
+        const double v = parse_mm_value(text, tok[2], integer);
+        if (x) *x += v;
+        if (y) *y += sym == Sym::Symmetric ? v : -v;
+        if ((x && !std::isfinite(*x)) || (y && !std::isfinite(*y)))
+          text.fail(tok[2].data(), "summing duplicate entries overflows a double at (" + std::to_string(i) +
+                                       ", " + std::to_string(j) + ")");
+      }
       ++seen;
     }
   }

@@ -684,6 +684,15 @@ TEST_CASE("read_matrix_rows: errors in the rows read have their usual position",
   CHECK(read_matrix_rows(csv, 0, 2) == mat(2, 2, {1, 2, 3, 4}));  // the bad row is another block's
   CHECK(read_matrix_rows(csv, 3, 1) == mat(1, 2, {7, 8}));
   CHECK(read_matrix_shape(csv).rows == 4);
+  // Matrix Market: a bad value is found by the block that holds its row (positions are checked by all).
+  const std::string mm =
+      dir.file("bad.mtx", "%%MatrixMarket matrix array real general\n3 2\n1\n2\nx\n4\n5\n6\n");
+  check_error([&] { read_matrix(mm); }, 5, 1, "expected a number", mm);
+  check_error([&] { read_matrix_rows(mm, 2, 1); }, 5, 1, "expected a number", mm);
+  CHECK(read_matrix_rows(mm, 0, 2) == mat(2, 2, {1, 4, 2, 5}));
+  const std::string mc =
+      dir.file("bad_c.mtx", "%%MatrixMarket matrix coordinate real general\n3 2 2\n1 1 x\n4 1 1\n");
+  check_error([&] { read_matrix_rows(mc, 1, 1); }, 4, 1, "row index 4 is out of range 1..3", mc);
   // The first data row fixes the column count for every block.
   const std::string ragged = dir.file("ragged.csv", "1,2\n3,4\n5,6,7\n");
   check_error([&] { read_matrix_rows(ragged, 2, 1); }, 3, 5, "this row has more than 2 values", ragged);

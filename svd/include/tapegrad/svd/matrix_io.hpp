@@ -90,11 +90,11 @@ MatrixShape read_matrix_shape(const std::string& path, const ReadLimits& limits 
 /// Rows [begin, begin + count) of a matrix file, equal to read_matrix(path).middleRows(begin, count), without
 /// building the rest (this is how each process of `mpirun tapegrad-svd` reads its block; docs/scale-out.md).
 /// A .npy file is read by seeking: only its header and those rows' bytes. A CSV file is scanned and only the
-/// first data row (for the column count) and the rows asked for are parsed; a Matrix Market file is parsed
-/// and only those rows are kept. ReadLimits::max_elements applies to the block. So an error in a row outside
-/// the range may go unnoticed here (it is found by whoever reads that row). Only regular files, as for
-/// read_matrix_shape. Throws std::invalid_argument for a negative begin or count, ParseError (line 0) if the
-/// file has fewer rows.
+/// first data row (for the column count) and the rows asked for are parsed; in a Matrix Market file every
+/// entry's position is checked and only the values in those rows are parsed. ReadLimits::max_elements applies
+/// to the block. So an error in a row outside the range may go unnoticed here (it is found by whoever reads
+/// that row). Only regular files, as for read_matrix_shape. Throws std::invalid_argument for a negative begin
+/// or count, ParseError (line 0) if the file has fewer rows.
 Matrix<double> read_matrix_rows(const std::string& path, Index begin, Index count,
                                 const ReadLimits& limits = {});
 
