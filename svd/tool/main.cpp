@@ -678,13 +678,6 @@ int run(int argc, char** argv, const Processes& procs) {
   return exit_code(r.status);
 }
 
-/// The rank mpirun gave this process, from the environment (0 when not started by mpirun).
-int launched_rank() {
-  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"})
-    if (const char* v = std::getenv(name)) return std::atoi(v);
-  return 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -695,7 +688,7 @@ int main(int argc, char** argv) {
     // Before or outside the agreed steps (starting MPI, or a tapegrad-svd built without MPI under mpirun):
     // one message, from the first process.
     const Failure f = current_failure();
-    if (launched_rank() == 0) std::fprintf(stderr, "tapegrad-svd: %s\n", f.message.c_str());
+    if (mpi::launched_rank() == 0) std::fprintf(stderr, "tapegrad-svd: %s\n", f.message.c_str());
     return f.code;
   }
 }

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "seed_options.hpp"
 #include "tapegrad/svd/solver.hpp"
 #include "test_data.hpp"
 
@@ -13,13 +14,7 @@ using namespace tapegrad::svd;
 
 namespace {
 
-SvdOptions seed_options(const std::string& dir) {
-  SvdOptions o;
-  o.recipe = Recipe::Seed;
-  o.init = SeedInit{test::read_csv(dir + "U0.csv"), test::read_csv(dir + "diag_sqrt0.csv"),
-                    test::read_csv(dir + "V0.csv")};
-  return o;
-}
+using test::seed_options;
 
 // Every singular value within rel of the reference (zero ones: rel * σ_max absolute).
 double worst_sv_error(const Matrix<double>& got, const Matrix<double>& want) {

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "count_allocations.hpp"
+#include "seed_options.hpp"
 #include "tapegrad/svd/solver.hpp"
 #include "test_data.hpp"
 
@@ -41,13 +42,7 @@ Window allocations_from(long from, const Matrix<double>& m, SvdOptions o) {
   return w;
 }
 
-SvdOptions seed_options(const std::string& dir) {
-  SvdOptions o;
-  o.recipe = Recipe::Seed;
-  o.init = SeedInit{test::read_csv(dir + "U0.csv"), test::read_csv(dir + "diag_sqrt0.csv"),
-                    test::read_csv(dir + "V0.csv")};
-  return o;
-}
+using test::seed_options;
 
 }  // namespace
 

@@ -60,6 +60,14 @@ inline bool launched_with_several_processes() {
   }
   return false;
 }
+/// The rank mpirun/mpiexec gave this process, from the environment (0 when not started by them); like
+/// launched_with_several_processes, it needs no MPI: a tool prints a message from rank 0 only.
+inline int launched_rank() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"}) {
+    if (const char* v = std::getenv(name)) return std::atoi(v);
+  }
+  return 0;
+}
 
 /// Ends every process of the job (MPI_Abort) with this exit code: for a failure met by some processes
 /// only, in the middle of collective work, where the others would otherwise wait forever.
