@@ -47,23 +47,35 @@ void write_graph(const Tape<T>& tape, std::ostream& out, const std::vector<bool>
   const auto n = static_cast<std::uint32_t>(tape.size());
   for (std::uint32_t i = 0; i < n; ++i) {
     if (!drawn[i]) continue;
-    const auto& value = tape.value_of(i);
+    const Index rows = tape.rows_of(i), cols = tape.cols_of(i);
     const bool grad = tape.needs_grad(i);
     const bool param = tape.is_parameter(i);
     const bool leaf = tape.inputs_of(i).empty();
 
+    const char* replaced = options.as_run ? tape.replaced_pattern(i) : nullptr;
     // Appended piece by piece: GCC 12 -O2 gives a false -Wrestrict error on `"literal" + std::string`.
-    std::string label = tape.op_name(i);
+    std::string label;
+    const std::string& name = param ? tape.parameter_name(i) : leaf ? tape.constant_name(i) : label;
+    if (!name.empty()) {
+      label += name;
+      label += ": ";
+    }
+    label += options.as_run ? tape.run_op_name(i) : tape.op_name(i);
     if (grad) label += " \xE2\x88\x87";  // ∇
     if (options.indices) {
       label += " #";
       label += std::to_string(i);
     }
     label += '\n';
-    label += shape_string(value.rows(), value.cols());
-    if (options.scalar_values && value.size() == 1) {
+    if (replaced) {
+      label += "= ";
+      label += replaced;
+      label += '\n';
+    }
+    label += shape_string(rows, cols);
+    if (options.scalar_values && rows * cols == 1 && tape.is_computed(i)) {
       label += " = ";
-      label += number(static_cast<double>(value(0, 0)));
+      label += number(static_cast<double>(tape.stored_value(i)(0, 0)));
     }
 
     std::string attrs;
@@ -77,13 +89,14 @@ void write_graph(const Tape<T>& tape, std::ostream& out, const std::vector<bool>
       attrs = "shape=ellipse, fillcolor=\"#ffffff\"";
     }
     if (grad) attrs += ", penwidth=2";
+    if (replaced) attrs += ", color=\"#238b45\", fontcolor=\"#00441b\"";
     if (root && *root == i) attrs += ", peripheries=2";
     out << "  n" << i << " [label=\"" << escape(label) << "\", " << attrs << "];\n";
   }
 
   for (std::uint32_t i = 0; i < n; ++i) {
     if (!drawn[i]) continue;
-    const auto inputs = tape.inputs_of(i);
+    const auto inputs = options.as_run ? tape.run_inputs_of(i) : tape.inputs_of(i);
     for (std::size_t k = 0; k < inputs.size(); ++k) {
       // A gradient flows back along this edge when both ends need one.
       const bool carries = tape.needs_grad(i) && tape.needs_grad(inputs[k]);
@@ -105,7 +118,11 @@ void write_graph(const Tape<T>& tape, std::ostream& out, const std::vector<bool>
 
 template <class T>
 void write_dot(const Tape<T>& tape, std::ostream& out, const DotOptions& options) {
-  write_graph(tape, out, std::vector<bool>(tape.size(), true), std::nullopt, options);
+  std::vector<bool> drawn(tape.size(), true);
+  if (options.as_run) {
+    for (std::uint32_t i = 0; i < tape.size(); ++i) drawn[i] = tape.runs(i);
+  }
+  write_graph(tape, out, drawn, std::nullopt, options);
 }
 
 template <class T>
@@ -116,7 +133,7 @@ void write_dot(const Tape<T>& tape, std::ostream& out, Var<T> root, const DotOpt
   drawn[root.index()] = true;
   for (std::uint32_t i = root.index() + 1; i-- > 0;) {
     if (!drawn[i]) continue;
-    for (std::uint32_t in : tape.inputs_of(i)) drawn[in] = true;
+    for (std::uint32_t in : options.as_run ? tape.run_inputs_of(i) : tape.inputs_of(i)) drawn[in] = true;
   }
   write_graph(tape, out, drawn, root.index(), options);
 }

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "graph_optimizer.hpp"
+
 namespace tapegrad {
 
 namespace {
@@ -35,23 +37,16 @@ void Tape<T>::grow(const char* op) {
 
 template <class T>
 detail::Node<T>& Tape<T>::push(const char* op) {
-  // A node is made by the first recording that reaches it; later ones reuse it. (grow is a function of its
+  // A node is made by the first recording that reaches it; later ones reuse it, and compare what they
+  // record with what it held (the plan is kept while every node is the same). (grow is a function of its
   // own so that this path saves no registers.)
   if (size_ == ptr_.size()) [[unlikely]]
     grow(op);
   auto& n = *ptr_[size_];
-  // Reuse the node's buffers (value, grad keep their capacity); reset everything else.
   n.self = static_cast<std::uint32_t>(size_++);
-  n.op = op;
-  n.forward = nullptr;
-  n.backward = nullptr;
-  n.n_in = 0;
-  n.needs_grad = false;
+  n.uses = 0;
   n.on_path = false;
-  n.scalar = T(0);
-  n.param = nullptr;
-  n.val = &n.value;
-  n.grd = &n.grad;
+  n.observed = false;
   return n;
 }
 
@@ -65,40 +60,89 @@ void Tape<T>::check_failed(Var<T> v, const char* op) const {
 }
 
 template <class T>
+Var<T> Tape<T>::finish_record(detail::Node<T>& n, bool same) {
+  if (same) {
+    ++matched_;  // the plan's decisions for this node (run, live, bypassed) still hold
+  } else {
+    n.run = n.rec;
+    n.live = true;
+    n.bypassed = false;
+    n.replaced = nullptr;
+  }
+  n.computed = n.rec.forward == nullptr;  // leaves are always computed
+  if (eager() && !n.computed) {
+    if (same) {  // the slot may hold a rewritten step from an optimized recording
+      n.run = n.rec;
+      n.live = true;
+      n.bypassed = false;
+      n.replaced = nullptr;
+    }
+    run_forward(&n, n.rec);
+  }
+  return handle(n.self);
+}
+
+template <class T>
 Var<T> Tape<T>::parameter(Parameter<T>& p) {
   if (p.grad.rows() != p.value.rows() || p.grad.cols() != p.value.cols()) p.zero_grad();
   auto& n = push("parameter");
+  const bool same = matched_ + 1 == size_ && n.kind == OpKind::parameter && n.param == &p &&
+                    n.rows == p.value.rows() && n.cols == p.value.cols();
+  n.rec = detail::Step<T>{};
+  n.rec.op = "parameter";
+  n.kind = OpKind::parameter;
+  n.rows = p.value.rows();
+  n.cols = p.value.cols();
   n.param = &p;
   n.val = &p.value;
   n.grd = &p.grad;
   n.needs_grad = true;
-  return handle(size_ - 1);
+  return finish_record(n, same);
 }
 
 template <class T>
-Var<T> Tape<T>::constant(const Matrix<T>& m) {
+detail::Node<T>& Tape<T>::begin_constant(Index rows, Index cols, std::string_view name, bool& same) {
   auto& n = push("constant");
+  same = matched_ + 1 == size_ && n.kind == OpKind::constant && n.rows == rows && n.cols == cols;
+  n.rec = detail::Step<T>{};
+  n.rec.op = "constant";
+  n.kind = OpKind::constant;
+  n.rows = rows;
+  n.cols = cols;
+  n.param = nullptr;
+  n.val = &n.value;
+  n.grd = &n.grad;
+  n.needs_grad = false;
+  n.name = name;  // no allocation for short names
+  resize_to(n.value, rows, cols);
+  return n;
+}
+
+template <class T>
+Var<T> Tape<T>::constant(const Matrix<T>& m, std::string_view name) {
+  bool same = false;
+  auto& n = begin_constant(m.rows(), m.cols(), name, same);
   n.value = m;
-  return handle(size_ - 1);
+  return finish_record(n, same);
 }
 
 template <class T>
 Var<T> Tape<T>::scalar(T v) {
-  auto& n = push("constant");
-  n.value.resize(1, 1);
+  bool same = false;
+  auto& n = begin_constant(1, 1, {}, same);
   n.value(0, 0) = v;
-  return handle(size_ - 1);
+  return finish_record(n, same);
 }
 
 template <class T>
 void Tape<T>::set_constant(Var<T> c, const Matrix<T>& m) {
   check(c, "set_constant");
   auto& n = *ptr_[index_of(c)];
-  if (n.forward || n.param)
+  if (n.kind != OpKind::constant)
     throw TapeError("set_constant: node " + std::to_string(index_of(c)) + " is not a constant");
-  if (m.rows() != n.value.rows() || m.cols() != n.value.cols()) {
-    throw ShapeError("set_constant: cannot replace a " + shape_string(n.value.rows(), n.value.cols()) +
-                     " constant by a " + shape_string(m.rows(), m.cols()) + " matrix");
+  if (m.rows() != n.rows || m.cols() != n.cols) {
+    throw ShapeError("set_constant: cannot replace a " + shape_string(n.rows, n.cols) + " constant by a " +
+                     shape_string(m.rows(), m.cols()) + " matrix");
   }
   n.value = m;
 }
@@ -106,46 +150,144 @@ void Tape<T>::set_constant(Var<T> c, const Matrix<T>& m) {
 template <class T>
 Var<T> Tape<T>::record(const char* op, std::initializer_list<Var<T>> inputs, Index rows, Index cols,
                        ForwardFn<T> forward, BackwardFn<T> backward, T scalar) {
-  if (inputs.size() > 3) throw TapeError(std::string(op) + ": an op takes at most 3 inputs");
-  for (const auto& v : inputs) check(v, op);
-  auto& n = push(op);
-  n.forward = forward;
-  n.backward = backward;
-  n.scalar = scalar;
+  return record(OpDef<T>{op, OpKind::custom, forward, backward}, inputs, rows, cols, scalar);
+}
+
+template <class T>
+Var<T> Tape<T>::record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs, Index rows, Index cols,
+                       T scalar, std::uint32_t attr) {
+  if (inputs.size() > 3) throw TapeError(std::string(def.name) + ": an op takes at most 3 inputs");
+  if (!def.forward || !def.backward)
+    throw TapeError(std::string(def.name) + ": an op needs a forward and a backward function");
+  for (const auto& v : inputs) check(v, def.name);
+  auto& n = push(def.name);
+  bool same = matched_ + 1 == size_ && n.rec.forward == def.forward && n.rec.backward == def.backward &&
+              n.rec.n_in == inputs.size() && n.rec.attr == attr && n.rec.scalar == scalar && n.rows == rows &&
+              n.cols == cols;
   std::uint8_t k = 0;
   bool needs_grad = false;
   for (const auto& v : inputs) {
     auto* in = ptr_[index_of(v)];
-    n.inp[k++] = in;
+    same = same && n.rec.inp[k] == in;
+    n.rec.inp[k++] = in;
     needs_grad = needs_grad || in->needs_grad;
+    ++in->uses;
   }
-  n.n_in = k;
+  n.rec.op = def.name;
+  n.rec.forward = def.forward;
+  n.rec.backward = def.backward;
+  n.rec.n_in = k;
+  n.rec.attr = attr;
+  n.rec.scalar = scalar;
+  n.kind = def.kind;
+  n.rows = rows;
+  n.cols = cols;
   n.needs_grad = needs_grad;
-  resize_to(n.value, rows, cols);
-  OpContext<T> ctx(&n);
-  forward(ctx);
-  if (anomaly_) check_finite(n.self, n.value, "forward");
-  return handle(n.self);
+  n.param = nullptr;
+  n.val = &n.value;
+  n.grd = &n.grad;
+  return finish_record(n, same);
+}
+
+template <class T>
+void Tape<T>::run_forward(detail::Node<T>* n, const detail::Step<T>& s) {
+  resize_to(n->value, n->rows, n->cols);
+  OpContext<T> ctx(n, &s);
+  s.forward(ctx);
+  n->computed = true;
+  if (anomaly_) check_finite(*n, n->value, "forward");
+}
+
+template <class T>
+void Tape<T>::plan() const {
+  rewrites_ = detail::rewrite_graph<T>(ptr_.data(), size_);
+  plan_ok_ = true;
+  plan_size_ = size_;
+  matched_ = size_;
+  pending_ = 0;  // nodes the last plan left out may run now
+  ++gen_;
+}
+
+template <class T>
+void Tape<T>::evaluate() {
+  ensure_plan();
+  detail::Node<T>* const* p = ptr_.data();
+  for (std::size_t i = pending_; i < size_; ++i) {
+    detail::Node<T>* n = p[i];
+    if (!n->computed && n->live) run_forward(n, n->run);
+  }
+  pending_ = size_;
+}
+
+template <class T>
+void Tape<T>::observe(detail::Node<T>* n) {
+  if (!n->observed) {
+    n->observed = true;
+    if (!n->live || n->bypassed) plan_ok_ = false;  // the next plan keeps it as written
+  }
+  if (!n->computed) evaluate();
+}
+
+template <class T>
+void Tape<T>::deoptimize() {
+  // Compute what the plan left out, as recorded, and make every node run as recorded from now on.
+  evaluate();
+  for (std::size_t i = 0; i < size_; ++i) {
+    auto* n = ptr_[i];
+    if (n->rec.forward && !n->computed) run_forward(n, n->rec);
+    n->run = n->rec;
+    n->live = true;
+    n->bypassed = false;
+    n->replaced = nullptr;
+  }
+}
+
+template <class T>
+const Matrix<T>& Tape<T>::value_of(std::uint32_t i) {
+  auto* n = ptr_[i];
+  if (!n->observed || !n->computed) observe(n);
+  return *n->val;
 }
 
 template <class T>
 void Tape<T>::forward() {
+  ensure_plan();
   detail::Node<T>* const* p = ptr_.data();
   for (std::size_t i = 0; i < size_; ++i) {
     detail::Node<T>* n = p[i];
-    if (!n->forward) continue;
-    OpContext<T> ctx(n);
-    n->forward(ctx);
-    if (anomaly_) check_finite(n->self, n->value, "forward");
+    if (!n->rec.forward) continue;
+    if (n->live)
+      run_forward(n, n->run);
+    else
+      n->computed = false;
   }
+  pending_ = size_;
+}
+
+template <class T>
+void Tape<T>::set_graph_optimization(bool on) {
+  if (on == optimize_) return;
+  if (!on && !anomaly_) deoptimize();
+  optimize_ = on;
+  plan_ok_ = false;
+  ++gen_;
+}
+
+template <class T>
+void Tape<T>::set_anomaly_detection(bool on) {
+  if (on == anomaly_) return;
+  if (on && optimize_) deoptimize();
+  anomaly_ = on;
+  plan_ok_ = false;
+  ++gen_;
 }
 
 template <class T>
 void Tape<T>::backward(Var<T> loss) {
   check(loss, "backward");
-  const auto& v = value_of(index_of(loss));
-  if (v.rows() != 1 || v.cols() != 1) {
-    throw TapeError("backward: the root is " + shape_string(v.rows(), v.cols()) +
+  const auto* n = ptr_[index_of(loss)];
+  if (n->rows != 1 || n->cols != 1) {
+    throw TapeError("backward: the root is " + shape_string(n->rows, n->cols) +
                     ", not 1x1; pass a seed gradient of its shape: backward(root, seed)");
   }
   backward_from(index_of(loss), Matrix<T>::Ones(1, 1));  // an expression: no matrix is allocated
@@ -154,10 +296,10 @@ void Tape<T>::backward(Var<T> loss) {
 template <class T>
 void Tape<T>::backward(Var<T> root, const Matrix<T>& seed) {
   check(root, "backward");
-  const auto& v = value_of(index_of(root));
-  if (seed.rows() != v.rows() || seed.cols() != v.cols()) {
+  const auto* n = ptr_[index_of(root)];
+  if (seed.rows() != n->rows || seed.cols() != n->cols) {
     throw ShapeError("backward: the seed gradient is " + shape_string(seed.rows(), seed.cols()) +
-                     " but the root is " + shape_string(v.rows(), v.cols()));
+                     " but the root is " + shape_string(n->rows, n->cols));
   }
   backward_from(index_of(root), seed);
 }
@@ -166,61 +308,146 @@ template <class T>
 template <class Seed>
 void Tape<T>::backward_from(std::uint32_t root, const Seed& seed) {
   auto& n = *ptr_[root];
+  if (!n.observed) {
+    n.observed = true;
+    if (!n.live || n.bypassed) plan_ok_ = false;
+  }
+  evaluate();                 // every value the sweep reads
   if (!n.needs_grad) return;  // nothing on this graph depends on a parameter
   if (n.param) {
     n.param->grad += seed;
     return;
   }
-  n.grad = seed;
+  last_root_serial_ = base_ + root;
+  unfused_valid_ = false;
+  sweep_gen_ = gen_;
+  sweep_rewritten_ = rewrites_ > 0 && !eager();
+  n.grad = seed;  // stays the seed through the sweep (no node on the path uses the root)
   sweep(root);
 }
 
 template <class T>
-void Tape<T>::run_backward(detail::Node<T>* n) {
-  OpContext<T> ctx(n);
-  n->backward(ctx);
+void Tape<T>::run_backward(detail::Node<T>* n, const detail::Step<T>& s) {
+  OpContext<T> ctx(n, &s);
+  s.backward(ctx);
   if (anomaly_) {
-    for (std::uint8_t k = 0; k < n->n_in; ++k) {
-      if (n->inp[k]->needs_grad) check_finite(n->self, *n->inp[k]->grd, "backward");
+    for (std::uint8_t k = 0; k < s.n_in; ++k) {
+      if (s.inp[k]->needs_grad) check_finite(*n, *s.inp[k]->grd, "backward");
     }
   }
 }
 
 template <class T>
 void Tape<T>::sweep(std::uint32_t root) {
-  if (plan_base_ == base_ && plan_size_ == size_ && plan_root_ == root) {
-    // The same recording and root as last time (a replayed graph): the plan is known.
-    for (auto* m : plan_zero_) zero_to(m->grad, m->value.rows(), m->value.cols());
-    for (auto* n : plan_run_) run_backward(n);
+  if (bplan_gen_ == gen_ && bplan_size_ == size_ && bplan_root_ == root && matched_ == size_) {
+    // The same graph and root as last time (a replayed or re-recorded graph): the plan is known.
+    for (auto* m : plan_zero_) zero_to(m->grad, m->rows, m->cols);
+    for (auto* n : plan_run_) run_backward(n, n->run);
     return;
   }
   // Otherwise one reverse loop in creation order, which also writes the plan down: when node i is
   // reached, every node that uses it (all of which come later) has already added its contribution.
   plan_zero_.clear();
   plan_run_.clear();
-  plan_size_ = 0;  // not valid until the sweep completes
+  bplan_size_ = 0;  // not valid until the sweep completes
   // push() recorded every node with on_path false; only an earlier sweep of this recording left marks.
   for (std::size_t i = 0; i < std::min<std::size_t>(root, path_marked_); ++i) ptr_[i]->on_path = false;
   path_marked_ = std::max<std::size_t>(path_marked_, std::size_t{root} + 1);
   ptr_[root]->on_path = true;
   for (std::int64_t i = root; i >= 0; --i) {
     auto* n = ptr_[static_cast<std::size_t>(i)];
-    if (!n->on_path || !n->backward) continue;
-    for (std::uint8_t k = 0; k < n->n_in; ++k) {
-      auto* m = n->inp[k];
+    if (!n->on_path || !n->run.backward) continue;
+    for (std::uint8_t k = 0; k < n->run.n_in; ++k) {
+      auto* m = n->run.inp[k];
       if (!m->needs_grad || m->on_path) continue;
       m->on_path = true;
       if (!m->param) {
-        zero_to(m->grad, m->value.rows(), m->value.cols());
+        zero_to(m->grad, m->rows, m->cols);
         plan_zero_.push_back(m);
       }
     }
     plan_run_.push_back(n);
-    run_backward(n);
+    run_backward(n, n->run);
   }
-  plan_base_ = base_;
-  plan_size_ = size_;
-  plan_root_ = root;
+  bplan_gen_ = gen_;
+  bplan_size_ = size_;
+  bplan_root_ = root;
+  matched_ = size_;  // the plan is for this recording
+}
+
+template <class T>
+void Tape<T>::unfused_gradients() {
+  // The last sweep ran the rewritten graph, which gives a node that a rewrite bypassed only part of its
+  // gradient (or none). Sweep again through the graph as recorded, with the parameters' gradients sent
+  // to scratch buffers (they already hold this sweep's contribution), so every node gets its gradient.
+  unfused_valid_ = true;
+  if (last_root_serial_ < base_ || last_root_serial_ - base_ >= size_) return;  // no sweep of this recording
+  const auto root = static_cast<std::uint32_t>(last_root_serial_ - base_);
+  for (std::uint32_t i = 0; i <= root; ++i) {  // values as recorded (inputs come first)
+    auto* n = ptr_[i];
+    if (n->rec.forward && !n->computed) run_forward(n, n->rec);
+    n->on_path = false;
+    if (n->param) {
+      n->grd = &n->grad;
+      zero_to(n->grad, n->rows, n->cols);
+    }
+  }
+  path_marked_ = std::max<std::size_t>(path_marked_, std::size_t{root} + 1);
+  ptr_[root]->on_path = true;  // its gradient still holds the seed
+  for (std::int64_t i = root; i >= 0; --i) {
+    auto* n = ptr_[static_cast<std::size_t>(i)];
+    if (!n->on_path || !n->rec.backward) continue;
+    for (std::uint8_t k = 0; k < n->rec.n_in; ++k) {
+      auto* m = n->rec.inp[k];
+      if (!m->needs_grad || m->on_path) continue;
+      m->on_path = true;
+      zero_to(*m->grd, m->rows, m->cols);
+    }
+    run_backward(n, n->rec);
+  }
+  for (std::uint32_t i = 0; i <= root; ++i) {
+    auto* n = ptr_[i];
+    if (n->param) n->grd = &n->param->grad;
+  }
+}
+
+template <class T>
+const Matrix<T>& Tape<T>::observed_grad(std::uint32_t i) {
+  auto* n = ptr_[i];
+  const bool rewritten = !n->live || n->bypassed;
+  if (!n->observed) {
+    n->observed = true;
+    if (rewritten) plan_ok_ = false;  // later plans keep it as written
+  }
+  // The last sweep left this node's gradient partial if it ran a plan that read around it (this plan, or
+  // one made before a replan since).
+  if (sweep_rewritten_ && (rewritten || gen_ != sweep_gen_) && n->needs_grad && !n->param && !unfused_valid_)
+    unfused_gradients();
+  return *n->grd;
+}
+
+template <class T>
+bool Tape<T>::runs(std::uint32_t i) const {
+  ensure_plan();
+  return ptr_[i]->live;
+}
+
+template <class T>
+const char* Tape<T>::run_op_name(std::uint32_t i) const {
+  ensure_plan();
+  return ptr_[i]->run.op;
+}
+
+template <class T>
+const char* Tape<T>::replaced_pattern(std::uint32_t i) const {
+  ensure_plan();
+  return ptr_[i]->replaced;
+}
+
+template <class T>
+std::vector<std::uint32_t> Tape<T>::run_inputs_of(std::uint32_t i) const {
+  ensure_plan();
+  return inputs(ptr_[i]->run);
 }
 
 template <class T>
@@ -228,10 +455,12 @@ void Tape<T>::clear() {
   base_ += size_;
   size_ = 0;
   path_marked_ = 0;
+  matched_ = 0;
+  pending_ = 0;
 }
 
 template <class T>
-void Tape<T>::check_finite(std::uint32_t i, const Matrix<T>& m, const char* what) const {
+void Tape<T>::check_finite(const detail::Node<T>& n, const Matrix<T>& m, const char* what) const {
   if (m.allFinite()) return;
   Index r = 0, c = 0;
   for (Index j = 0; j < m.cols(); ++j) {
@@ -244,19 +473,17 @@ void Tape<T>::check_finite(std::uint32_t i, const Matrix<T>& m, const char* what
       }
     }
   }
-  const auto& n = *ptr_[i];
   std::string shapes;
-  for (std::uint8_t k = 0; k < n.n_in; ++k) {
-    const auto& x = *n.inp[k]->val;
-    shapes += (k ? ", " : "") + shape_string(x.rows(), x.cols());
+  for (std::uint8_t k = 0; k < n.rec.n_in; ++k) {
+    const auto& x = *n.rec.inp[k];
+    shapes += (k ? ", " : "") + shape_string(x.rows, x.cols);
   }
   std::string where = std::string(what) == "forward" ? "its value" : "the gradient it passes to its inputs";
-  throw NonFiniteError(std::string("anomaly detection: ") + n.op + " (node " + std::to_string(i) +
+  throw NonFiniteError(std::string("anomaly detection: ") + n.rec.op + " (node " + std::to_string(n.self) +
                        ", inputs " + (shapes.empty() ? "none" : shapes) + ", output " +
-                       shape_string(n.value.rows(), n.value.cols()) +
-                       ") produced a non-finite value in the " + what + " pass: " + where + " has " +
-                       std::to_string(static_cast<double>(m(r, c))) + " at (" + std::to_string(r) + ", " +
-                       std::to_string(c) + ")");
+                       shape_string(n.rows, n.cols) + ") produced a non-finite value in the " + what +
+                       " pass: " + where + " has " + std::to_string(static_cast<double>(m(r, c))) + " at (" +
+                       std::to_string(r) + ", " + std::to_string(c) + ")");
 }
 
 template class Tape<float>;

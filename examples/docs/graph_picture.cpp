@@ -1,5 +1,6 @@
 // docs/writing-a-loss.md, "Seeing the graph": the seed SVD loss of a 5x4 matrix as a Graphviz DOT file.
-// Usage: example_docs_graph_picture OUT.dot    then    dot -Tsvg OUT.dot -o graph.svg
+// Usage: example_docs_graph_picture OUT.dot (also writes OUT.dot.run.dot)   then   dot -Tsvg OUT.dot -o
+// graph.svg
 #include <fstream>
 #include <sstream>
 
@@ -17,13 +18,18 @@ int main(int argc, char** argv) {
   Tape<float> tape;
   Var<float> loss = svd::seed_loss(tape, u, d, v, m);
 
-  std::ostringstream dot;
-  write_dot(tape, dot, loss, {.title = "seed loss, M 5x4"});
-  std::ofstream(argv[1]) << dot.str();
+  // The graph as written (the notebook's matmul, transpose, diag, square, mean), and as it runs after the
+  // graph optimizer's rewrites (scale_columns, matmul_nt, gram, gram_rows, mse).
+  std::ostringstream written, runs;
+  write_dot(tape, written, loss, {.title = "seed loss, M 5x4, as written"});
+  write_dot(tape, runs, loss, {.title = "seed loss, M 5x4, as it runs", .as_run = true});
+  std::ofstream(argv[1]) << written.str();
+  std::ofstream(std::string(argv[1]) + ".run.dot") << runs.str();
 
-  // Three parameters, the matrix product U diag(d²) Vᵀ, three mse terms.
-  const std::string s = dot.str();
-  const bool ok = s.find("parameter") != std::string::npos && s.find("scale_columns") != std::string::npos &&
-                  s.find("gram") != std::string::npos && s.find("mse") != std::string::npos;
+  auto has = [](const std::string& s, const char* what) { return s.find(what) != std::string::npos; };
+  const std::string w = written.str(), r = runs.str();
+  const bool ok = has(w, "transpose") && has(w, "\"diag ") && has(w, "\"mean ") && !has(w, "scale_columns") &&
+                  has(r, "scale_columns") && has(r, "matmul_nt") && has(r, "gram_rows") && has(r, "mse") &&
+                  !has(r, "\"transpose");
   return ok ? 0 : 1;
 }

@@ -94,7 +94,8 @@ struct Cli {
   std::string lr, momentum, dampening, weight_decay, beta1, beta2, eps, iters, tol, rank, seed, threads;
   bool nesterov = false, amsgrad = false, json = false, quiet = false;
   std::string init_dir, out_dir;
-  std::string graph;  ///< --graph FILE: the loss graph as Graphviz DOT
+  std::string graph;            ///< --graph FILE: the loss graph as Graphviz DOT, as written
+  std::string graph_optimized;  ///< --graph-optimized FILE: the loss graph as it runs (after the rewrites)
 };
 
 const char* kFooter = R"(MATRIX
@@ -171,7 +172,12 @@ void add_options(CLI::App& app, Cli& c) {
                  "Write U.csv, singular_values.csv, V.csv, loss.csv, convergence.svg to DIR")
       ->type_name("DIR");
   app.add_option("--graph", c.graph,
-                 "Write the recipe's loss graph for the matrix's shape as Graphviz DOT to FILE (dot -Tsvg)")
+                 "Write the recipe's loss graph for the matrix's shape as Graphviz DOT to FILE (dot -Tsvg), "
+                 "as the formula is written")
+      ->type_name("FILE");
+  app.add_option("--graph-optimized", c.graph_optimized,
+                 "Write the same graph as it runs, after the graph optimizer's rewrites: each fused node "
+                 "names the pattern it replaced")
       ->type_name("FILE");
   app.add_flag("--json", c.json, "Print the result as one JSON object on stdout");
   app.add_flag("--quiet", c.quiet, "No progress line on stderr");
@@ -303,11 +309,13 @@ SeedInit read_init(const std::string& dir, const MatrixShape& m) {
 /// tapegrad/autodiff/graphviz.hpp). Seed: U m×n, diag_sqrt 1×n, V n×n, at --init-dir's values when given
 /// (the 1×1 nodes then show the initial loss terms). Auto: U m×k, s 1×k, V n×k, values not shown.
 template <class T>
-std::string loss_graph_dot(const Matrix<double>& m, const SvdOptions& o, const std::string& name) {
+std::string loss_graph_dot(const Matrix<double>& m, const SvdOptions& o, const std::string& name,
+                           bool as_run) {
   const Index rows = m.rows(), n = m.cols();
   const bool seed = o.recipe == Recipe::Seed;
   const Index k = seed ? n : o.rank.value_or(std::min(rows, n));
-  Parameter<T> u(Matrix<T>::Zero(rows, k)), s(Matrix<T>::Zero(1, k)), v(Matrix<T>::Zero(n, k));
+  Parameter<T> u(Matrix<T>::Zero(rows, k), "U"), s(Matrix<T>::Zero(1, k), seed ? "diag_sqrt" : "s"),
+      v(Matrix<T>::Zero(n, k), "V");
   if (seed && o.init) {
     u.value = o.init->U.cast<T>();
     s.value = o.init->diag_sqrt.cast<T>().reshaped(1, n);
@@ -320,6 +328,9 @@ std::string loss_graph_dot(const Matrix<double>& m, const SvdOptions& o, const s
   dot.title = name + ": " + to_string(o.recipe) + " loss, " + shape_string(rows, n) + ", " +
               (std::is_same_v<T, float> ? "float32" : "float64");
   dot.scalar_values = seed && o.init.has_value();
+  dot.as_run = as_run;
+  if (as_run) dot.title += ", as it runs";
+  if (dot.scalar_values) tape.evaluate();
   return to_dot(tape, loss, dot);
 }
 
@@ -530,10 +541,9 @@ std::optional<int> prepare(int argc, char** argv, const Processes& procs, Job& j
       throw UsageError{
           "MATRIX: with several processes the matrix is read from a file, not from stdin (each "
           "process reads its own rows); save it to a file first"};
-    if (!c.graph.empty())
-      throw UsageError{
-          "--graph: the loss graph is written by a single process; run tapegrad-svd --graph "
-          "without mpirun"};
+    if (!c.graph.empty() || !c.graph_optimized.empty())
+      throw UsageError{std::string(c.graph.empty() ? "--graph-optimized" : "--graph") +
+                       ": the loss graph is written by a single process; run tapegrad-svd without mpirun"};
   }
   if (!c.out_dir.empty() && procs.root()) prepare_out_dir(c.out_dir);
 
@@ -561,11 +571,13 @@ std::optional<int> prepare(int argc, char** argv, const Processes& procs, Job& j
   job.name = c.matrix == "-"         ? "<stdin>"
              : c.matrix.size() <= 40 ? c.matrix
                                      : fs::path(c.matrix).filename().string();
-  if (!c.graph.empty()) {
-    const bool f32 = options.dtype ? *options.dtype == Dtype::Float32 : options.recipe == Recipe::Seed;
-    const std::string label = c.matrix == "-" ? "<stdin>" : fs::path(c.matrix).filename().string();
-    write_file_atomic(c.graph, f32 ? loss_graph_dot<float>(job.rows, options, label)
-                                   : loss_graph_dot<double>(job.rows, options, label));
+  const bool f32 = options.dtype ? *options.dtype == Dtype::Float32 : options.recipe == Recipe::Seed;
+  const std::string label = c.matrix == "-" ? "<stdin>" : fs::path(c.matrix).filename().string();
+  for (bool as_run : {false, true}) {
+    const std::string& file = as_run ? c.graph_optimized : c.graph;
+    if (file.empty()) continue;
+    write_file_atomic(file, f32 ? loss_graph_dot<float>(job.rows, options, label, as_run)
+                                : loss_graph_dot<double>(job.rows, options, label, as_run));
   }
   return std::nullopt;
 }

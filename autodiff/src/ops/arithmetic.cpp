@@ -14,7 +14,7 @@ template <class T>
 std::pair<Index, Index> broadcast_shape(const char* op, const Var<T>& a, const Var<T>& b) {
   const Index r = broadcast_dim(a.rows(), b.rows()), c = broadcast_dim(a.cols(), b.cols());
   if (r < 0 || c < 0) {
-    throw ShapeError(std::string(op) + ": shapes " + shape_of(a.value()) + " and " + shape_of(b.value()) +
+    throw ShapeError(std::string(op) + ": shapes " + shape_of(a) + " and " + shape_of(b) +
                      " do not broadcast (each dimension must match or be 1)");
   }
   return {r, c};
@@ -104,18 +104,18 @@ Var<T> sub(Var<T> a, Var<T> b) {
   // C = A - B   =>   dA += dC,   dB -= dC
   Tape<T>& t = detail::same_tape("sub", a, b);
   auto [r, cols] = broadcast_shape("sub", a, b);
-  return t.record(
-      "sub", {a, b}, r, cols,
-      [](OpContext<T>& c) {
-        if (same_shape(c.in(0), c.in(1)))
-          c.out().noalias() = c.in(0) - c.in(1);
-        else
-          binary_forward(c, [](T x, T y) { return x - y; });
-      },
-      [](OpContext<T>& c) {
-        binary_backward(
-            c, [](T, T, T g) { return g; }, [](T, T, T g) { return -g; });
-      });
+  static constexpr OpDef<T> op{"sub", OpKind::sub,
+                               [](OpContext<T>& c) {
+                                 if (same_shape(c.in(0), c.in(1)))
+                                   c.out().noalias() = c.in(0) - c.in(1);
+                                 else
+                                   binary_forward(c, [](T x, T y) { return x - y; });
+                               },
+                               [](OpContext<T>& c) {
+                                 binary_backward(
+                                     c, [](T, T, T g) { return g; }, [](T, T, T g) { return -g; });
+                               }};
+  return t.record(op, {a, b}, r, cols);
 }
 
 template <class T>

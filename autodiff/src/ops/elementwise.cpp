@@ -8,9 +8,10 @@ namespace tapegrad {
 template <class T>
 Var<T> square(Var<T> a) {
   // C = A²   =>   dA += 2 A ∘ dC
-  return a.tape().record(
-      "square", {a}, a.rows(), a.cols(), [](OpContext<T>& c) { c.out() = c.in(0).array().square(); },
-      [](OpContext<T>& c) { c.grad_in(0).array() += T(2) * c.in(0).array() * c.grad_out().array(); });
+  static constexpr OpDef<T> op{
+      "square", OpKind::square, [](OpContext<T>& c) { c.out() = c.in(0).array().square(); },
+      [](OpContext<T>& c) { c.grad_in(0).array() += T(2) * c.in(0).array() * c.grad_out().array(); }};
+  return a.tape().record(op, {a}, a.rows(), a.cols());
 }
 
 template <class T>

@@ -1,96 +1,51 @@
-// matmul, matmul_nt, transpose, diag, scale_columns, gram, gram_rows.
+// matmul (and its transposed forms), transpose, diag, scale_columns, scale_rows, gram, gram_rows.
 #include "../gemm.hpp"
+#include "kernels.hpp"
 #include "op_support.hpp"
 
 namespace tapegrad {
 
 using detail::gemm;
+using detail::kTransA;
+using detail::kTransB;
 using detail::shape_of;
 
+namespace detail {
+
+// C = op(A) op(B), op(X) = X or Xᵀ (attr: kTransA, kTransB)
+//   =>   dA += dC op(B)ᵀ  (Aᵀ in the product: dA += op(B) dCᵀ),
+//        dB += op(A)ᵀ dC  (Bᵀ in the product: dB += dCᵀ op(A))
+// A transpose is a GEMM flag, never a matrix, forward or backward.
 template <class T>
-Var<T> matmul(Var<T> a, Var<T> b) {
-  // C = A B   =>   dA += dC Bᵀ,   dB += Aᵀ dC
-  Tape<T>& t = detail::same_tape("matmul", a, b);
-  if (a.cols() != b.rows()) {
-    throw ShapeError("matmul: cannot multiply " + shape_of(a.value()) + " by " + shape_of(b.value()));
+void matmul_forward(OpContext<T>& c) {
+  gemm((c.attr() & kTransA) != 0, (c.attr() & kTransB) != 0, T(1), c.in(0), c.in(1), T(0), c.out());
+}
+template <class T>
+void matmul_backward(OpContext<T>& c) {
+  const bool ta = (c.attr() & kTransA) != 0, tb = (c.attr() & kTransB) != 0;
+  if (c.needs_grad(0)) {
+    if (!ta)
+      gemm(false, !tb, T(1), c.grad_out(), c.in(1), T(1), c.grad_in(0));
+    else
+      gemm(tb, true, T(1), c.in(1), c.grad_out(), T(1), c.grad_in(0));
   }
-  return t.record(
-      "matmul", {a, b}, a.rows(), b.cols(),
-      [](OpContext<T>& c) { gemm(false, false, T(1), c.in(0), c.in(1), T(0), c.out()); },
-      [](OpContext<T>& c) {
-        if (c.needs_grad(0)) gemm(false, true, T(1), c.grad_out(), c.in(1), T(1), c.grad_in(0));
-        if (c.needs_grad(1)) gemm(true, false, T(1), c.in(0), c.grad_out(), T(1), c.grad_in(1));
-      });
+  if (c.needs_grad(1)) {
+    if (!tb)
+      gemm(!ta, false, T(1), c.in(0), c.grad_out(), T(1), c.grad_in(1));
+    else
+      gemm(true, ta, T(1), c.grad_out(), c.in(0), T(1), c.grad_in(1));
+  }
 }
 
 template <class T>
-Var<T> matmul_nt(Var<T> a, Var<T> b) {
-  // C = A Bᵀ   =>   dA += dC B,   dB += dCᵀ A   (the transpose is a GEMM flag, never a matrix)
-  Tape<T>& t = detail::same_tape("matmul_nt", a, b);
-  if (a.cols() != b.cols()) {
-    throw ShapeError("matmul_nt: cannot multiply " + shape_of(a.value()) + " by the transpose of " +
-                     shape_of(b.value()));
-  }
-  return t.record(
-      "matmul_nt", {a, b}, a.rows(), b.rows(),
-      [](OpContext<T>& c) { gemm(false, true, T(1), c.in(0), c.in(1), T(0), c.out()); },
-      [](OpContext<T>& c) {
-        if (c.needs_grad(0)) gemm(false, false, T(1), c.grad_out(), c.in(1), T(1), c.grad_in(0));
-        if (c.needs_grad(1)) gemm(true, false, T(1), c.grad_out(), c.in(0), T(1), c.grad_in(1));
-      });
+const OpDef<T>& matmul_op(std::uint32_t flags) {
+  static constexpr OpDef<T> ops[4] = {{"matmul", OpKind::matmul, matmul_forward<T>, matmul_backward<T>},
+                                      {"matmul_tn", OpKind::custom, matmul_forward<T>, matmul_backward<T>},
+                                      {"matmul_nt", OpKind::custom, matmul_forward<T>, matmul_backward<T>},
+                                      {"matmul_tt", OpKind::custom, matmul_forward<T>, matmul_backward<T>}};
+  return ops[flags & 3];
 }
 
-template <class T>
-Var<T> transpose(Var<T> a) {
-  // C = Aᵀ   =>   dA += dCᵀ
-  return a.tape().record(
-      "transpose", {a}, a.cols(), a.rows(), [](OpContext<T>& c) { c.out().noalias() = c.in(0).transpose(); },
-      [](OpContext<T>& c) { c.grad_in(0) += c.grad_out().transpose(); });
-}
-
-template <class T>
-Var<T> diag(Var<T> a) {
-  if (detail::is_vector(a)) {
-    // C = diag(v) (n×n)   =>   dv += diagonal(dC)   (shaped like v)
-    const Index n = a.rows() * a.cols();
-    return a.tape().record(
-        "diag", {a}, n, n,
-        [](OpContext<T>& c) {
-          c.out().setZero();
-          c.out().diagonal() = c.in(0).reshaped();
-        },
-        [](OpContext<T>& c) { c.grad_in(0).reshaped() += c.grad_out().diagonal(); });
-  }
-  if (a.rows() != a.cols()) {
-    throw ShapeError("diag: expects a vector (1xn or nx1) or a square matrix, got " + shape_of(a.value()));
-  }
-  // c = diagonal(A) (n×1)   =>   dA += diag(dc)
-  return a.tape().record(
-      "diagonal", {a}, a.rows(), 1, [](OpContext<T>& c) { c.out() = c.in(0).diagonal(); },
-      [](OpContext<T>& c) { c.grad_in(0).diagonal() += c.grad_out(); });
-}
-
-template <class T>
-Var<T> scale_columns(Var<T> a, Var<T> v) {
-  // C = A diag(v), C_ij = A_ij v_j   =>   dA += dC diag(v),   dv_j += Σ_i dC_ij A_ij
-  Tape<T>& t = detail::same_tape("scale_columns", a, v);
-  if (!detail::is_vector(v) || v.rows() * v.cols() != a.cols()) {
-    throw ShapeError("scale_columns: cannot scale the columns of " + shape_of(a.value()) + " by " +
-                     shape_of(v.value()) + " (needs a vector of " + std::to_string(a.cols()) + " entries)");
-  }
-  return t.record(
-      "scale_columns", {a, v}, a.rows(), a.cols(),
-      [](OpContext<T>& c) { c.out().noalias() = c.in(0) * c.in(1).reshaped().asDiagonal(); },
-      [](OpContext<T>& c) {
-        if (c.needs_grad(0)) c.grad_in(0).noalias() += c.grad_out() * c.in(1).reshaped().asDiagonal();
-        if (c.needs_grad(1)) {
-          c.grad_in(1).reshaped() +=
-              (c.grad_out().array() * c.in(0).array()).colwise().sum().transpose().matrix();
-        }
-      });
-}
-
-namespace {
 // Exactly symmetric (a NaN anywhere off the diagonal makes it not so).
 template <class T>
 bool is_symmetric(const Matrix<T>& g) {
@@ -102,51 +57,170 @@ bool is_symmetric(const Matrix<T>& g) {
   }
   return true;
 }
-}  // namespace
+
+template <class T>
+const OpDef<T>& gram_op() {
+  // G = AᵀA   =>   dA += A (dG + dGᵀ)   (one product, A (2 dG), when dG is symmetric, as a loss of G makes
+  // it)
+  static constexpr OpDef<T> op{"gram", OpKind::custom,
+                               [](OpContext<T>& c) { detail::syrk(false, T(1), c.in(0), T(0), c.out()); },
+                               [](OpContext<T>& c) {
+                                 const auto& g = c.grad_out();
+                                 if (is_symmetric(g)) {
+                                   gemm(false, false, T(2), c.in(0), g, T(1), c.grad_in(0));
+                                 } else {
+                                   gemm(false, false, T(1), c.in(0), g, T(1), c.grad_in(0));
+                                   gemm(false, true, T(1), c.in(0), g, T(1), c.grad_in(0));
+                                 }
+                               }};
+  return op;
+}
+
+template <class T>
+const OpDef<T>& gram_rows_op() {
+  // G = A Aᵀ   =>   dA += (dG + dGᵀ) A   (one product, (2 dG) A, when dG is symmetric)
+  static constexpr OpDef<T> op{"gram_rows", OpKind::custom,
+                               [](OpContext<T>& c) { detail::syrk(true, T(1), c.in(0), T(0), c.out()); },
+                               [](OpContext<T>& c) {
+                                 const auto& g = c.grad_out();
+                                 if (is_symmetric(g)) {
+                                   gemm(false, false, T(2), g, c.in(0), T(1), c.grad_in(0));
+                                 } else {
+                                   gemm(false, false, T(1), g, c.in(0), T(1), c.grad_in(0));
+                                   gemm(true, false, T(1), g, c.in(0), T(1), c.grad_in(0));
+                                 }
+                               }};
+  return op;
+}
+
+template <class T>
+const OpDef<T>& scale_columns_op() {
+  // C = A diag(v), C_ij = A_ij v_j   =>   dA += dC diag(v),   dv_j += Σ_i dC_ij A_ij
+  static constexpr OpDef<T> op{
+      "scale_columns", OpKind::custom,
+      [](OpContext<T>& c) { c.out().noalias() = c.in(0) * c.in(1).reshaped().asDiagonal(); },
+      [](OpContext<T>& c) {
+        if (c.needs_grad(0)) c.grad_in(0).noalias() += c.grad_out() * c.in(1).reshaped().asDiagonal();
+        if (c.needs_grad(1)) {
+          c.grad_in(1).reshaped() +=
+              (c.grad_out().array() * c.in(0).array()).colwise().sum().transpose().matrix();
+        }
+      }};
+  return op;
+}
+
+template <class T>
+const OpDef<T>& scale_rows_op() {
+  // C = diag(v) B, C_ij = v_i B_ij   =>   dv_i += Σ_j dC_ij B_ij,   dB += diag(v) dC   (inputs: v, B)
+  static constexpr OpDef<T> op{
+      "scale_rows", OpKind::custom,
+      [](OpContext<T>& c) { c.out().noalias() = c.in(0).reshaped().asDiagonal() * c.in(1); },
+      [](OpContext<T>& c) {
+        if (c.needs_grad(0)) {
+          c.grad_in(0).reshaped() += (c.grad_out().array() * c.in(1).array()).rowwise().sum().matrix();
+        }
+        if (c.needs_grad(1)) c.grad_in(1).noalias() += c.in(0).reshaped().asDiagonal() * c.grad_out();
+      }};
+  return op;
+}
+
+}  // namespace detail
+
+template <class T>
+Var<T> matmul(Var<T> a, Var<T> b) {
+  // C = A B   =>   dA += dC Bᵀ,   dB += Aᵀ dC   (detail::matmul_backward)
+  Tape<T>& t = detail::same_tape("matmul", a, b);
+  if (a.cols() != b.rows()) throw ShapeError("matmul: cannot multiply " + shape_of(a) + " by " + shape_of(b));
+  return t.record(detail::matmul_op<T>(0), {a, b}, a.rows(), b.cols());
+}
+
+template <class T>
+Var<T> matmul_nt(Var<T> a, Var<T> b) {
+  // C = A Bᵀ   =>   dA += dC B,   dB += dCᵀ A   (the transpose is a GEMM flag, never a matrix)
+  Tape<T>& t = detail::same_tape("matmul_nt", a, b);
+  if (a.cols() != b.cols()) {
+    throw ShapeError("matmul_nt: cannot multiply " + shape_of(a) + " by the transpose of " + shape_of(b));
+  }
+  return t.record(detail::matmul_op<T>(kTransB), {a, b}, a.rows(), b.rows(), T(0), kTransB);
+}
+
+template <class T>
+Var<T> transpose(Var<T> a) {
+  // C = Aᵀ   =>   dA += dCᵀ
+  static constexpr OpDef<T> op{"transpose", OpKind::transpose,
+                               [](OpContext<T>& c) { c.out().noalias() = c.in(0).transpose(); },
+                               [](OpContext<T>& c) { c.grad_in(0) += c.grad_out().transpose(); }};
+  return a.tape().record(op, {a}, a.cols(), a.rows());
+}
+
+template <class T>
+Var<T> diag(Var<T> a) {
+  if (detail::is_vector(a)) {
+    // C = diag(v) (n×n)   =>   dv += diagonal(dC)   (shaped like v)
+    static constexpr OpDef<T> op{"diag", OpKind::diag,
+                                 [](OpContext<T>& c) {
+                                   c.out().setZero();
+                                   c.out().diagonal() = c.in(0).reshaped();
+                                 },
+                                 [](OpContext<T>& c) { c.grad_in(0).reshaped() += c.grad_out().diagonal(); }};
+    const Index n = a.rows() * a.cols();
+    return a.tape().record(op, {a}, n, n);
+  }
+  if (a.rows() != a.cols()) {
+    throw ShapeError("diag: expects a vector (1xn or nx1) or a square matrix, got " + shape_of(a));
+  }
+  // c = diagonal(A) (n×1)   =>   dA += diag(dc)
+  return a.tape().record(
+      "diagonal", {a}, a.rows(), 1, [](OpContext<T>& c) { c.out() = c.in(0).diagonal(); },
+      [](OpContext<T>& c) { c.grad_in(0).diagonal() += c.grad_out(); });
+}
+
+template <class T>
+Var<T> scale_columns(Var<T> a, Var<T> v) {
+  // C = A diag(v)   (detail::scale_columns_op)
+  Tape<T>& t = detail::same_tape("scale_columns", a, v);
+  if (!detail::is_vector(v) || v.rows() * v.cols() != a.cols()) {
+    throw ShapeError("scale_columns: cannot scale the columns of " + shape_of(a) + " by " + shape_of(v) +
+                     " (needs a vector of " + std::to_string(a.cols()) + " entries)");
+  }
+  return t.record(detail::scale_columns_op<T>(), {a, v}, a.rows(), a.cols());
+}
+
+template <class T>
+Var<T> scale_rows(Var<T> v, Var<T> b) {
+  // C = diag(v) B   (detail::scale_rows_op)
+  Tape<T>& t = detail::same_tape("scale_rows", v, b);
+  if (!detail::is_vector(v) || v.rows() * v.cols() != b.rows()) {
+    throw ShapeError("scale_rows: cannot scale the rows of " + shape_of(b) + " by " + shape_of(v) +
+                     " (needs a vector of " + std::to_string(b.rows()) + " entries)");
+  }
+  return t.record(detail::scale_rows_op<T>(), {v, b}, b.rows(), b.cols());
+}
 
 template <class T>
 Var<T> gram(Var<T> a) {
-  // G = AᵀA   =>   dA += A (dG + dGᵀ)   (one product, A (2 dG), when dG is symmetric, as a loss of G makes
-  // it)
-  return a.tape().record(
-      "gram", {a}, a.cols(), a.cols(),
-      [](OpContext<T>& c) { detail::syrk(false, T(1), c.in(0), T(0), c.out()); },
-      [](OpContext<T>& c) {
-        const auto& g = c.grad_out();
-        if (is_symmetric(g)) {
-          gemm(false, false, T(2), c.in(0), g, T(1), c.grad_in(0));
-        } else {
-          gemm(false, false, T(1), c.in(0), g, T(1), c.grad_in(0));
-          gemm(false, true, T(1), c.in(0), g, T(1), c.grad_in(0));
-        }
-      });
+  return a.tape().record(detail::gram_op<T>(), {a}, a.cols(), a.cols());
 }
 
 template <class T>
 Var<T> gram_rows(Var<T> a) {
-  // G = A Aᵀ   =>   dA += (dG + dGᵀ) A   (one product, (2 dG) A, when dG is symmetric)
-  return a.tape().record(
-      "gram_rows", {a}, a.rows(), a.rows(),
-      [](OpContext<T>& c) { detail::syrk(true, T(1), c.in(0), T(0), c.out()); },
-      [](OpContext<T>& c) {
-        const auto& g = c.grad_out();
-        if (is_symmetric(g)) {
-          gemm(false, false, T(2), g, c.in(0), T(1), c.grad_in(0));
-        } else {
-          gemm(false, false, T(1), g, c.in(0), T(1), c.grad_in(0));
-          gemm(true, false, T(1), g, c.in(0), T(1), c.grad_in(0));
-        }
-      });
+  return a.tape().record(detail::gram_rows_op<T>(), {a}, a.rows(), a.rows());
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                     \
-  template Var<T> matmul<T>(Var<T>, Var<T>);        \
-  template Var<T> matmul_nt<T>(Var<T>, Var<T>);     \
-  template Var<T> transpose<T>(Var<T>);             \
-  template Var<T> diag<T>(Var<T>);                  \
-  template Var<T> scale_columns<T>(Var<T>, Var<T>); \
-  template Var<T> gram<T>(Var<T>);                  \
-  template Var<T> gram_rows<T>(Var<T>);
+#define TAPEGRAD_INSTANTIATE(T)                                 \
+  template Var<T> matmul<T>(Var<T>, Var<T>);                    \
+  template Var<T> matmul_nt<T>(Var<T>, Var<T>);                 \
+  template Var<T> transpose<T>(Var<T>);                         \
+  template Var<T> diag<T>(Var<T>);                              \
+  template Var<T> scale_columns<T>(Var<T>, Var<T>);             \
+  template Var<T> scale_rows<T>(Var<T>, Var<T>);                \
+  template Var<T> gram<T>(Var<T>);                              \
+  template Var<T> gram_rows<T>(Var<T>);                         \
+  template const OpDef<T>& detail::matmul_op<T>(std::uint32_t); \
+  template const OpDef<T>& detail::gram_op<T>();                \
+  template const OpDef<T>& detail::gram_rows_op<T>();           \
+  template const OpDef<T>& detail::scale_columns_op<T>();       \
+  template const OpDef<T>& detail::scale_rows_op<T>();
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 

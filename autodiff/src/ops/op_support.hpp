@@ -9,6 +9,11 @@ namespace tapegrad::detail {
 
 inline std::string shape_of(const Matrix<float>& m) { return shape_string(m.rows(), m.cols()); }
 inline std::string shape_of(const Matrix<double>& m) { return shape_string(m.rows(), m.cols()); }
+/// A node's shape (known when it is recorded: reading it computes nothing).
+template <class T>
+std::string shape_of(const Var<T>& v) {
+  return shape_string(v.rows(), v.cols());
+}
 
 /// Both inputs must live on the same tape; returns it.
 template <class T>

@@ -6,19 +6,20 @@ namespace tapegrad {
 template <class T>
 Var<T> sum(Var<T> a) {
   // c = Σ A   =>   dA += dc (every entry)
-  return a.tape().record(
-      "sum", {a}, 1, 1, [](OpContext<T>& c) { c.out()(0, 0) = c.in(0).sum(); },
-      [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out()(0, 0); });
+  static constexpr OpDef<T> op{"sum", OpKind::sum, [](OpContext<T>& c) { c.out()(0, 0) = c.in(0).sum(); },
+                               [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out()(0, 0); }};
+  return a.tape().record(op, {a}, 1, 1);
 }
 
 template <class T>
 Var<T> mean(Var<T> a) {
   // c = Σ A / N   =>   dA += dc / N
   if (a.rows() * a.cols() == 0)
-    throw ShapeError("mean: the mean of an empty " + detail::shape_of(a.value()) + " matrix is undefined");
-  return a.tape().record(
-      "mean", {a}, 1, 1, [](OpContext<T>& c) { c.out()(0, 0) = c.in(0).mean(); },
-      [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out()(0, 0) / T(c.in(0).size()); });
+    throw ShapeError("mean: the mean of an empty " + detail::shape_of(a) + " matrix is undefined");
+  static constexpr OpDef<T> op{
+      "mean", OpKind::mean, [](OpContext<T>& c) { c.out()(0, 0) = c.in(0).mean(); },
+      [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out()(0, 0) / T(c.in(0).size()); }};
+  return a.tape().record(op, {a}, 1, 1);
 }
 
 template <class T>

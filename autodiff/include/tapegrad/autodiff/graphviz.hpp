@@ -13,8 +13,16 @@
 // a gradient back are solid, the others dotted. When an op has several inputs, each edge is labelled
 // with the input's position (matmul(A, B): 0 is A, 1 is B). The root, if given, gets a double outline.
 //
-// Only the tape's public inspection API is used (size, op_name, value_of, needs_grad, is_parameter,
-// inputs_of), so the picture is exactly what backward() would see.
+// Named parameters and constants show their name first ("U: parameter ∇ #0").
+//
+// By default the picture is the graph as recorded: the formula as the user wrote it. With
+// `DotOptions::as_run` it is what runs after the graph optimizer's rewrites (docs/graph-optimizer.md):
+// nodes the plan leaves out are not drawn, a fused node is labelled with the kernel that runs and, on a
+// line of its own, the pattern it replaced ("matmul_nt" / "= matmul(A, transpose(B))"), with a green
+// outline, and its edges come from the inputs it reads.
+//
+// Only the tape's public inspection API is used (size, op_name, rows_of, needs_grad, is_parameter,
+// inputs_of, and the plan's runs, run_op_name, replaced_pattern, run_inputs_of).
 #pragma once
 
 #include <iosfwd>
@@ -32,6 +40,8 @@ struct DotOptions {
   bool scalar_values = true;
   /// Show each node's index on the tape ("#7") in its label.
   bool indices = true;
+  /// Draw what runs after the graph optimizer's rewrites instead of the graph as recorded.
+  bool as_run = false;
 };
 
 /// Writes every node of `tape` as a Graphviz DOT digraph to `out`.

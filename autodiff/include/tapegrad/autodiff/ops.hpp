@@ -31,6 +31,9 @@ Var<T> diag(Var<T> a);
 /// A diag(v): scales column j of A by v_j, without forming diag(v). v is 1xn or nx1 for an mxn A.
 template <class T>
 Var<T> scale_columns(Var<T> a, Var<T> v);
+/// diag(v) B: scales row i of B by v_i, without forming diag(v). v is 1xm or mx1 for an mxn B.
+template <class T>
+Var<T> scale_rows(Var<T> v, Var<T> b);
 /// AᵀA, the Gram matrix of A's columns (symmetric; one product forward and one backward).
 template <class T>
 Var<T> gram(Var<T> a);

@@ -11,6 +11,7 @@
 #include <deque>
 #include <initializer_list>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -82,19 +83,68 @@ using ForwardFn = void (*)(OpContext<T>&);
 template <class T>
 using BackwardFn = void (*)(OpContext<T>&);
 
+/// What the graph optimizer knows an op to be (src/graph_optimizer.cpp matches on these). An op that no
+/// rewrite pattern mentions is `custom`: it always runs as recorded.
+enum class OpKind : std::uint8_t {
+  custom,
+  parameter,
+  constant,
+  matmul,       // A B
+  transpose,    // Aᵀ
+  diag,         // vector -> diagonal matrix
+  square,       // A²
+  sub,          // A - B
+  sum,          // Σ A
+  mean,         // Σ A / N
+  sum_squares,  // Σ A²
+};
+
+/// An op's definition: its name, kind, forward and backward. Ops that the graph optimizer produces or
+/// matches are recorded from one of these (see Tape::record).
+template <class T>
+struct OpDef {
+  const char* name;
+  OpKind kind;
+  ForwardFn<T> forward;
+  BackwardFn<T> backward;
+};
+
 namespace detail {
 template <class T>
-struct Node {
+struct Node;
+
+/// One computation: the function pair, its inputs and parameters. A node keeps the step it was recorded
+/// with (`rec`) and the step that runs (`run`): the same unless the graph optimizer rewrote the node into a
+/// fused form (which computes the same value from other nodes).
+template <class T>
+struct Step {
   const char* op = "";
-  ForwardFn<T> forward = nullptr;              // null for leaves
-  BackwardFn<T> backward = nullptr;            // null for leaves
-  Node* inp[3] = {nullptr, nullptr, nullptr};  // the input nodes themselves (deque elements never move)
-  std::uint32_t self = 0;                      // this node's index
+  ForwardFn<T> forward = nullptr;                 // null for leaves
+  BackwardFn<T> backward = nullptr;               // null for leaves
+  Node<T>* inp[3] = {nullptr, nullptr, nullptr};  // input nodes (deque elements never move)
   std::uint8_t n_in = 0;
+  std::uint32_t attr = 0;  // op parameter: flags (matmul's transposes, ...)
+  T scalar = T(0);         // op parameter: exponent, scalar operand, divisor, ...
+};
+
+template <class T>
+struct Node {
+  Step<T> rec;  // as recorded
+  Step<T> run;  // as planned by the graph optimizer (== rec when not rewritten)
+  const char* replaced =
+      nullptr;               // for a rewritten node: the pattern it replaced ("matmul(A, transpose(B))")
+  Index rows = 0, cols = 0;  // the value's shape, known when recorded
+  std::uint32_t self = 0;    // this node's index
+  std::uint32_t uses = 0;    // how many recorded nodes take this one as an input
+  OpKind kind = OpKind::custom;
   bool needs_grad = false;
-  bool on_path = false;  // set while planning a backward sweep: this node's gradient is wanted
-  T scalar = T(0);       // op parameter: exponent, scalar operand, ...
+  bool on_path = false;   // set while planning a backward sweep: this node's gradient is wanted
+  bool computed = false;  // value holds the value for the parameters' current values
+  bool live = true;       // the plan computes this node (false: every use was rewritten away)
+  bool bypassed = false;  // a use of this node was rewritten to read its inputs: its gradient is partial
+  bool observed = false;  // the user read its value or gradient, or swept from it: rewrites keep it
   Parameter<T>* param = nullptr;
+  std::string name;          // a constant's name, for graph pictures
   Matrix<T>* val = nullptr;  // &param->value for parameters, &value otherwise
   Matrix<T>* grd = nullptr;  // &param->grad for parameters, &grad otherwise
   Matrix<T> value;           // unused for parameters (their value lives in the Parameter)
@@ -108,20 +158,31 @@ class OpContext {
  public:
   Matrix<T>& out() { return n_->value; }
   const Matrix<T>& out() const { return n_->value; }
-  const Matrix<T>& in(int k) const { return *n_->inp[k]->val; }
+  const Matrix<T>& in(int k) const { return *s_->inp[k]->val; }
   const Matrix<T>& grad_out() const { return n_->grad; }
   /// The gradient buffer of input k (sized and zeroed before the first contribution).
-  Matrix<T>& grad_in(int k) { return *n_->inp[k]->grd; }
-  bool needs_grad(int k) const { return n_->inp[k]->needs_grad; }
-  T scalar() const { return n_->scalar; }
+  Matrix<T>& grad_in(int k) { return *s_->inp[k]->grd; }
+  bool needs_grad(int k) const { return s_->inp[k]->needs_grad; }
+  T scalar() const { return s_->scalar; }
+  std::uint32_t attr() const { return s_->attr; }
 
  private:
   friend class Tape<T>;
-  explicit OpContext(detail::Node<T>* n) : n_(n) {}
+  OpContext(detail::Node<T>* n, const detail::Step<T>* s) : n_(n), s_(s) {}
   detail::Node<T>* n_;
+  const detail::Step<T>* s_;
 };
 
 /// A tape of matrix-valued nodes. Not thread-safe; use one tape per thread.
+///
+/// With the graph optimizer on (the default), recording an op checks shapes and appends a node but
+/// computes nothing: values are computed when first needed (a value() or grad(), backward(), forward()),
+/// after a rewrite pass has turned the recorded formula into fused kernels (matmul(A, transpose(B)) into
+/// one GEMM with a transpose flag, mean(square(a - b)) into one pass, ...; docs/graph-optimizer.md). A
+/// node whose value or gradient is read, or that is swept from, keeps its meaning: reading it makes it
+/// computed, and later plans keep it. Parameters are read when the values are computed, so change a
+/// parameter only after the backward pass (as an optimizer step does). With the optimizer off, or with
+/// anomaly detection on, every op runs as it is recorded, exactly as written.
 template <class T>
 class Tape {
  public:
@@ -130,17 +191,30 @@ class Tape {
   Tape& operator=(const Tape&) = delete;
 
   /// A leaf that reads `p.value` and accumulates into `p.grad`. The parameter must outlive the
-  /// recording's use; its value is read when ops are recorded or replayed by forward().
+  /// recording's use; its value is read when the graph's values are computed (or replayed by forward()).
   Var<T> parameter(Parameter<T>& p);
-  /// A leaf holding a copy of `m` that needs no gradient (data, targets, identity matrices).
-  Var<T> constant(const Matrix<T>& m);
+  /// A leaf holding a copy of `m` that needs no gradient (data, targets, identity matrices). `name`
+  /// labels it in graph pictures.
+  Var<T> constant(const Matrix<T>& m, std::string_view name = {});
+  /// The same from any Eigen expression (`Matrix<T>::Identity(n, n)`, ...), evaluated straight into the
+  /// node's buffer: re-recording it allocates nothing.
+  template <class Derived>
+  Var<T> constant(const Eigen::MatrixBase<Derived>& m, std::string_view name = {}) {
+    bool same = false;
+    auto& n = begin_constant(m.rows(), m.cols(), name, same);
+    n.value = m;
+    return finish_record(n, same);
+  }
   /// A 1x1 constant.
   Var<T> scalar(T v);
 
-  /// Appends an op node: checks that the inputs belong to this tape, sizes the output, runs `forward`.
-  /// This is how every op is written (see docs/adding-an-op.md).
+  /// Appends an op node: checks that the inputs belong to this tape, records the op and its output shape.
+  /// This is how every op is written (see docs/adding-an-op.md); `forward` runs when the value is needed.
   Var<T> record(const char* op, std::initializer_list<Var<T>> inputs, Index rows, Index cols,
                 ForwardFn<T> forward, BackwardFn<T> backward, T scalar = T(0));
+  /// The same from an op definition, with the op's kind (for the graph optimizer) and parameters.
+  Var<T> record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs, Index rows, Index cols,
+                T scalar = T(0), std::uint32_t attr = 0);
 
   /// Reverse sweep from a 1x1 node: d(loss)/d(node) for every node on a path to a parameter, and
   /// accumulates into the parameters' gradients.
@@ -155,30 +229,59 @@ class Tape {
   /// Overwrites a constant leaf's data (same shape), for replaying a graph on new inputs.
   void set_constant(Var<T> c, const Matrix<T>& m);
 
-  /// Forgets all nodes (handles become invalid) but keeps their buffers for the next recording.
+  /// Forgets all nodes (handles become invalid) but keeps their buffers for the next recording. A
+  /// recording with the same structure as the last one reuses its plan (no rewrite pass).
   void clear();
   std::size_t size() const { return size_; }
 
+  /// Turns the graph optimizer on (the default) or off. Off, every op runs when it is recorded, as
+  /// written: the reference that the optimized graph is tested against. Values already recorded are
+  /// computed first.
+  void set_graph_optimization(bool on);
+  bool graph_optimization() const { return optimize_; }
+
   /// When on, every forward value and backward gradient is checked, and the first NaN or infinity
-  /// raises NonFiniteError naming the op, the node, the shapes and the pass.
-  void set_anomaly_detection(bool on) { anomaly_ = on; }
+  /// raises NonFiniteError naming the op, the node, the shapes and the pass. Ops then run when recorded
+  /// and as written (no rewrites), so the error comes from the op that made the value.
+  void set_anomaly_detection(bool on);
   bool anomaly_detection() const { return anomaly_; }
 
   /// Throws TapeError unless `v` is a live node of this tape. `op` names the caller in the message.
   void check(const Var<T>& v, const char* op) const;
 
+  /// Computes every recorded value that is not computed yet (after planning the rewrites).
+  void evaluate();
+
   // Node inspection (for graph dumps, debugging and Var's accessors).
-  const Matrix<T>& value_of(std::uint32_t i) const { return *ptr_[i]->val; }
+  /// The node's value, computed first if needed (a node the plan elided is then computed, and kept).
+  const Matrix<T>& value_of(std::uint32_t i);
+  /// The value buffer as it is (no computation): what value_of gives once computed.
+  const Matrix<T>& stored_value(std::uint32_t i) const { return *ptr_[i]->val; }
+  bool is_computed(std::uint32_t i) const { return ptr_[i]->computed; }
   const Matrix<T>& node_grad(std::uint32_t i) const { return *ptr_[i]->grd; }
-  const char* op_name(std::uint32_t i) const { return ptr_[i]->op; }
+  const char* op_name(std::uint32_t i) const { return ptr_[i]->rec.op; }
+  OpKind op_kind(std::uint32_t i) const { return ptr_[i]->kind; }
+  Index rows_of(std::uint32_t i) const { return ptr_[i]->rows; }
+  Index cols_of(std::uint32_t i) const { return ptr_[i]->cols; }
   bool needs_grad(std::uint32_t i) const { return ptr_[i]->needs_grad; }
   bool is_parameter(std::uint32_t i) const { return ptr_[i]->param != nullptr; }
-  std::vector<std::uint32_t> inputs_of(std::uint32_t i) const {
-    const auto& n = *ptr_[i];
-    std::vector<std::uint32_t> in;
-    for (std::uint8_t k = 0; k < n.n_in; ++k) in.push_back(n.inp[k]->self);
-    return in;
-  }
+  const std::string& parameter_name(std::uint32_t i) const { return ptr_[i]->param->name(); }
+  /// The inputs as recorded.
+  std::vector<std::uint32_t> inputs_of(std::uint32_t i) const { return inputs(ptr_[i]->rec); }
+
+  /// The name a constant was given (empty if none).
+  const std::string& constant_name(std::uint32_t i) const { return ptr_[i]->name; }
+
+  // The plan (what runs after the rewrites). A plan is a cache of the recording: these make it first if
+  // the recording changed since the last one.
+  /// False for a node every use of which was rewritten away: it is not computed.
+  bool runs(std::uint32_t i) const;
+  /// The op that runs at node i: op_name(i), or the fused op that replaced it ("matmul_nt", "mse", ...).
+  const char* run_op_name(std::uint32_t i) const;
+  /// The pattern a fused node replaced ("mean(square(a - b))"), or null.
+  const char* replaced_pattern(std::uint32_t i) const;
+  /// The inputs of what runs at node i.
+  std::vector<std::uint32_t> run_inputs_of(std::uint32_t i) const;
 
  private:
   friend class OpContext<T>;
@@ -187,15 +290,32 @@ class Tape {
   detail::Node<T>& push(const char* op);
   void grow(const char* op);
   Matrix<T>& grad_of(std::uint32_t i);
-  void check_finite(std::uint32_t i, const Matrix<T>& m, const char* what) const;
+  void check_finite(const detail::Node<T>& n, const Matrix<T>& m, const char* what) const;
   // By value: taking the address of an op's argument would make the compiler keep it in memory.
   [[noreturn]] void check_failed(Var<T> v, const char* op) const;
   std::uint32_t index_of(const Var<T>& v) const { return static_cast<std::uint32_t>(v.serial_ - base_); }
   Var<T> handle(std::size_t i) { return Var<T>(this, base_ + i); }
+  static std::vector<std::uint32_t> inputs(const detail::Step<T>& s) {
+    std::vector<std::uint32_t> in;
+    for (std::uint8_t k = 0; k < s.n_in; ++k) in.push_back(s.inp[k]->self);
+    return in;
+  }
+  Var<T> finish_record(detail::Node<T>& n, bool same);
+  detail::Node<T>& begin_constant(Index rows, Index cols, std::string_view name, bool& same);
+  void observe(detail::Node<T>* n);  // the user reads n: keep it in every plan, compute it now
+  void deoptimize();                 // computes every node, and makes each run as recorded
+  bool plan_current() const { return plan_ok_ && plan_size_ == size_ && matched_ == size_; }
+  void plan() const;
+  void ensure_plan() const {
+    if (!eager() && !plan_current()) plan();
+  }
+  void run_forward(detail::Node<T>* n, const detail::Step<T>& s);
   template <class Seed>
   void backward_from(std::uint32_t root, const Seed& seed);  // seed: the root's gradient, checked
   void sweep(std::uint32_t root);
-  void run_backward(detail::Node<T>* n);
+  void run_backward(detail::Node<T>* n, const detail::Step<T>& s);
+  void unfused_gradients();  // recompute the last sweep as recorded, for grad() of a rewritten node
+  const Matrix<T>& observed_grad(std::uint32_t i);
 
   // nodes_[0, size_) are live; the rest are kept buffers. A deque, so that references to node values
   // (Var::value()) stay valid while more nodes are recorded. ptr_[i] == &nodes_[i]: one load instead of
@@ -203,17 +323,38 @@ class Tape {
   std::deque<detail::Node<T>> nodes_;
   std::vector<detail::Node<T>*> ptr_;
   std::size_t size_ = 0;
+  // The plan of rewrites (in the nodes' run steps and live flags) covers nodes [0, plan_size_) and holds
+  // while the recording is the one it was made for: matched_ counts the leading nodes recorded since the
+  // last clear() that are the same as the nodes the plan saw in their slots.
+  // (mutable: the plan is a cache of the recording, which const inspection may fill.)
+  mutable std::size_t plan_size_ = 0;
+  mutable std::size_t matched_ = 0;
+  mutable bool plan_ok_ = false;
+  mutable std::size_t pending_ = 0;  // nodes below this index are computed, or not live
+  // Counts changes of the graph that runs (a new plan, a recording that differs from the last): the
+  // backward plan below is kept while it is unchanged.
+  mutable std::uint64_t gen_ = 1;
   // The last backward sweep's plan (which nodes to zero, which backward functions to run, in order), reused
-  // while the tape holds the same recording and the same root: a replayed graph pays for it once.
+  // while the graph and the root are the same: a replayed or re-recorded graph pays for it once.
   std::vector<detail::Node<T>*> plan_zero_, plan_run_;
-  std::uint64_t plan_base_ = 0;
-  std::size_t plan_size_ = 0;  // 0: no plan
-  std::uint32_t plan_root_ = 0;
+  std::uint64_t bplan_gen_ = 0;
+  std::size_t bplan_size_ = 0;  // 0: no plan
+  std::uint32_t bplan_root_ = 0;
   std::size_t path_marked_ = 0;  // nodes below this index may still carry on_path from an earlier sweep
+  // The last sweep's root and seed (for unfused_gradients); last_seed_one_: the seed was backward(loss)'s 1.
+  std::uint64_t last_root_serial_ = ~std::uint64_t{0};
+  Matrix<T> last_seed_;
+  bool last_seed_one_ = true;
+  bool unfused_valid_ = false;        // unfused_gradients() ran after the last sweep
+  bool sweep_rewritten_ = false;      // the last sweep ran a plan with rewrites
+  std::uint64_t sweep_gen_ = 0;       // ... made at this generation
+  mutable std::size_t rewrites_ = 0;  // how many nodes the plan rewrote
   // The serial of node 0. clear() moves it past every serial handed out, so the live handles are exactly
   // those with base_ <= serial < base_ + size_.
   std::uint64_t base_ = 0;
+  bool optimize_ = true;
   bool anomaly_ = false;
+  bool eager() const { return !optimize_ || anomaly_; }
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -226,21 +367,26 @@ Tape<T>& Var<T>::tape() const {
 }
 template <class T>
 Index Var<T>::rows() const {
-  return value().rows();
+  tape().check(*this, "rows");
+  return tape_->rows_of(tape_->index_of(*this));
 }
 template <class T>
 Index Var<T>::cols() const {
-  return value().cols();
+  tape().check(*this, "cols");
+  return tape_->cols_of(tape_->index_of(*this));
 }
 template <class T>
 const Matrix<T>& Var<T>::value() const {
   tape().check(*this, "value");
-  return tape_->value_of(tape_->index_of(*this));
+  auto* n = tape_->ptr_[tape_->index_of(*this)];
+  if (!n->observed || !n->computed) [[unlikely]]
+    tape_->observe(n);
+  return *n->val;
 }
 template <class T>
 const Matrix<T>& Var<T>::grad() const {
   tape().check(*this, "grad");
-  return tape_->node_grad(tape_->index_of(*this));
+  return tape_->observed_grad(tape_->index_of(*this));
 }
 template <class T>
 const char* Var<T>::op_name() const {

@@ -8,14 +8,16 @@ namespace tapegrad::svd {
 
 /// The seed notebooks' loss, recorded on `tape`:
 ///   mse(U S Vᵀ, M) + mse(UᵀU, I)/100 + mse(V Vᵀ, I)/100,   S = diag(d²)
-/// with U m×n, d 1×n (or n×1), V n×n. U S is recorded as scale_columns(U, d²): the same numbers as
-/// the product with diag(d²) (the off-diagonal zeros add exact zeros), without the n×n product.
+/// with U m×n, d 1×n (or n×1), V n×n, recorded as written with matmul, transpose, diag, square and mean;
+/// the tape's graph optimizer runs it as scale_columns, matmul_nt, gram, gram_rows and mse (no n×n
+/// product with diag(d²), no transposed copies, no residual matrix).
 template <class T>
 Var<T> seed_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& d, Parameter<T>& v, const Matrix<T>& m);
 
 /// The auto recipe's loss (see docs/svd-auto.md), recorded on `tape`:
 ///   ½‖M − U diag(s) Vᵀ‖²_F + (μ/4)(‖UᵀU − I‖²_F + ‖VᵀV − I‖²_F)
-/// with U m×k, s 1×k, V n×k. s enters linearly, so no singular value can get stuck at zero.
+/// with U m×k, s 1×k, V n×k, recorded as written (sum(square(...)) of matmul, transpose, diag). s enters
+/// linearly, so no singular value can get stuck at zero.
 template <class T>
 Var<T> auto_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& s, Parameter<T>& v, const Matrix<T>& m, T mu);
 

@@ -1,0 +1,156 @@
+// The rewrite patterns. Each turns a literal formula into a fused kernel that computes the same value (to
+// rounding) with fewer FLOPs or fewer passes over memory, forward and backward:
+//
+//   matmul(A, diag(v))               -> scale_columns(A, v)     no n×n matrix, no n×n product
+//   matmul(diag(v), B)               -> scale_rows(v, B)
+//   matmul(transpose(A), A)          -> gram(A)                 symmetric rank-k update
+//   matmul(A, transpose(A))          -> gram_rows(A)
+//   matmul(transpose(A), B) & co.    -> matmul_tn / _nt / _tt   the transpose is a GEMM flag, never a copy
+//   mean(square(a - b)), sum(...)    -> mse / sum_squared_difference   one pass, no a - b or square
+//   sum_squares(a - b)               -> sum_squared_difference
+//   mean(square(a)), sum(square(a))  -> mean_squares / sum_squares
+//
+// A pattern matches on what the nodes were recorded as (their kind and recorded inputs), so patterns
+// compose: in matmul(matmul(U, diag(s)), transpose(V)) the inner product becomes scale_columns and the outer
+// one matmul_nt. A node a pattern reads around (the transpose, the diag, the square) is never folded when
+// the user observed it; if it has other uses it still runs for them. Adding a pattern:
+// docs/graph-optimizer.md.
+#include "graph_optimizer.hpp"
+
+#include "ops/kernels.hpp"
+
+namespace tapegrad::detail {
+namespace {
+
+// x can be read around: it is an op of kind k whose value and gradient nobody asked for.
+template <class T>
+bool foldable(const Node<T>* x, OpKind k) {
+  return x->kind == k && !x->observed;
+}
+
+template <class T>
+void set_run(Node<T>* c, const OpDef<T>& def, std::initializer_list<Node<T>*> inputs, T scalar,
+             std::uint32_t attr, const char* replaced) {
+  auto& s = c->run;
+  s.op = def.name;
+  s.forward = def.forward;
+  s.backward = def.backward;
+  s.n_in = 0;
+  for (auto* in : inputs) s.inp[s.n_in++] = in;
+  s.scalar = scalar;
+  s.attr = attr;
+  c->replaced = replaced;
+}
+
+template <class T>
+void rewrite_matmul(Node<T>* c) {
+  Node<T>* a = c->rec.inp[0];
+  Node<T>* b = c->rec.inp[1];
+  if (foldable(b, OpKind::diag)) {
+    set_run(c, scale_columns_op<T>(), {a, b->rec.inp[0]}, T(0), 0, "matmul(A, diag(v))");
+    b->bypassed = true;
+    return;
+  }
+  if (foldable(a, OpKind::diag)) {
+    set_run(c, scale_rows_op<T>(), {a->rec.inp[0], b}, T(0), 0, "matmul(diag(v), B)");
+    a->bypassed = true;
+    return;
+  }
+  const bool ta = foldable(a, OpKind::transpose), tb = foldable(b, OpKind::transpose);
+  if (!ta && !tb) return;
+  Node<T>* A = ta ? a->rec.inp[0] : a;
+  Node<T>* B = tb ? b->rec.inp[0] : b;
+  if (ta && !tb && A == b) {
+    set_run(c, gram_op<T>(), {A}, T(0), 0, "matmul(transpose(A), A)");
+    a->bypassed = true;
+    return;
+  }
+  if (tb && !ta && B == a) {
+    set_run(c, gram_rows_op<T>(), {a}, T(0), 0, "matmul(A, transpose(A))");
+    b->bypassed = true;
+    return;
+  }
+  static constexpr const char* kPattern[4] = {"", "matmul(transpose(A), B)", "matmul(A, transpose(B))",
+                                              "matmul(transpose(A), transpose(B))"};
+  const std::uint32_t flags = (ta ? kTransA : 0) | (tb ? kTransB : 0);
+  set_run(c, matmul_op<T>(flags), {A, B}, T(0), flags, kPattern[flags]);
+  if (ta) a->bypassed = true;
+  if (tb) b->bypassed = true;
+}
+
+// sum / mean of square(z), and sum_squares(z), with z = a - b read as the two operands.
+template <class T>
+void rewrite_reduction(Node<T>* c) {
+  Node<T>* x = c->rec.inp[0];
+  const bool mean = c->kind == OpKind::mean;
+  Node<T>* z = x;
+  Node<T>* square = nullptr;
+  if (c->kind != OpKind::sum_squares) {
+    if (!foldable(x, OpKind::square)) return;
+    square = x;
+    z = x->rec.inp[0];
+  }
+  const T divisor = mean ? T(x->rows * x->cols) : T(1);
+  if (foldable(z, OpKind::sub)) {
+    Node<T>* a = z->rec.inp[0];
+    Node<T>* b = z->rec.inp[1];
+    const bool same_shapes =
+        a->rows == z->rows && a->cols == z->cols && b->rows == z->rows && b->cols == z->cols;
+    if (same_shapes) {
+      set_run(c, squared_difference_op<T>(mean), {a, b}, divisor, 0,
+              !square ? "sum_squares(a - b)"
+              : mean  ? "mean(square(a - b))"
+                      : "sum(square(a - b))");
+      z->bypassed = true;
+      if (square) square->bypassed = true;
+      return;
+    }
+  }
+  if (square) {
+    set_run(c, squares_op<T>(mean), {z}, divisor, 0, mean ? "mean(square(a))" : "sum(square(a))");
+    square->bypassed = true;
+  }
+}
+
+}  // namespace
+
+template <class T>
+std::size_t rewrite_graph(Node<T>* const* nodes, std::size_t n) {
+  std::size_t rewrites = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    Node<T>* c = nodes[i];
+    c->bypassed = false;  // its uses come later: they may set it again
+    c->run = c->rec;
+    c->replaced = nullptr;
+    switch (c->kind) {
+      case OpKind::matmul:
+        rewrite_matmul(c);
+        break;
+      case OpKind::sum:
+      case OpKind::mean:
+      case OpKind::sum_squares:
+        rewrite_reduction(c);
+        break;
+      default:
+        break;
+    }
+    rewrites += c->replaced ? 1 : 0;
+  }
+  // Liveness, in one reverse pass: a node runs if it is a root of the recording (nothing uses it), the
+  // user observed it, or a node that runs reads it.
+  for (std::size_t i = 0; i < n; ++i) {
+    Node<T>* c = nodes[i];
+    c->live = !c->rec.forward || c->uses == 0 || c->observed;
+  }
+  for (std::size_t i = n; i-- > 0;) {
+    Node<T>* c = nodes[i];
+    if (!c->live) continue;
+    for (std::uint8_t k = 0; k < c->run.n_in; ++k) c->run.inp[k]->live = true;
+  }
+  return rewrites;
+}
+
+template std::size_t rewrite_graph<float>(Node<float>* const*, std::size_t);
+template std::size_t rewrite_graph<double>(Node<double>* const*, std::size_t);
+
+}  // namespace tapegrad::detail

@@ -1,0 +1,37 @@
+// The fused kernels that the graph optimizer rewrites literal formulas into (src/graph_optimizer.cpp).
+// Each is also an op users can call by name (matmul_nt, gram, gram_rows, scale_columns, scale_rows, mse,
+// sum_squares): one definition, in the op's file, serves both.
+#pragma once
+
+#include <cstdint>
+
+#include "tapegrad/autodiff/tape.hpp"
+
+namespace tapegrad::detail {
+
+/// Transpose flags of the matmul kernel (a node's attr).
+inline constexpr std::uint32_t kTransA = 1, kTransB = 2;
+
+/// C = op(A) op(B) with op(X) = X or Xᵀ as the flags say (ops/linalg.cpp). Named matmul, matmul_tn,
+/// matmul_nt, matmul_tt.
+template <class T>
+const OpDef<T>& matmul_op(std::uint32_t flags);
+/// AᵀA and A Aᵀ as symmetric rank-k updates (ops/linalg.cpp).
+template <class T>
+const OpDef<T>& gram_op();
+template <class T>
+const OpDef<T>& gram_rows_op();
+/// A diag(v) with inputs (A, v), and diag(v) A with inputs (v, A) (ops/linalg.cpp).
+template <class T>
+const OpDef<T>& scale_columns_op();
+template <class T>
+const OpDef<T>& scale_rows_op();
+/// Σ (A - B)² / scalar in one pass, inputs (A, B) of one shape: "mse" when the divisor is the entry count
+/// (mean), "sum_squared_difference" otherwise (ops/losses.cpp).
+template <class T>
+const OpDef<T>& squared_difference_op(bool mean);
+/// Σ A² / scalar in one pass: "mean_squares" or "sum_squares" (ops/losses.cpp).
+template <class T>
+const OpDef<T>& squares_op(bool mean);
+
+}  // namespace tapegrad::detail
