@@ -1,21 +1,23 @@
-// The seed loss's training step three ways, at the seed's 5x4 and at 64x32, 256x128, 1024x512, in float and
-// double (one step = loss and gradient, then SGD(lr, momentum 0.9), as bench_svd.cpp's seed_step):
+// The seed loss's training step, at the seed's 5x4 and at 64x32, 256x128, 1024x512, in float and double (one
+// step = loss and gradient, then SGD(lr, momentum 0.9), as bench_svd.cpp's seed_step):
 //
-//   formula/handwritten/...       the floor: the gradient by hand (tests/support/seed_gradient.hpp) written
-//                                 into the parameters' grad, then the same optim::Sgd step;
-//   formula/literal_replay/...    the notebook's formula verbatim (literal_seed.hpp) recorded once, then
-//                                 tape.forward(); opt.zero_grad(); tape.backward(loss); opt.step();
-//   formula/literal_rerecord/...  the README's idiom: tape.clear(), record the literal formula, zero_grad,
-//                                 backward, step;
-//   formula/fused_replay/..., formula/fused_rerecord/...: the same with svd::seed_loss (the hand-fused
-//   graph).
+//   formula/handwritten/...         the floor: the gradient by hand (tests/support/seed_gradient.hpp) written
+//                                   into the parameters' grad, then the same optim::Sgd step;
+//   formula/literal_replay/...      svd::seed_loss, the notebook's formula as written (matmul, transpose,
+//                                   diag, square, mean), recorded once, then
+//                                   tape.forward(); opt.zero_grad(); tape.backward(loss); opt.step();
+//   formula/literal_rerecord/...    the README's idiom: tape.clear(), record it, zero_grad, backward, step;
+//   formula/unoptimized_replay/..., formula/unoptimized_rerecord/...: the same with the graph optimizer off
+//                                   (Tape::set_graph_optimization(false)): the formula run as written;
+//   formula/fused_replay/..., formula/fused_rerecord/...: the hand-fused graph (hand_fused_seed.hpp: the
+//                                   fused ops called by name, as users had to write it before).
 //
 // FLOP/s counts the floor's FLOPs (seed_problem.hpp) for every variant: a variant doing more work shows a
 // lower rate. bench/formula_bench.py runs it and prints the ratios to the floor.
 #include <string>
 
+#include "hand_fused_seed.hpp"
 #include "harness.hpp"
-#include "literal_seed.hpp"
 #include "seed_gradient.hpp"
 #include "seed_problem.hpp"
 #include "tapegrad/optim.hpp"
@@ -60,12 +62,12 @@ void handwritten(benchmark::State& state, Index m, Index n) {
 
 // The graph recorded once, replayed each step.
 template <class T, class Record>
-void replay(benchmark::State& state, Index m, Index n, Record record) {
+void replay(benchmark::State& state, Index m, Index n, Record record, bool optimize = true) {
   bench::SeedProblem<T> p(m, n);
   auto opt = seed_sgd(p, m);
-  const Matrix<T> eye = Matrix<T>::Identity(n, n);
   Tape<T> tape;
-  Var<T> loss = record(tape, p, eye);
+  tape.set_graph_optimization(optimize);
+  Var<T> loss = record(tape, p);
   time_steps(state, m, n, [&] {
     tape.forward();
     opt.zero_grad();
@@ -76,14 +78,14 @@ void replay(benchmark::State& state, Index m, Index n, Record record) {
 
 // The README's idiom: the graph recorded anew each step.
 template <class T, class Record>
-void rerecord(benchmark::State& state, Index m, Index n, Record record) {
+void rerecord(benchmark::State& state, Index m, Index n, Record record, bool optimize = true) {
   bench::SeedProblem<T> p(m, n);
   auto opt = seed_sgd(p, m);
-  const Matrix<T> eye = Matrix<T>::Identity(n, n);
   Tape<T> tape;
+  tape.set_graph_optimization(optimize);
   time_steps(state, m, n, [&] {
     tape.clear();
-    Var<T> loss = record(tape, p, eye);
+    Var<T> loss = record(tape, p);
     opt.zero_grad();
     tape.backward(loss);
     opt.step();
@@ -91,17 +93,62 @@ void rerecord(benchmark::State& state, Index m, Index n, Record record) {
 }
 
 template <class T>
-Var<T> literal(Tape<T>& tape, bench::SeedProblem<T>& p, const Matrix<T>& eye) {
-  return bench::literal_seed_loss(tape, p.U, p.d, p.V, p.M, eye);
-}
-
-template <class T>
-Var<T> fused(Tape<T>& tape, bench::SeedProblem<T>& p, const Matrix<T>&) {
+Var<T> literal(Tape<T>& tape, bench::SeedProblem<T>& p) {
   return svd::seed_loss(tape, p.U, p.d, p.V, p.M);
 }
 
 template <class T>
+Var<T> fused(Tape<T>& tape, bench::SeedProblem<T>& p) {
+  return bench::hand_fused_seed_loss(tape, p.U, p.d, p.V, p.M);
+}
+
+// One pattern at a time, optimizer on and off: a replayed forward + backward of a small loss around it, with
+// A, B 512x256 (B 256x256 where it is square), v 1x256. What each rewrite is worth (docs/graph-optimizer.md).
+template <class T>
+void pattern(benchmark::State& state, int which, bool optimize) {
+  const Index m = 512, n = 256;
+  Parameter<T> a(bench::uniform<T>(m, n, 11)), b(bench::uniform<T>(m, n, 12)),
+      sq(bench::uniform<T>(n, n, 13)), v(bench::uniform<T>(1, n, 14));
+  Tape<T> tape;
+  tape.set_graph_optimization(optimize);
+  auto A = tape.parameter(a);
+  Var<T> loss;
+  switch (which) {
+    case 0:  // matmul(A, transpose(B)) -> matmul_nt
+      loss = sum(matmul(A, transpose(tape.parameter(sq))));
+      break;
+    case 1:  // matmul(transpose(A), A) -> gram
+      loss = sum(matmul(transpose(A), A));
+      break;
+    case 2:  // matmul(A, diag(v)) -> scale_columns
+      loss = sum(matmul(A, diag(tape.parameter(v))));
+      break;
+    default:  // mean(square(A - B)) -> mse
+      loss = mean(square(A - tape.parameter(b)));
+      break;
+  }
+  tape.backward(loss);
+  const auto before = allocations();
+  for (auto _ : state) {
+    tape.forward();
+    tape.backward(loss);
+    benchmark::ClobberMemory();
+  }
+  bench::report_allocations(state, before);
+}
+
+template <class T>
 void register_all(const std::string& type) {
+  const char* names[4] = {"matmul_nt", "gram", "scale_columns", "mse"};
+  for (int which = 0; which < 4; ++which) {
+    for (bool optimize : {true, false}) {
+      const std::string name =
+          std::string("pattern/") + names[which] + (optimize ? "/on/" : "/off/") + type + "/512x256";
+      benchmark::RegisterBenchmark(name.c_str(), [which, optimize](benchmark::State& s) {
+        pattern<T>(s, which, optimize);
+      })->Unit(benchmark::kMicrosecond);
+    }
+  }
   for (auto [m, n] : bench::kSeedSizes) {
     const std::string suffix = "/" + type + "/" + std::to_string(m) + "x" + std::to_string(n);
     auto add = [&](const std::string& variant, void (*fn)(benchmark::State&, Index, Index)) {
@@ -113,6 +160,10 @@ void register_all(const std::string& type) {
     add("handwritten", [](benchmark::State& s, Index m, Index n) { handwritten<T>(s, m, n); });
     add("literal_replay", [](benchmark::State& s, Index m, Index n) { replay<T>(s, m, n, literal<T>); });
     add("literal_rerecord", [](benchmark::State& s, Index m, Index n) { rerecord<T>(s, m, n, literal<T>); });
+    add("unoptimized_replay",
+        [](benchmark::State& s, Index m, Index n) { replay<T>(s, m, n, literal<T>, false); });
+    add("unoptimized_rerecord",
+        [](benchmark::State& s, Index m, Index n) { rerecord<T>(s, m, n, literal<T>, false); });
     add("fused_replay", [](benchmark::State& s, Index m, Index n) { replay<T>(s, m, n, fused<T>); });
     add("fused_rerecord", [](benchmark::State& s, Index m, Index n) { rerecord<T>(s, m, n, fused<T>); });
   }

@@ -16,7 +16,8 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VARIANTS = ["handwritten", "literal_replay", "literal_rerecord", "fused_replay", "fused_rerecord"]
+VARIANTS = ["handwritten", "literal_replay", "literal_rerecord", "unoptimized_replay", "unoptimized_rerecord",
+            "fused_replay", "fused_rerecord"]
 SIZES = ["5x4", "64x32", "256x128", "1024x512"]
 
 

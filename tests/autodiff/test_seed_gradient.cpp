@@ -1,12 +1,13 @@
 // The hand-written seed gradient (tests/support/seed_gradient.hpp, the benchmarks' floor) against the tape:
-// in float64, its loss and gradients equal the tape's for the notebook's literal formula
-// (bench/literal_seed.hpp) and for the hand-fused svd::seed_loss, to 1e-12 relative; after its first call
+// in float64, its loss and gradients equal the tape's for svd::seed_loss (the notebook's formula as written)
+// with the graph optimizer on and off, and for the hand-fused graph (bench/hand_fused_seed.hpp), to 1e-12
+// relative; after its first call
 // it makes no heap allocation. This executable counts malloc calls (count_allocations.hpp).
 #include <catch2/catch.hpp>
 #include <random>
 
 #include "count_allocations.hpp"
-#include "literal_seed.hpp"
+#include "hand_fused_seed.hpp"
 #include "seed_gradient.hpp"
 #include "tapegrad/svd/loss.hpp"
 
@@ -39,11 +40,13 @@ struct Gradients {
 };
 
 template <class Record>
-Gradients tape_gradients(Parameter<double>& u, Parameter<double>& d, Parameter<double>& v, Record record) {
+Gradients tape_gradients(Parameter<double>& u, Parameter<double>& d, Parameter<double>& v, Record record,
+                         bool optimize = true) {
   u.zero_grad();
   d.zero_grad();
   v.zero_grad();
   Tape<double> tape;
+  tape.set_graph_optimization(optimize);
   Var<double> loss = record(tape);
   tape.backward(loss);
   return {loss.value()(0, 0), u.grad, d.grad, v.grad};
@@ -51,7 +54,8 @@ Gradients tape_gradients(Parameter<double>& u, Parameter<double>& d, Parameter<d
 
 }  // namespace
 
-TEST_CASE("the hand-written seed gradient equals the tape's, literal and fused", "[seed_gradient]") {
+TEST_CASE("the hand-written seed gradient equals the tape's, as written (optimized or not) and hand-fused",
+          "[seed_gradient]") {
   for (auto [m, n] : {std::pair<Index, Index>{5, 4}, {64, 32}, {130, 70}}) {
     CAPTURE(m, n);
     const Matrix<double> M = uniform(m, n, 1), I = Matrix<double>::Identity(n, n);
@@ -62,13 +66,14 @@ TEST_CASE("the hand-written seed gradient equals the tape's, literal and fused",
                    gv = Matrix<double>::Constant(n, n, 7.0);  // overwritten, not accumulated into
     const double loss = hand.loss_and_gradient(u.value, d.value, v.value, M, gu, gd, gv);
 
-    const Gradients literal =
-        tape_gradients(u, d, v, [&](Tape<double>& t) { return bench::literal_seed_loss(t, u, d, v, M, I); });
+    auto literal_loss = [&](Tape<double>& t) { return svd::seed_loss(t, u, d, v, M); };
+    const Gradients literal = tape_gradients(u, d, v, literal_loss);
+    const Gradients unoptimized = tape_gradients(u, d, v, literal_loss, false);
     const Gradients fused =
-        tape_gradients(u, d, v, [&](Tape<double>& t) { return svd::seed_loss(t, u, d, v, M); });
+        tape_gradients(u, d, v, [&](Tape<double>& t) { return bench::hand_fused_seed_loss(t, u, d, v, M); });
 
-    for (const Gradients* g : {&literal, &fused}) {
-      CAPTURE(g == &literal ? "literal" : "fused");
+    for (const Gradients* g : {&literal, &unoptimized, &fused}) {
+      CAPTURE(g == &literal ? "literal" : g == &unoptimized ? "unoptimized" : "fused");
       CHECK(std::abs(loss - g->loss) <= 1e-12 * std::abs(g->loss));
       CHECK(max_rel_error(gu, g->u) <= 1e-12);
       CHECK(max_rel_error(gd, g->d) <= 1e-12);
