@@ -12,38 +12,11 @@ namespace tapegrad::svd {
 
 namespace {
 
-using mpi::allreduce_sum;
-using mpi::replicated;
-
-// The auto loss on this process's rows: ½‖U_p diag(s) Vᵀ − M_p‖² summed over processes, plus the penalty
-// on UᵀU = Σ_p U_pᵀU_p and on VᵀV (computed identically everywhere from the replicated V, so V enters
-// it directly and s, V enter the per-process fit through replicated).
+// The recipes' losses on this process's rows: svd::seed_loss and svd::auto_loss, with the fit's sum over
+// rows and UᵀU added up over processes (allreduce_sum) and d, s, V entering the fit through replicated.
 template <class T>
-Var<T> auto_loss_rows(Tape<T>& tape, Parameter<T>& u, Parameter<T>& s, Parameter<T>& v, const Matrix<T>& m,
-                      T mu) {
-  const Index k = u.cols();
-  auto U = tape.parameter(u), S = tape.parameter(s), V = tape.parameter(v);
-  auto I = tape.constant(Matrix<T>::Identity(k, k));
-  auto residual = matmul(scale_columns(U, replicated(S)), transpose(replicated(V))) - tape.constant(m);
-  auto fit = allreduce_sum(sum_squares(residual)) * T(0.5);
-  auto orth = sum_squares(allreduce_sum(gram(U)) - I) + sum_squares(gram(V) - I);
-  return fit + orth * (mu / T(4));
-}
-
-// The seed loss on this process's rows: mse(U S Vᵀ, M) = Σ_p ‖U_p S Vᵀ − M_p‖² / (m n), and
-// mse(UᵀU, I) with UᵀU = Σ_p U_pᵀU_p; mse(V Vᵀ, I) from the replicated V.
-template <class T>
-Var<T> seed_loss_rows(Tape<T>& tape, Parameter<T>& u, Parameter<T>& d, Parameter<T>& v, const Matrix<T>& m,
-                      Index global_rows) {
-  const Index n = v.rows();
-  auto U = tape.parameter(u), D = tape.parameter(d), V = tape.parameter(v);
-  auto I = tape.constant(Matrix<T>::Identity(n, n));
-  auto us = scale_columns(U, square(replicated(D)));
-  auto fit = allreduce_sum(sum_squares(matmul(us, transpose(replicated(V))) - tape.constant(m))) /
-             T(double(global_rows) * double(n));
-  auto orth_u = mse(allreduce_sum(gram(U)), I);
-  auto orth_v = mse(matmul(V, transpose(V)), I);
-  return fit + orth_u / T(100) + orth_v / T(100);
+RowBlocks<T> row_blocks(Index global_rows) {
+  return {global_rows, &mpi::replicated<T>, &mpi::allreduce_sum<T>};
 }
 
 template <class T>
@@ -57,11 +30,10 @@ detail::Partition<T> partition(Index row_begin, Index global_rows, bool seed) {
   p.sum = [](T* x, Index n) { mpi::sum(x, n); };
   if (seed) {
     p.loss = [global_rows](Tape<T>& t, Parameter<T>& u, Parameter<T>& d, Parameter<T>& v, const Matrix<T>& m,
-                           T) { return seed_loss_rows(t, u, d, v, m, global_rows); };
+                           T) { return seed_loss(t, u, d, v, m, row_blocks<T>(global_rows)); };
   } else {
-    p.loss = [](Tape<T>& t, Parameter<T>& u, Parameter<T>& s, Parameter<T>& v, const Matrix<T>& m, T mu) {
-      return auto_loss_rows(t, u, s, v, m, mu);
-    };
+    p.loss = [global_rows](Tape<T>& t, Parameter<T>& u, Parameter<T>& s, Parameter<T>& v, const Matrix<T>& m,
+                           T mu) { return auto_loss(t, u, s, v, m, mu, row_blocks<T>(global_rows)); };
   }
   return p;
 }

@@ -2,41 +2,67 @@
 
 namespace tapegrad::svd {
 
+namespace {
+
+// The hooks of RowBlocks, the identity on one process.
 template <class T>
-Var<T> seed_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& d, Parameter<T>& v, const Matrix<T>& m) {
+Var<T> shared(const RowBlocks<T>& rows, Var<T> x) {
+  return rows.shared ? rows.shared(x) : x;
+}
+template <class T>
+Var<T> across(const RowBlocks<T>& rows, Var<T> x) {
+  return rows.across ? rows.across(x) : x;
+}
+// The mean of x's entries over every process's rows.
+template <class T>
+Var<T> mean_over_rows(const RowBlocks<T>& rows, Var<T> x) {
+  if (!rows.across) return mean(x);
+  return rows.across(sum(x)) / T(double(rows.total_rows) * double(x.cols()));
+}
+
+}  // namespace
+
+template <class T>
+Var<T> seed_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& d, Parameter<T>& v, const Matrix<T>& m,
+                 const RowBlocks<T>& rows) {
   const Index n = v.rows();
   auto U = tape.parameter(u), diag_sqrt = tape.parameter(d), V = tape.parameter(v);
   auto M = tape.constant(m, "M"), I = tape.constant(Matrix<T>::Identity(n, n), "I");
   // The notebook's formula as written (02 SVD): S = diag(diag_sqrt²),
   //   mse(U S Vᵀ, M) + mse(UᵀU, I)/100 + mse(V Vᵀ, I)/100.
   // The graph optimizer runs it as scale_columns, matmul_nt, gram, gram_rows and mse
-  // (docs/graph-optimizer.md).
-  auto S = diag(square(diag_sqrt));
-  auto fit = mean(square(matmul(matmul(U, S), transpose(V)) - M));
-  auto orth_u = mean(square(matmul(transpose(U), U) - I));
+  // (docs/graph-optimizer.md). Over row blocks, d and V enter the fit as shared values, and the fit's mean
+  // and UᵀU add up over processes.
+  auto S = diag(square(shared(rows, diag_sqrt)));
+  auto fit = mean_over_rows(rows, square(matmul(matmul(U, S), transpose(shared(rows, V))) - M));
+  auto orth_u = mean(square(across(rows, matmul(transpose(U), U)) - I));
   auto orth_v = mean(square(matmul(V, transpose(V)) - I));
   return fit + orth_u / T(100) + orth_v / T(100);
 }
 
 template <class T>
-Var<T> auto_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& s, Parameter<T>& v, const Matrix<T>& m, T mu) {
+Var<T> auto_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& s, Parameter<T>& v, const Matrix<T>& m, T mu,
+                 const RowBlocks<T>& rows) {
   const Index k = u.cols();
   auto U = tape.parameter(u), S = tape.parameter(s), V = tape.parameter(v);
   auto M = tape.constant(m, "M"), I = tape.constant(Matrix<T>::Identity(k, k), "I");
   // ½‖U diag(s) Vᵀ − M‖²_F + (μ/4)(‖UᵀU − I‖²_F + ‖VᵀV − I‖²_F) as written; the graph optimizer runs it as
-  // scale_columns, matmul_nt, gram and sum_squared_difference.
-  auto fit = sum(square(matmul(matmul(U, diag(S)), transpose(V)) - M)) * T(0.5);
-  auto orth = sum(square(matmul(transpose(U), U) - I)) + sum(square(matmul(transpose(V), V) - I));
+  // scale_columns, matmul_nt, gram and sum_squared_difference. Over row blocks as seed_loss.
+  auto residual = matmul(matmul(U, diag(shared(rows, S))), transpose(shared(rows, V))) - M;
+  auto fit = across(rows, sum(square(residual))) * T(0.5);
+  auto orth =
+      sum(square(across(rows, matmul(transpose(U), U)) - I)) + sum(square(matmul(transpose(V), V) - I));
   return fit + orth * (mu / T(4));
 }
 
 template Var<float> seed_loss<float>(Tape<float>&, Parameter<float>&, Parameter<float>&, Parameter<float>&,
-                                     const Matrix<float>&);
+                                     const Matrix<float>&, const RowBlocks<float>&);
 template Var<double> seed_loss<double>(Tape<double>&, Parameter<double>&, Parameter<double>&,
-                                       Parameter<double>&, const Matrix<double>&);
+                                       Parameter<double>&, const Matrix<double>&, const RowBlocks<double>&);
 template Var<float> auto_loss<float>(Tape<float>&, Parameter<float>&, Parameter<float>&, Parameter<float>&,
-                                     const Matrix<float>&, float);
+                                     const Matrix<float>&, float, const RowBlocks<float>&);
 template Var<double> auto_loss<double>(Tape<double>&, Parameter<double>&, Parameter<double>&,
-                                       Parameter<double>&, const Matrix<double>&, double);
+                                       Parameter<double>&, const Matrix<double>&, double,
+                                       const RowBlocks<double>&);
 
 }  // namespace tapegrad::svd
