@@ -6,7 +6,8 @@
 // The bounds asserted, as |y - exact| / ulp(exact) with exact the wider type's result, and the maxima seen
 // on an AMD EPYC (AVX2) with SLEEF 3.5.1 and glibc 2.36 (test_vecmath "[.report]" prints them):
 //   SLEEF (sse2, avx2): exp, log, pow <= 1 ulp (SLEEF's "u10" promise; seen 0.96, 0.71, 0.73);
-//                       tanh <= 1.001 ulp (seen 1.00000002: tanh(x) = x for tiny x, exactly x - x³/3);
+//                       tanh <= 1.001 ulp in double (seen 1.00000002: tanh(x) = x for tiny x, exactly
+//                       x - x³/3), <= 3.5 ulp in float (SLEEF's faster "u35" tanh; seen 2.45);
 //                       sigmoid <= 3 ulp (seen 2.22).
 //   libm (scalar):      exp, log, pow <= 1 ulp (seen 0.50, 0.79, 0.51); sigmoid <= 3 ulp (seen 2.22);
 //                       tanh <= 2.5 ulp (glibc's tanhf: 2.05).
@@ -55,10 +56,11 @@ struct IsaGuard {
   ~IsaGuard() { vec::set_isa_for_testing(saved); }
 };
 
-/// The bound asserted for `fn` ("exp", ..., "sigmoid") on `isa` (see the top of the file).
+/// The bound asserted for `fn` ("exp", ..., "sigmoid") in T on `isa` (see the top of the file).
+template <class T>
 double ulp_bound(Isa isa, const std::string& fn) {
   if (fn == "sigmoid") return 3.0;
-  if (fn == "tanh") return isa == Isa::scalar ? 2.5 : 1.001;
+  if (fn == "tanh") return isa == Isa::scalar ? 2.5 : std::is_same_v<T, float> ? 3.5 : 1.001;
   return 1.0;
 }
 
@@ -299,7 +301,7 @@ void check_ulp(const std::string& name) {
     for (Isa isa : supported_isas()) {
       vec::set_isa_for_testing(isa);
       CAPTURE(vec::isa_name(isa), name, xs.size());
-      require_within(measure(xs, f.run, f.exact, early_overflow<T>(isa)), ulp_bound(isa, name));
+      require_within(measure(xs, f.run, f.exact, early_overflow<T>(isa)), ulp_bound<T>(isa, name));
     }
   }
 }
@@ -316,7 +318,7 @@ void check_pow_ulp() {
       const auto w = measure(
           xs, [p](const T* x, T* y, Index n) { vec::pow(x, p, y, n); },
           [p](Wide<T> x) { return std::pow(x, Wide<T>(p)); }, early_overflow<T>(isa));
-      require_within(w, ulp_bound(isa, "pow"));
+      require_within(w, ulp_bound<T>(isa, "pow"));
     }
   }
 }
