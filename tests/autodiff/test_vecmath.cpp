@@ -26,6 +26,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "tapegrad/autodiff.hpp"
 #include "vecmath.hpp"
 
 namespace vec = tapegrad::detail::vec;
@@ -519,6 +520,15 @@ TEST_CASE("vec: threads racing on the first call agree", "[vec]") {
   vec::tanh(x.data(), b.data(), Index(x.size()));
   t.join();
   for (std::size_t i = 0; i < x.size(); ++i) REQUIRE(same_bits(a[i], b[i]));
+}
+
+TEST_CASE("pow's gradient over several of its 256-element chunks is p x^(p-1) dC", "[vec][ops]") {
+  // elementwise.cpp computes x^(p-1) a chunk at a time; 613 = 2 * 256 + 101 entries cover a partial chunk.
+  tapegrad::Parameter<double> a(tapegrad::Matrix<double>::Random(613, 1).array() + 1.5);
+  tapegrad::Tape<double> tape;
+  tape.backward(tapegrad::sum(tapegrad::pow(tape.parameter(a), 2.5)));
+  for (Index i = 0; i < a.value.size(); ++i)
+    REQUIRE(a.grad(i) == Approx(2.5 * std::pow(a.value(i), 1.5)).epsilon(1e-14));
 }
 
 TEST_CASE("vec: measured ulp", "[.report]") {
