@@ -1,5 +1,6 @@
 // Per-op forward and backward micro-benchmarks, and the tape's overhead per recorded 1x1 node.
 #include "harness.hpp"
+#include "vecmath.hpp"  // detail::vec, internal to tapegrad::autodiff
 
 using namespace tapegrad;
 using tapegrad::bench::allocations;
@@ -96,6 +97,124 @@ BENCHMARK(mse_fb)->Arg(4)->Arg(256);
 BENCHMARK(mse_composite_fb)->Arg(4)->Arg(256);
 BENCHMARK(tanh_fb)->Arg(4)->Arg(256);
 BENCHMARK(add_bias_fb)->Arg(4)->Arg(256);
+
+// ---- elementwise transcendental functions over 256x64 (16384 entries, a hidden layer's activations):
+// Eigen's expression (what the ops computed before detail::vec: libm one element at a time, except where
+// Eigen vectorises the function itself for SSE2) against detail::vec on each instruction set (arg: 0 scalar
+// libm, 1 SSE2, 2 AVX2+FMA; skipped if the CPU lacks it). "elems/s" is entries per second.
+constexpr Index kRows = 256, kCols = 64;
+
+template <class T>
+Matrix<T> activations() {
+  return Matrix<T>::Random(kRows, kCols) * T(4);  // in [-4, 4]: neither saturated nor linear
+}
+
+/// Makes detail::vec use the instruction set of the benchmark's argument until destroyed (false if
+/// unsupported).
+struct UseIsa {
+  detail::vec::Isa saved = detail::vec::active_isa();
+  bool ok;
+  explicit UseIsa(benchmark::State& state) {
+    const auto isa = static_cast<detail::vec::Isa>(state.range(0));
+    ok = detail::vec::isa_supported(isa);
+    if (!ok) {
+      state.SkipWithError("instruction set not supported here");
+      return;
+    }
+    detail::vec::set_isa_for_testing(isa);
+    state.SetLabel(detail::vec::isa_name(isa));
+  }
+  ~UseIsa() { detail::vec::set_isa_for_testing(saved); }
+};
+
+template <class T, class F>
+void elementwise_bench(benchmark::State& state, F f) {
+  const Matrix<T> x = activations<T>();
+  Matrix<T> y(kRows, kCols);
+  f(x, y);
+  const auto before = allocations();
+  for (auto _ : state) {
+    f(x, y);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  bench::report_allocations(state, before);
+  state.counters["elems/s"] =
+      benchmark::Counter(double(x.size()), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <class T>
+void tanh_eigen(benchmark::State& s) {
+  elementwise_bench<T>(s, [](const Matrix<T>& x, Matrix<T>& y) { y = x.array().tanh(); });
+}
+template <class T>
+void tanh_vec(benchmark::State& s) {
+  const UseIsa isa(s);
+  if (!isa.ok) return;
+  elementwise_bench<T>(
+      s, [](const Matrix<T>& x, Matrix<T>& y) { detail::vec::tanh(x.data(), y.data(), x.size()); });
+}
+template <class T>
+void exp_eigen(benchmark::State& s) {
+  elementwise_bench<T>(s, [](const Matrix<T>& x, Matrix<T>& y) { y = x.array().exp(); });
+}
+template <class T>
+void exp_vec(benchmark::State& s) {
+  const UseIsa isa(s);
+  if (!isa.ok) return;
+  elementwise_bench<T>(
+      s, [](const Matrix<T>& x, Matrix<T>& y) { detail::vec::exp(x.data(), y.data(), x.size()); });
+}
+template <class T>
+void sigmoid_eigen(benchmark::State& s) {
+  // The sigmoid op's former forward: the stable formula, one element at a time.
+  elementwise_bench<T>(s, [](const Matrix<T>& x, Matrix<T>& y) {
+    y = x.unaryExpr([](T v) {
+      if (v >= T(0)) return T(1) / (T(1) + std::exp(-v));
+      const T e = std::exp(v);
+      return e / (T(1) + e);
+    });
+  });
+}
+template <class T>
+void sigmoid_vec(benchmark::State& s) {
+  const UseIsa isa(s);
+  if (!isa.ok) return;
+  elementwise_bench<T>(
+      s, [](const Matrix<T>& x, Matrix<T>& y) { detail::vec::sigmoid(x.data(), y.data(), x.size()); });
+}
+BENCHMARK_TEMPLATE(tanh_eigen, float);
+BENCHMARK_TEMPLATE(tanh_vec, float)->Arg(0)->Arg(1)->Arg(2);
+BENCHMARK_TEMPLATE(tanh_eigen, double);
+BENCHMARK_TEMPLATE(tanh_vec, double)->Arg(0)->Arg(1)->Arg(2);
+BENCHMARK_TEMPLATE(exp_eigen, float);
+BENCHMARK_TEMPLATE(exp_vec, float)->Arg(0)->Arg(1)->Arg(2);
+BENCHMARK_TEMPLATE(exp_eigen, double);
+BENCHMARK_TEMPLATE(exp_vec, double)->Arg(0)->Arg(1)->Arg(2);
+BENCHMARK_TEMPLATE(sigmoid_eigen, float);
+BENCHMARK_TEMPLATE(sigmoid_vec, float)->Arg(0)->Arg(1)->Arg(2);
+BENCHMARK_TEMPLATE(sigmoid_eigen, double);
+BENCHMARK_TEMPLATE(sigmoid_vec, double)->Arg(0)->Arg(1)->Arg(2);
+
+// The tanh op's forward and backward through the tape at 256x64, on each instruction set (arg: 0 scalar
+// libm, 1 SSE2, 2 AVX2+FMA; skipped if the CPU lacks it).
+template <class T>
+void tanh_op_fb(benchmark::State& state) {
+  const UseIsa isa(state);
+  if (!isa.ok) return;
+  Parameter<T> a(activations<T>());
+  Tape<T> tape;
+  auto run = [&] {
+    tape.clear();
+    tape.backward(sum(tanh(tape.parameter(a))));
+  };
+  run();
+  const auto before = allocations();
+  for (auto _ : state) run();
+  bench::report_allocations(state, before);
+}
+BENCHMARK_TEMPLATE(tanh_op_fb, float)->Arg(0)->Arg(1)->Arg(2);
+BENCHMARK_TEMPLATE(tanh_op_fb, double)->Arg(0)->Arg(1)->Arg(2);
 
 // ---- the products alone: Eigen's kernel against OpenBLAS's, to place gemm.cpp's threshold, and OpenBLAS's
 // sgemm/ssyrk rate at the 1024x512 step's shapes (the ceiling the step's products are measured against).

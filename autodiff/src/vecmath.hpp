@@ -1,0 +1,61 @@
+// Vectorised elementwise math over contiguous arrays (internal): exp, log, tanh, sigmoid and pow for float
+// and double, through SLEEF's SIMD functions where the build and the CPU allow, else libm.
+//
+// The library is compiled for baseline x86-64, so the instruction set is chosen at run time, once, at the
+// first call (thread-safe): AVX2+FMA when the CPU has both, SSE2 otherwise; libm's scalar functions when
+// tapegrad was configured without SLEEF (TAPEGRAD_SLEEF=OFF) or off x86-64. The vector paths handle a tail
+// shorter than a vector by running the same vector function on a padded copy, so an element's result does
+// not depend on its position or on n. Every function accepts x == y (in place); the arrays must not
+// otherwise overlap.
+//
+// Accuracy, measured by tests/autodiff/test_vecmath.cpp against the exact result (libm in the next wider
+// type) over the whole domain, special values included: on the SLEEF paths exp, log and pow within 1 ulp
+// (SLEEF's "u10" functions), tanh within 1.001 ulp in double and 3.5 ulp in float (SLEEF's faster "u35"
+// function); on the libm path exp, log and pow within 1 ulp, tanh
+// within 2.5 (glibc's tanhf); sigmoid within 3 ulp on every path. Special values follow C99 (log(0) = -inf,
+// log(x < 0) = NaN, pow's special cases, NaN in NaN out). One exception, SLEEF's and in double only: exp and
+// pow overflow to inf once the result exceeds 1.79769e308, 1.75e-6 below DBL_MAX (exp(x) for
+// x > 709.7827111 rather than 709.7827129). The SSE2 and AVX2+FMA paths may differ in the last bit.
+#pragma once
+
+#include "tapegrad/autodiff/matrix.hpp"
+
+namespace tapegrad::detail::vec {
+
+/// The instruction sets the array functions can run on. `scalar` is the libm fallback.
+enum class Isa { scalar, sse2, avx2 };
+
+/// "scalar", "sse2", "avx2".
+const char* isa_name(Isa isa);
+/// Whether this build and this CPU can run `isa` (`scalar` always can).
+bool isa_supported(Isa isa);
+/// The instruction set the functions below use: the best supported one unless set_isa_for_testing chose.
+Isa active_isa();
+/// Makes every later call (in any thread) use `isa`, for tests and benchmarks that compare the paths. Throws
+/// std::invalid_argument if `isa` is not supported. Not to be called while another thread computes.
+void set_isa_for_testing(Isa isa);
+
+/// y[i] = exp(x[i]) for i < n. Overflows to +inf (slightly early in double, see above), underflows through
+/// the subnormals to 0.
+void exp(const float* x, float* y, Index n);
+void exp(const double* x, double* y, Index n);
+
+/// y[i] = log(x[i]) (natural logarithm) for i < n: -inf at ±0, NaN below 0, subnormal inputs exact.
+void log(const float* x, float* y, Index n);
+void log(const double* x, double* y, Index n);
+
+/// y[i] = tanh(x[i]) for i < n; ±1 once tanh rounds to it.
+void tanh(const float* x, float* y, Index n);
+void tanh(const double* x, double* y, Index n);
+
+/// y[i] = 1 / (1 + exp(-x[i])) for i < n, computed from e = exp(-|x|) as 1 / (1 + e) for x >= 0 and
+/// e / (1 + e) below: it never exponentiates a positive number, so it neither overflows nor loses the
+/// relative accuracy of tiny results (sigmoid(-700) = 9.86e-305 in double). Within 3 ulp (2.22 seen).
+void sigmoid(const float* x, float* y, Index n);
+void sigmoid(const double* x, double* y, Index n);
+
+/// y[i] = pow(x[i], p) for i < n, with C99's special cases (negative x: finite only for integer p).
+void pow(const float* x, float p, float* y, Index n);
+void pow(const double* x, double p, double* y, Index n);
+
+}  // namespace tapegrad::detail::vec
