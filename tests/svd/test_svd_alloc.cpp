@@ -97,10 +97,10 @@ TEST_CASE("tapegrad-svd's iterations make no heap allocation in steady state", "
   }
 }
 
-TEMPLATE_TEST_CASE("the seed loss as written allocates nothing per step in either idiom", "[svd][alloc]", float,
-                   double) {
-  // svd::seed_loss is the formula as written (matmul, transpose, diag, square, mean); the graph optimizer runs
-  // it as fused kernels. Recorded once and replayed, or cleared and re-recorded every step (the README's
+TEMPLATE_TEST_CASE("the seed loss as written allocates nothing per step in either idiom", "[svd][alloc]",
+                   float, double) {
+  // svd::seed_loss is the formula as written (matmul, transpose, diag, square, mean); the graph optimizer
+  // runs it as fused kernels. Recorded once and replayed, or cleared and re-recorded every step (the README's
   // idiom), a step makes no heap allocation after the first.
   using T = TestType;
   if (!TAPEGRAD_COUNT_ALLOCATIONS) {

@@ -1,4 +1,6 @@
 // add, sub, mul, div (with 2-D broadcasting), neg, and the scalar forms.
+#include <type_traits>
+
 #include "op_support.hpp"
 
 namespace tapegrad {
@@ -34,7 +36,9 @@ bool same_shape(const Matrix<T>& x, const Matrix<T>& y) {
   return x.rows() == y.rows() && x.cols() == y.cols();
 }
 
-// out(i, j) = f(a(i, j), b(i, j)) with broadcasting; the same-shape case is a vectorised Eigen expression.
+// out(i, j) = f(a(i, j), b(i, j)) with broadcasting; the same-shape case is a vectorised Eigen expression,
+// and the broadcast ones (a bias row or column, a scalar) run column by column with the broadcast operand's
+// step known at compile time, so the inner loop vectorises too.
 template <class T, class F>
 void binary_forward(OpContext<T>& c, F f) {
   const auto &a = c.in(0), &b = c.in(1);
@@ -43,8 +47,28 @@ void binary_forward(OpContext<T>& c, F f) {
     out = a.binaryExpr(b, f);
     return;
   }
-  for (Index j = 0; j < out.cols(); ++j)
-    for (Index i = 0; i < out.rows(); ++i) out(i, j) = f(at(a, i, j), at(b, i, j));
+  const Index rows = out.rows(), cols = out.cols();
+  const Index a_col = a.cols() == 1 ? 0 : a.rows(), b_col = b.cols() == 1 ? 0 : b.rows();
+  const T *pa = a.data(), *pb = b.data();
+  T* po = out.data();
+  auto run = [&](auto a_step, auto b_step) {  // 0: the operand's row broadcasts down the column
+    for (Index j = 0; j < cols; ++j) {
+      const T *ca = pa + j * a_col, *cb = pb + j * b_col;
+      T* co = po + j * rows;
+      for (Index i = 0; i < rows; ++i) co[i] = f(ca[i * a_step], cb[i * b_step]);
+    }
+  };
+  using One = std::integral_constant<Index, 1>;
+  using Zero = std::integral_constant<Index, 0>;
+  const bool a_down = a.rows() == rows, b_down = b.rows() == rows;
+  if (a_down && b_down)
+    run(One{}, One{});
+  else if (a_down)
+    run(One{}, Zero{});
+  else if (b_down)
+    run(Zero{}, One{});
+  else
+    run(Zero{}, Zero{});
 }
 
 // grad_in(k)(i, j) += dfk(a, b, dC)(i, j), summed over the broadcast dimensions of input k.
