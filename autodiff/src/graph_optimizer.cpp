@@ -9,6 +9,8 @@
 //   mean(square(a - b)), sum(...)    -> mse / sum_squared_difference   one pass, no a - b or square
 //   sum_squares(a - b)               -> sum_squared_difference
 //   mean(square(a)), sum(square(a))  -> mean_squares / sum_squares
+//   tanh(a + b), sigmoid(..), relu(..) -> add_tanh, add_sigmoid, add_relu   one pass (a bias and its
+//   activation)
 //
 // A pattern matches on what the nodes were recorded as (their kind and recorded inputs), so patterns
 // compose: in matmul(matmul(U, diag(s)), transpose(V)) the inner product becomes scale_columns and the outer
@@ -112,6 +114,17 @@ void rewrite_reduction(Node<T>* c) {
   }
 }
 
+// tanh / sigmoid / relu of a + b: one pass over the output, forward and backward.
+template <class T>
+void rewrite_activation(Node<T>* c) {
+  Node<T>* x = c->rec.inp[0];
+  if (!foldable(x, OpKind::add)) return;
+  static constexpr const char* kPattern[3] = {"tanh(a + b)", "sigmoid(a + b)", "relu(a + b)"};
+  const int which = c->kind == OpKind::tanh ? 0 : c->kind == OpKind::sigmoid ? 1 : 2;
+  set_run(c, add_activation_op<T>(c->kind), {x->rec.inp[0], x->rec.inp[1]}, T(0), 0, kPattern[which]);
+  x->bypassed = true;
+}
+
 }  // namespace
 
 template <class T>
@@ -130,6 +143,11 @@ std::size_t rewrite_graph(Node<T>* const* nodes, std::size_t n) {
       case OpKind::mean:
       case OpKind::sum_squares:
         rewrite_reduction(c);
+        break;
+      case OpKind::tanh:
+      case OpKind::sigmoid:
+      case OpKind::relu:
+        rewrite_activation(c);
         break;
       default:
         break;

@@ -169,6 +169,23 @@ void all_patterns() {
           [&](Tape<T>& t, const VS& x) { return mean(square(t.constant(W) - matmul(x[0], x[1]))); }, {A, B},
           "mse");
     }
+    SECTION(
+        "tanh / sigmoid / relu of a + b (a bias of any broadcast shape) -> add_tanh, add_sigmoid, add_relu") {
+      const auto Wmk = random_matrix<T>(m, k, seed++);
+      const auto bias_row = random_matrix<T>(1, k, seed++), bias_col = random_matrix<T>(m, 1, seed++),
+                 bias_one = random_matrix<T>(1, 1, seed++), full = random_matrix<T>(m, k, seed++);
+      for (const auto* bias : {&bias_row, &bias_col, &bias_one, &full}) {
+        check_pattern<T>(
+            [&](Tape<T>& t, const VS& x) { return sum(mul(tanh(x[0] + x[1]), t.constant(Wmk))); }, {A, *bias},
+            "add_tanh");
+        check_pattern<T>(
+            [&](Tape<T>& t, const VS& x) { return sum(mul(sigmoid(x[1] + x[0]), t.constant(Wmk))); },
+            {A, *bias}, "add_sigmoid");
+        check_pattern<T>(
+            [&](Tape<T>& t, const VS& x) { return sum(mul(relu(x[0] + x[1]), t.constant(Wmk))); }, {A, *bias},
+            "add_relu");
+      }
+    }
     SECTION("mean(square(a)), sum(square(a))") {
       check_pattern<T>([&](Tape<T>&, const VS& x) { return mean(square(x[0])); }, {A}, "mean_squares");
       check_pattern<T>([&](Tape<T>&, const VS& x) { return sum(square(x[0])); }, {A}, "sum_squares");

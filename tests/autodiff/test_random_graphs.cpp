@@ -649,6 +649,18 @@ class Generator {
     if (op == Op::div) B = positive(B);
     return emit(op, A, B, coin(0.5) ? 1.0 : 0.0);
   }
+  // An activation of a sum (a layer's bias and nonlinearity): add_tanh, add_sigmoid, add_relu.
+  int activation() {
+    static const Op acts[] = {Op::tanh, Op::sigmoid, Op::relu};
+    int A = pick();
+    const Index r = at(A).r, c = at(A).c;
+    const double u = real(0, 1);
+    int B = u < 0.4 ? make(1, c) : u < 0.6 ? make(r, 1) : u < 0.75 ? make(1, 1) : make(r, c);
+    if (coin(0.25)) std::swap(A, B);
+    const int sum = emit(Op::add, A, B);
+    if (coin(0.15)) emit(Op::exp, sum);  // the sum with a second use
+    return emit(any(acts), sum);
+  }
   int scalar_op() {
     const int x = pick();
     switch (uni(0, 3)) {
@@ -731,7 +743,7 @@ class Generator {
 
   void move() {
     // Weights: the rewrite patterns first.
-    static const int weights[] = {8, 8, 5, 6, 6, 6, 4, 7, 4, 3, 2, 8, 4, 10, 3, 8};
+    static const int weights[] = {8, 8, 5, 6, 6, 6, 4, 7, 4, 3, 2, 8, 4, 10, 3, 5, 8};
     int total = 0;
     for (int w : weights) total += w;
     int u = uni(0, total - 1), k = 0;
@@ -781,6 +793,9 @@ class Generator {
         break;
       case 14:
         reduce_vec();
+        break;
+      case 15:
+        activation();
         break;
       default:
         loss_of(pick());
@@ -1278,8 +1293,9 @@ TEST_CASE("random graphs give the same with the optimizer on and off", "[optimiz
   for (const auto& [k, n] : stats.patterns) o << "\n  " << k << ": " << n;
   INFO(o.str());
   if (only) return;
-  for (const char* op : {"matmul_nt", "matmul_tn", "matmul_tt", "gram", "gram_rows", "scale_columns",
-                         "scale_rows", "mse", "sum_squared_difference", "mean_squares", "sum_squares"}) {
+  for (const char* op :
+       {"matmul_nt", "matmul_tn", "matmul_tt", "gram", "gram_rows", "scale_columns", "scale_rows", "mse",
+        "sum_squared_difference", "mean_squares", "sum_squares", "add_tanh", "add_sigmoid", "add_relu"}) {
     CAPTURE(op);
     CHECK(stats.fused[op] >= 20);
   }

@@ -5,6 +5,8 @@
 
 namespace tapegrad {
 
+using detail::binary_forward;
+using detail::same_shape;
 using detail::shape_of;
 
 namespace {
@@ -30,45 +32,6 @@ T at(const Matrix<T>& x, Index i, Index j) {
 template <class T>
 T& at(Matrix<T>& x, Index i, Index j) {
   return x(x.rows() == 1 ? 0 : i, x.cols() == 1 ? 0 : j);
-}
-template <class T>
-bool same_shape(const Matrix<T>& x, const Matrix<T>& y) {
-  return x.rows() == y.rows() && x.cols() == y.cols();
-}
-
-// out(i, j) = f(a(i, j), b(i, j)) with broadcasting; the same-shape case is a vectorised Eigen expression,
-// and the broadcast ones (a bias row or column, a scalar) run column by column with the broadcast operand's
-// step known at compile time, so the inner loop vectorises too.
-template <class T, class F>
-void binary_forward(OpContext<T>& c, F f) {
-  const auto &a = c.in(0), &b = c.in(1);
-  auto& out = c.out();
-  if (same_shape(a, b)) {
-    out = a.binaryExpr(b, f);
-    return;
-  }
-  const Index rows = out.rows(), cols = out.cols();
-  const Index a_col = a.cols() == 1 ? 0 : a.rows(), b_col = b.cols() == 1 ? 0 : b.rows();
-  const T *pa = a.data(), *pb = b.data();
-  T* po = out.data();
-  auto run = [&](auto a_step, auto b_step) {  // 0: the operand's row broadcasts down the column
-    for (Index j = 0; j < cols; ++j) {
-      const T *ca = pa + j * a_col, *cb = pb + j * b_col;
-      T* co = po + j * rows;
-      for (Index i = 0; i < rows; ++i) co[i] = f(ca[i * a_step], cb[i * b_step]);
-    }
-  };
-  using One = std::integral_constant<Index, 1>;
-  using Zero = std::integral_constant<Index, 0>;
-  const bool a_down = a.rows() == rows, b_down = b.rows() == rows;
-  if (a_down && b_down)
-    run(One{}, One{});
-  else if (a_down)
-    run(One{}, Zero{});
-  else if (b_down)
-    run(Zero{}, One{});
-  else
-    run(Zero{}, Zero{});
 }
 
 // grad_in(k)(i, j) += dfk(a, b, dC)(i, j), summed over the broadcast dimensions of input k.
@@ -99,28 +62,28 @@ Var<T> add(Var<T> a, Var<T> b) {
   // C = A + B   =>   dA += dC,   dB += dC   (summed over broadcast dimensions)
   Tape<T>& t = detail::same_tape("add", a, b);
   auto [r, cols] = broadcast_shape("add", a, b);
-  return t.record(
-      "add", {a, b}, r, cols,
-      [](OpContext<T>& c) {
-        if (same_shape(c.in(0), c.in(1)))
-          c.out().noalias() = c.in(0) + c.in(1);
-        else
-          binary_forward(c, [](T x, T y) { return x + y; });
-      },
-      [](OpContext<T>& c) {
-        for (int k = 0; k < 2; ++k) {
-          if (!c.needs_grad(k)) continue;
-          auto& gk = c.grad_in(k);
-          if (same_shape(gk, c.grad_out()))
-            gk += c.grad_out();
-          else if (gk.rows() == 1 && gk.cols() == 1)
-            gk(0, 0) += c.grad_out().sum();
-          else if (gk.rows() == 1)
-            gk += c.grad_out().colwise().sum();
-          else
-            gk += c.grad_out().rowwise().sum();
-        }
-      });
+  static constexpr OpDef<T> op{"add", OpKind::add,
+                               [](OpContext<T>& c) {
+                                 if (same_shape(c.in(0), c.in(1)))
+                                   c.out().noalias() = c.in(0) + c.in(1);
+                                 else
+                                   binary_forward(c, [](T x, T y) { return x + y; });
+                               },
+                               [](OpContext<T>& c) {
+                                 for (int k = 0; k < 2; ++k) {
+                                   if (!c.needs_grad(k)) continue;
+                                   auto& gk = c.grad_in(k);
+                                   if (same_shape(gk, c.grad_out()))
+                                     gk += c.grad_out();
+                                   else if (gk.rows() == 1 && gk.cols() == 1)
+                                     gk(0, 0) += c.grad_out().sum();
+                                   else if (gk.rows() == 1)
+                                     gk += c.grad_out().colwise().sum();
+                                   else
+                                     gk += c.grad_out().rowwise().sum();
+                                 }
+                               }};
+  return t.record(op, {a, b}, r, cols);
 }
 
 template <class T>

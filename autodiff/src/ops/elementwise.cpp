@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "../vecmath.hpp"
+#include "kernels.hpp"
 #include "op_support.hpp"
 
 namespace tapegrad {
@@ -93,48 +94,115 @@ Var<T> abs(Var<T> a) {
 template <class T>
 Var<T> relu(Var<T> a) {
   // C = max(A, 0)   =>   dA += [A > 0] ∘ dC
-  return a.tape().record(
-      "relu", {a}, a.rows(), a.cols(), [](OpContext<T>& c) { c.out() = c.in(0).array().max(T(0)); },
+  static constexpr OpDef<T> op{
+      "relu", OpKind::relu, [](OpContext<T>& c) { c.out() = c.in(0).array().max(T(0)); },
       [](OpContext<T>& c) {
         c.grad_in(0).array() += (c.in(0).array() > T(0)).select(c.grad_out().array(), T(0));
-      });
+      }};
+  return a.tape().record(op, {a}, a.rows(), a.cols());
 }
 
 template <class T>
 Var<T> tanh(Var<T> a) {
   // C = tanh(A)   =>   dA += (1 - C²) ∘ dC
-  return a.tape().record(
-      "tanh", {a}, a.rows(), a.cols(),
+  static constexpr OpDef<T> op{
+      "tanh", OpKind::tanh,
       [](OpContext<T>& c) { detail::vec::tanh(c.in(0).data(), out_like_in(c), c.in(0).size()); },
       [](OpContext<T>& c) {
         c.grad_in(0).array() += (T(1) - c.out().array().square()) * c.grad_out().array();
-      });
+      }};
+  return a.tape().record(op, {a}, a.rows(), a.cols());
 }
 
 template <class T>
 Var<T> sigmoid(Var<T> a) {
   // C = 1 / (1 + exp(-A))   =>   dA += C (1 - C) ∘ dC
-  return a.tape().record(
-      "sigmoid", {a}, a.rows(), a.cols(),
-      [](OpContext<T>& c) {
-        // Stable for large |x|: never exponentiates a positive number.
-        detail::vec::sigmoid(c.in(0).data(), out_like_in(c), c.in(0).size());
-      },
-      [](OpContext<T>& c) {
-        c.grad_in(0).array() += c.out().array() * (T(1) - c.out().array()) * c.grad_out().array();
-      });
+  static constexpr OpDef<T> op{"sigmoid", OpKind::sigmoid,
+                               [](OpContext<T>& c) {
+                                 // Stable for large |x|: never exponentiates a positive number.
+                                 detail::vec::sigmoid(c.in(0).data(), out_like_in(c), c.in(0).size());
+                               },
+                               [](OpContext<T>& c) {
+                                 c.grad_in(0).array() +=
+                                     c.out().array() * (T(1) - c.out().array()) * c.grad_out().array();
+                               }};
+  return a.tape().record(op, {a}, a.rows(), a.cols());
 }
 
-#define TAPEGRAD_INSTANTIATE(T)      \
-  template Var<T> square<T>(Var<T>); \
-  template Var<T> exp<T>(Var<T>);    \
-  template Var<T> log<T>(Var<T>);    \
-  template Var<T> sqrt<T>(Var<T>);   \
-  template Var<T> pow<T>(Var<T>, T); \
-  template Var<T> abs<T>(Var<T>);    \
-  template Var<T> relu<T>(Var<T>);   \
-  template Var<T> tanh<T>(Var<T>);   \
-  template Var<T> sigmoid<T>(Var<T>);
+namespace detail {
+
+// act(A + B) in one node, B (or A) broadcasting like add (a bias): the activation runs in place on the sum,
+// and backward forms G = act'(C) ∘ dC a 256-entry chunk at a time on the stack (no buffer, no allocation):
+//   C = act(A + B)   =>   dA += G,   dB += G   (summed over broadcast dimensions)
+// with act'(C) = 1 - C² (tanh), C (1 - C) (sigmoid), [C > 0] (relu): the same derivatives as the two ops.
+template <class T, OpKind Act>
+void add_activation_forward(OpContext<T>& c) {
+  binary_forward(c, [](T x, T y) { return x + y; });
+  T* o = c.out().data();
+  if constexpr (Act == OpKind::tanh)
+    vec::tanh(o, o, c.out().size());
+  else if constexpr (Act == OpKind::sigmoid)
+    vec::sigmoid(o, o, c.out().size());
+  else
+    c.out() = c.out().array().max(T(0));
+}
+
+template <class T, OpKind Act>
+void add_activation_backward(OpContext<T>& c) {
+  constexpr Index kChunk = 256;
+  alignas(64) T buffer[kChunk];
+  const auto &out = c.out(), &dc = c.grad_out();
+  const Index rows = out.rows(), cols = out.cols();
+  for (Index j = 0; j < cols; ++j) {
+    for (Index i0 = 0; i0 < rows; i0 += kChunk) {
+      const Index len = std::min(kChunk, rows - i0);
+      Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> g(buffer, len);
+      const auto o = out.col(j).segment(i0, len).array();
+      const auto d = dc.col(j).segment(i0, len).array();
+      if constexpr (Act == OpKind::tanh)
+        g = (T(1) - o.square()) * d;
+      else if constexpr (Act == OpKind::sigmoid)
+        g = o * (T(1) - o) * d;
+      else
+        g = (o > T(0)).select(d, T(0));
+      for (int k = 0; k < 2; ++k) {
+        if (!c.needs_grad(k)) continue;
+        auto& gk = c.grad_in(k);
+        const Index jk = gk.cols() == 1 ? 0 : j;
+        if (gk.rows() == rows)
+          gk.col(jk).segment(i0, len).array() += g;
+        else
+          gk(0, jk) += g.sum();
+      }
+    }
+  }
+}
+
+template <class T>
+const OpDef<T>& add_activation_op(OpKind act) {
+  static constexpr OpDef<T> ops[3] = {
+      {"add_tanh", OpKind::custom, add_activation_forward<T, OpKind::tanh>,
+       add_activation_backward<T, OpKind::tanh>},
+      {"add_sigmoid", OpKind::custom, add_activation_forward<T, OpKind::sigmoid>,
+       add_activation_backward<T, OpKind::sigmoid>},
+      {"add_relu", OpKind::custom, add_activation_forward<T, OpKind::relu>,
+       add_activation_backward<T, OpKind::relu>}};
+  return ops[act == OpKind::tanh ? 0 : act == OpKind::sigmoid ? 1 : 2];
+}
+
+}  // namespace detail
+
+#define TAPEGRAD_INSTANTIATE(T)       \
+  template Var<T> square<T>(Var<T>);  \
+  template Var<T> exp<T>(Var<T>);     \
+  template Var<T> log<T>(Var<T>);     \
+  template Var<T> sqrt<T>(Var<T>);    \
+  template Var<T> pow<T>(Var<T>, T);  \
+  template Var<T> abs<T>(Var<T>);     \
+  template Var<T> relu<T>(Var<T>);    \
+  template Var<T> tanh<T>(Var<T>);    \
+  template Var<T> sigmoid<T>(Var<T>); \
+  template const OpDef<T>& detail::add_activation_op<T>(OpKind);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 

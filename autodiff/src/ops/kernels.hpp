@@ -34,4 +34,10 @@ const OpDef<T>& squared_difference_op(bool mean);
 template <class T>
 const OpDef<T>& squares_op(bool mean);
 
+/// act(A + B) with B or A broadcasting as in add (a bias), act one of OpKind::tanh, sigmoid, relu:
+/// "add_tanh", "add_sigmoid", "add_relu" (ops/elementwise.cpp). One pass forward and backward, no sum or its
+/// gradient kept.
+template <class T>
+const OpDef<T>& add_activation_op(OpKind act);
+
 }  // namespace tapegrad::detail

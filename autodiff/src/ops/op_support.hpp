@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <type_traits>
 
 #include "tapegrad/autodiff/ops.hpp"
 
@@ -28,6 +29,46 @@ Tape<T>& same_tape(const char* op, const Var<T>& a, const Var<T>& b) {
 template <class T>
 bool is_vector(const Var<T>& v) {
   return v.rows() == 1 || v.cols() == 1;
+}
+
+template <class T>
+bool same_shape(const Matrix<T>& x, const Matrix<T>& y) {
+  return x.rows() == y.rows() && x.cols() == y.cols();
+}
+
+// out(i, j) = f(a(i, j), b(i, j)) with broadcasting; the same-shape case is a vectorised Eigen expression,
+// and the broadcast ones (a bias row or column, a scalar) run column by column with the broadcast operand's
+// step known at compile time, so the inner loop vectorises too.
+template <class T, class F>
+void binary_forward(OpContext<T>& c, F f) {
+  const auto &a = c.in(0), &b = c.in(1);
+  auto& out = c.out();
+  if (same_shape(a, b)) {
+    out = a.binaryExpr(b, f);
+    return;
+  }
+  const Index rows = out.rows(), cols = out.cols();
+  const Index a_col = a.cols() == 1 ? 0 : a.rows(), b_col = b.cols() == 1 ? 0 : b.rows();
+  const T *pa = a.data(), *pb = b.data();
+  T* po = out.data();
+  auto run = [&](auto a_step, auto b_step) {  // 0: the operand's row broadcasts down the column
+    for (Index j = 0; j < cols; ++j) {
+      const T *ca = pa + j * a_col, *cb = pb + j * b_col;
+      T* co = po + j * rows;
+      for (Index i = 0; i < rows; ++i) co[i] = f(ca[i * a_step], cb[i * b_step]);
+    }
+  };
+  using One = std::integral_constant<Index, 1>;
+  using Zero = std::integral_constant<Index, 0>;
+  const bool a_down = a.rows() == rows, b_down = b.rows() == rows;
+  if (a_down && b_down)
+    run(One{}, One{});
+  else if (a_down)
+    run(One{}, Zero{});
+  else if (b_down)
+    run(Zero{}, One{});
+  else
+    run(Zero{}, Zero{});
 }
 
 }  // namespace tapegrad::detail

@@ -97,6 +97,10 @@ enum class OpKind : std::uint8_t {
   sum,          // Σ A
   mean,         // Σ A / N
   sum_squares,  // Σ A²
+  add,          // A + B
+  tanh,         // elementwise activations
+  sigmoid,
+  relu,
 };
 
 /// An op's definition: its name, kind, forward and backward. Ops that the graph optimizer produces or
