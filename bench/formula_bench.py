@@ -33,6 +33,8 @@ def fmt(us):
 def run(binary, reps, min_time, filt):
     cmd = [binary, "--benchmark_format=json", f"--benchmark_repetitions={reps}",
            f"--benchmark_min_time={min_time}", "--benchmark_report_aggregates_only=true",
+           # Repetitions of every variant interleaved at random: each sees the same spread of machine load.
+           "--benchmark_enable_random_interleaving=true",
            f"--benchmark_filter=^formula/.*{filt}"]
     print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
