@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "graph_optimizer.hpp"
@@ -21,6 +22,12 @@ template <class T>
 void zero_to(Matrix<T>& m, Index rows, Index cols) {
   resize_to(m, rows, cols);
   m.setZero();
+}
+
+// Bit for bit: 0.0 and -0.0 are different op parameters (1 / (x * -0.0)), and a NaN is the same as itself.
+template <class T>
+bool same_bits(T a, T b) {
+  return std::memcmp(&a, &b, sizeof(T)) == 0;
 }
 
 }  // namespace
@@ -162,8 +169,8 @@ Var<T> Tape<T>::record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs
   for (const auto& v : inputs) check(v, def.name);
   auto& n = push(def.name);
   bool same = matched_ + 1 == size_ && n.rec.forward == def.forward && n.rec.backward == def.backward &&
-              n.rec.n_in == inputs.size() && n.rec.attr == attr && n.rec.scalar == scalar && n.rows == rows &&
-              n.cols == cols;
+              n.kind == def.kind && n.rec.n_in == inputs.size() && n.rec.attr == attr &&
+              same_bits(n.rec.scalar, scalar) && n.rows == rows && n.cols == cols;
   std::uint8_t k = 0;
   bool needs_grad = false;
   for (const auto& v : inputs) {
@@ -380,9 +387,23 @@ void Tape<T>::unfused_gradients() {
   // The last sweep ran the rewritten graph, which gives a node that a rewrite bypassed only part of its
   // gradient (or none). Sweep again through the graph as recorded, with the parameters' gradients sent
   // to scratch buffers (they already hold this sweep's contribution), so every node gets its gradient.
-  unfused_valid_ = true;
-  if (last_root_serial_ < base_ || last_root_serial_ - base_ >= size_) return;  // no sweep of this recording
+  if (last_root_serial_ < base_ || last_root_serial_ - base_ >= size_) {  // no sweep of this recording
+    unfused_valid_ = true;
+    return;
+  }
   const auto root = static_cast<std::uint32_t>(last_root_serial_ - base_);
+  // The parameters' gradients go back to the parameters however this ends (an op may throw, e.g. anomaly
+  // detection's NonFiniteError): a later sweep must never accumulate into the scratch buffers.
+  struct Restore {
+    Tape* tape;
+    std::uint32_t root;
+    ~Restore() {
+      for (std::uint32_t i = 0; i <= root; ++i) {
+        auto* n = tape->ptr_[i];
+        if (n->param) n->grd = &n->param->grad;
+      }
+    }
+  } restore{this, root};
   for (std::uint32_t i = 0; i <= root; ++i) {  // values as recorded (inputs come first)
     auto* n = ptr_[i];
     if (n->rec.forward && !n->computed) run_forward(n, n->rec);
@@ -405,10 +426,7 @@ void Tape<T>::unfused_gradients() {
     }
     run_backward(n, n->rec);
   }
-  for (std::uint32_t i = 0; i <= root; ++i) {
-    auto* n = ptr_[i];
-    if (n->param) n->grd = &n->param->grad;
-  }
+  unfused_valid_ = true;  // only once the sweep has completed
 }
 
 template <class T>
@@ -421,8 +439,13 @@ const Matrix<T>& Tape<T>::observed_grad(std::uint32_t i) {
   }
   // The last sweep left this node's gradient partial if it ran a plan that read around it (this plan, or
   // one made before a replan since).
-  if (sweep_rewritten_ && (rewritten || gen_ != sweep_gen_) && n->needs_grad && !n->param && !unfused_valid_)
-    unfused_gradients();
+  if (sweep_rewritten_ && (rewritten || gen_ != sweep_gen_) && n->needs_grad && !n->param) {
+    if (!unfused_valid_) unfused_gradients();
+    // A node the last root does not depend on (not reached by that sweep) has a zero gradient.
+    const std::uint64_t root = last_root_serial_ - base_;
+    if (last_root_serial_ < base_ || root >= size_ || n->self > root || !n->on_path)
+      zero_to(*n->grd, n->rows, n->cols);
+  }
   return *n->grd;
 }
 

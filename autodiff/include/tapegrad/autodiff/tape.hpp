@@ -185,7 +185,8 @@ class OpContext {
 /// one GEMM with a transpose flag, mean(square(a - b)) into one pass, ...; docs/graph-optimizer.md). A
 /// node whose value or gradient is read, or that is swept from, keeps its meaning: reading it makes it
 /// computed, and later plans keep it. Parameters are read when the values are computed, so change a
-/// parameter only after the backward pass (as an optimizer step does). With the optimizer off, or with
+/// parameter only after the backward pass (as an optimizer step does), and read an intermediate node
+/// before that step: a node the plan left out is computed when first read, from the parameters as they are. With the optimizer off, or with
 /// anomaly detection on, every op runs as it is recorded, exactly as written.
 template <class T>
 class Tape {
