@@ -1,9 +1,10 @@
 // The tape: a linear record of matrix-valued nodes, and one reverse sweep over it.
 //
-// Every op appends one node (its value is computed at once), so creation order is a topological
-// order and backward() is a single reverse loop: no sort, no recursion. Nodes are indices into the
-// tape. clear() forgets the nodes but keeps their buffers, so a training loop that records the same
-// graph every step stops allocating after the first one; forward() replays a recorded graph on new
+// Every op appends one node, so creation order is a topological order and backward() is a single reverse
+// loop: no sort, no recursion. Nodes are indices into the tape. Values are computed when first needed, after
+// the graph optimizer has planned the recording (docs/graph-optimizer.md). clear() forgets the nodes but
+// keeps their buffers (and the plan, while the same graph is recorded again), so a training loop that records
+// the same graph every step stops allocating after the first one; forward() replays a recorded graph on new
 // parameter values without recording anything.
 #pragma once
 
@@ -55,8 +56,11 @@ class Var {
   Var() = default;
 
   Tape<T>& tape() const;
+  /// The node's shape (known when recorded: computes nothing).
   Index rows() const;
   Index cols() const;
+  /// The node's value: computed first (with what it depends on) if it is not yet. The reference stays valid
+  /// while more nodes are recorded, until clear().
   const Matrix<T>& value() const;
   /// The gradient of the last backward() with respect to this node (nodes on a path to a parameter).
   const Matrix<T>& grad() const;
