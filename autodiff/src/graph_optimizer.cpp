@@ -132,9 +132,7 @@ std::size_t rewrite_graph(Node<T>* const* nodes, std::size_t n) {
   std::size_t rewrites = 0;
   for (std::size_t i = 0; i < n; ++i) {
     Node<T>* c = nodes[i];
-    c->bypassed = false;  // its uses come later: they may set it again
-    c->run = c->rec;
-    c->replaced = nullptr;
+    c->run_as_recorded();  // bypassed: its uses come later and may set it again; live: below
     switch (c->kind) {
       case OpKind::matmul:
         rewrite_matmul(c);

@@ -55,10 +55,12 @@ void write_graph(const Tape<T>& tape, std::ostream& out, const std::vector<bool>
     const char* replaced = options.as_run ? tape.replaced_pattern(i) : nullptr;
     // Appended piece by piece: GCC 12 -O2 gives a false -Wrestrict error on `"literal" + std::string`.
     std::string label;
-    const std::string& name = param ? tape.parameter_name(i) : leaf ? tape.constant_name(i) : label;
-    if (!name.empty()) {
-      label += name;
-      label += ": ";
+    if (leaf) {  // a named parameter or constant: "U: parameter"
+      const std::string& name = param ? tape.parameter_name(i) : tape.constant_name(i);
+      if (!name.empty()) {
+        label += name;
+        label += ": ";
+      }
     }
     label += options.as_run ? tape.run_op_name(i) : tape.op_name(i);
     if (grad) label += " \xE2\x88\x87";  // ∇

@@ -68,24 +68,12 @@ void Tape<T>::check_failed(Var<T> v, const char* op) const {
 
 template <class T>
 Var<T> Tape<T>::finish_record(detail::Node<T>& n, bool same) {
-  if (same) {
-    ++matched_;  // the plan's decisions for this node (run, live, bypassed) still hold
-  } else {
-    n.run = n.rec;
-    n.live = true;
-    n.bypassed = false;
-    n.replaced = nullptr;
-  }
+  if (same) ++matched_;  // the plan's decisions for this node (run, live, bypassed) still hold
+  // A new node, or a tape that runs ops as written (the slot may hold a rewritten step from an optimized
+  // recording), runs as recorded.
+  if (!same || eager()) n.run_as_recorded();
   n.computed = n.rec.forward == nullptr;  // leaves are always computed
-  if (eager() && !n.computed) {
-    if (same) {  // the slot may hold a rewritten step from an optimized recording
-      n.run = n.rec;
-      n.live = true;
-      n.bypassed = false;
-      n.replaced = nullptr;
-    }
-    run_forward(&n, n.rec);
-  }
+  if (eager() && !n.computed) run_forward(&n, n.rec);
   return handle(n.self);
 }
 
@@ -227,11 +215,15 @@ void Tape<T>::evaluate() {
 }
 
 template <class T>
+void Tape<T>::mark_observed(detail::Node<T>* n) {
+  if (n->observed) return;
+  n->observed = true;
+  if (!n->live || n->bypassed) plan_ok_ = false;  // the next plan keeps it as written
+}
+
+template <class T>
 void Tape<T>::observe(detail::Node<T>* n) {
-  if (!n->observed) {
-    n->observed = true;
-    if (!n->live || n->bypassed) plan_ok_ = false;  // the next plan keeps it as written
-  }
+  mark_observed(n);
   if (!n->computed) evaluate();
 }
 
@@ -242,18 +234,8 @@ void Tape<T>::deoptimize() {
   for (std::size_t i = 0; i < size_; ++i) {
     auto* n = ptr_[i];
     if (n->rec.forward && !n->computed) run_forward(n, n->rec);
-    n->run = n->rec;
-    n->live = true;
-    n->bypassed = false;
-    n->replaced = nullptr;
+    n->run_as_recorded();
   }
-}
-
-template <class T>
-const Matrix<T>& Tape<T>::value_of(std::uint32_t i) {
-  auto* n = ptr_[i];
-  if (!n->observed || !n->computed) observe(n);
-  return *n->val;
 }
 
 template <class T>
@@ -315,10 +297,7 @@ template <class T>
 template <class Seed>
 void Tape<T>::backward_from(std::uint32_t root, const Seed& seed) {
   auto& n = *ptr_[root];
-  if (!n.observed) {
-    n.observed = true;
-    if (!n.live || n.bypassed) plan_ok_ = false;
-  }
+  mark_observed(&n);
   evaluate();                 // every value the sweep reads
   if (!n.needs_grad) return;  // nothing on this graph depends on a parameter
   if (n.param) {
@@ -352,34 +331,42 @@ void Tape<T>::sweep(std::uint32_t root) {
     for (auto* n : plan_run_) run_backward(n, n->run);
     return;
   }
-  // Otherwise one reverse loop in creation order, which also writes the plan down: when node i is
-  // reached, every node that uses it (all of which come later) has already added its contribution.
+  // Otherwise the reverse loop, which also writes the plan down.
   plan_zero_.clear();
   plan_run_.clear();
   bplan_size_ = 0;  // not valid until the sweep completes
-  // push() recorded every node with on_path false; only an earlier sweep of this recording left marks.
+  sweep_steps(root, &detail::Node<T>::run, true);
+  bplan_gen_ = gen_;
+  bplan_size_ = size_;
+  bplan_root_ = root;
+  matched_ = size_;  // the plan is for this recording
+}
+
+template <class T>
+void Tape<T>::sweep_steps(std::uint32_t root, detail::Step<T> detail::Node<T>::*step, bool write_plan) {
+  // One reverse loop in creation order over each node's `step` (run: what the plan runs; rec: the graph as
+  // recorded): when node i is reached, every node that uses it (all of which come later) has already added
+  // its contribution. push() recorded every node with on_path false; only an earlier sweep of this
+  // recording left marks.
   for (std::size_t i = 0; i < std::min<std::size_t>(root, path_marked_); ++i) ptr_[i]->on_path = false;
   path_marked_ = std::max<std::size_t>(path_marked_, std::size_t{root} + 1);
   ptr_[root]->on_path = true;
   for (std::int64_t i = root; i >= 0; --i) {
     auto* n = ptr_[static_cast<std::size_t>(i)];
-    if (!n->on_path || !n->run.backward) continue;
-    for (std::uint8_t k = 0; k < n->run.n_in; ++k) {
-      auto* m = n->run.inp[k];
+    const detail::Step<T>& s = n->*step;
+    if (!n->on_path || !s.backward) continue;
+    for (std::uint8_t k = 0; k < s.n_in; ++k) {
+      auto* m = s.inp[k];
       if (!m->needs_grad || m->on_path) continue;
       m->on_path = true;
-      if (!m->param) {
+      if (!m->param) {  // parameters accumulate
         zero_to(m->grad, m->rows, m->cols);
-        plan_zero_.push_back(m);
+        if (write_plan) plan_zero_.push_back(m);
       }
     }
-    plan_run_.push_back(n);
-    run_backward(n, n->run);
+    if (write_plan) plan_run_.push_back(n);
+    run_backward(n, s);
   }
-  bplan_gen_ = gen_;
-  bplan_size_ = size_;
-  bplan_root_ = root;
-  matched_ = size_;  // the plan is for this recording
 }
 
 template <class T>
@@ -407,36 +394,20 @@ void Tape<T>::unfused_gradients() {
   for (std::uint32_t i = 0; i <= root; ++i) {  // values as recorded (inputs come first)
     auto* n = ptr_[i];
     if (n->rec.forward && !n->computed) run_forward(n, n->rec);
-    n->on_path = false;
     if (n->param) {
       n->grd = &n->grad;
       zero_to(n->grad, n->rows, n->cols);
     }
   }
-  path_marked_ = std::max<std::size_t>(path_marked_, std::size_t{root} + 1);
-  ptr_[root]->on_path = true;  // its gradient still holds the seed
-  for (std::int64_t i = root; i >= 0; --i) {
-    auto* n = ptr_[static_cast<std::size_t>(i)];
-    if (!n->on_path || !n->rec.backward) continue;
-    for (std::uint8_t k = 0; k < n->rec.n_in; ++k) {
-      auto* m = n->rec.inp[k];
-      if (!m->needs_grad || m->on_path) continue;
-      m->on_path = true;
-      zero_to(*m->grd, m->rows, m->cols);
-    }
-    run_backward(n, n->rec);
-  }
-  unfused_valid_ = true;  // only once the sweep has completed
+  sweep_steps(root, &detail::Node<T>::rec, false);  // the root's gradient still holds the seed
+  unfused_valid_ = true;                            // only once the sweep has completed
 }
 
 template <class T>
 const Matrix<T>& Tape<T>::observed_grad(std::uint32_t i) {
   auto* n = ptr_[i];
   const bool rewritten = !n->live || n->bypassed;
-  if (!n->observed) {
-    n->observed = true;
-    if (rewritten) plan_ok_ = false;  // later plans keep it as written
-  }
+  mark_observed(n);
   // The last sweep left this node's gradient partial if it ran a plan that read around it (this plan, or
   // one made before a replan since).
   if (sweep_rewritten_ && (rewritten || gen_ != sweep_gen_) && n->needs_grad && !n->param) {

@@ -157,6 +157,14 @@ struct Node {
   Matrix<T>* grd = nullptr;  // &param->grad for parameters, &grad otherwise
   Matrix<T> value;           // unused for parameters (their value lives in the Parameter)
   Matrix<T> grad;            // unused for parameters (their gradient lives in the Parameter)
+
+  /// Runs its recorded step: no rewrite, computed by the plan.
+  void run_as_recorded() {
+    run = rec;
+    live = true;
+    bypassed = false;
+    replaced = nullptr;
+  }
 };
 }  // namespace detail
 
@@ -190,8 +198,8 @@ class OpContext {
 /// node whose value or gradient is read, or that is swept from, keeps its meaning: reading it makes it
 /// computed, and later plans keep it. Parameters are read when the values are computed, so change a
 /// parameter only after the backward pass (as an optimizer step does), and read an intermediate node
-/// before that step: a node the plan left out is computed when first read, from the parameters as they are. With the optimizer off, or with
-/// anomaly detection on, every op runs as it is recorded, exactly as written.
+/// before that step: a node the plan left out is computed when first read, from the parameters as they are.
+/// With the optimizer off, or with anomaly detection on, every op runs as it is recorded, exactly as written.
 template <class T>
 class Tape {
  public:
@@ -263,7 +271,12 @@ class Tape {
 
   // Node inspection (for graph dumps, debugging and Var's accessors).
   /// The node's value, computed first if needed (a node the plan elided is then computed, and kept).
-  const Matrix<T>& value_of(std::uint32_t i);
+  const Matrix<T>& value_of(std::uint32_t i) {
+    auto* n = ptr_[i];
+    if (!n->observed || !n->computed) [[unlikely]]
+      observe(n);
+    return *n->val;
+  }
   /// The value buffer as it is (no computation): what value_of gives once computed.
   const Matrix<T>& stored_value(std::uint32_t i) const { return *ptr_[i]->val; }
   bool is_computed(std::uint32_t i) const { return ptr_[i]->computed; }
@@ -311,8 +324,9 @@ class Tape {
   }
   Var<T> finish_record(detail::Node<T>& n, bool same);
   detail::Node<T>& begin_constant(Index rows, Index cols, std::string_view name, bool& same);
-  void observe(detail::Node<T>* n);  // the user reads n: keep it in every plan, compute it now
-  void deoptimize();                 // computes every node, and makes each run as recorded
+  void mark_observed(detail::Node<T>* n);  // the user reads n: later plans keep it as written
+  void observe(detail::Node<T>* n);        // ... and compute it now
+  void deoptimize();                       // computes every node, and makes each run as recorded
   bool plan_current() const { return plan_ok_ && plan_size_ == size_ && matched_ == size_; }
   void plan() const;
   void ensure_plan() const {
@@ -322,6 +336,7 @@ class Tape {
   template <class Seed>
   void backward_from(std::uint32_t root, const Seed& seed);  // seed: the root's gradient, checked
   void sweep(std::uint32_t root);
+  void sweep_steps(std::uint32_t root, detail::Step<T> detail::Node<T>::*step, bool write_plan);
   void run_backward(detail::Node<T>* n, const detail::Step<T>& s);
   void unfused_gradients();  // recompute the last sweep as recorded, for grad() of a rewritten node
   const Matrix<T>& observed_grad(std::uint32_t i);
@@ -387,10 +402,7 @@ Index Var<T>::cols() const {
 template <class T>
 const Matrix<T>& Var<T>::value() const {
   tape().check(*this, "value");
-  auto* n = tape_->ptr_[tape_->index_of(*this)];
-  if (!n->observed || !n->computed) [[unlikely]]
-    tape_->observe(n);
-  return *n->val;
+  return tape_->value_of(tape_->index_of(*this));
 }
 template <class T>
 const Matrix<T>& Var<T>::grad() const {
