@@ -92,13 +92,19 @@ Var<T> Tape<T>::parameter(Parameter<T>& p) {
   n.val = &p.value;
   n.grd = &p.grad;
   n.needs_grad = true;
+  n.identity = false;
   return finish_record(n, same);
 }
 
 template <class T>
-detail::Node<T>& Tape<T>::begin_constant(Index rows, Index cols, std::string_view name, bool& same) {
+detail::Node<T>& Tape<T>::begin_constant(Index rows, Index cols, std::string_view name, bool& same,
+                                         bool* identity) {
   auto& n = push("constant");
-  same = matched_ + 1 == size_ && n.kind == OpKind::constant && n.rows == rows && n.cols == cols;
+  const bool same_leaf = n.kind == OpKind::constant && n.rows == rows && n.cols == cols;
+  same = matched_ + 1 == size_ && same_leaf;
+  // Whatever held this slot before (an op's output, a view) did not leave the identity in `value`.
+  if (identity) *identity = same_leaf && n.identity && n.val == &n.value;
+  n.identity = false;
   n.rec = detail::Step<T>{};
   n.rec.op = "constant";
   n.kind = OpKind::constant;
@@ -122,6 +128,39 @@ Var<T> Tape<T>::constant(const Matrix<T>& m, std::string_view name) {
 }
 
 template <class T>
+Var<T> Tape<T>::constant_view(const Matrix<T>& m, std::string_view name) {
+  bool same = false;
+  auto& n = push("constant");
+  same = matched_ + 1 == size_ && n.kind == OpKind::constant && n.rows == m.rows() && n.cols == m.cols();
+  n.rec = detail::Step<T>{};
+  n.rec.op = "constant";
+  n.kind = OpKind::constant;
+  n.rows = m.rows();
+  n.cols = m.cols();
+  n.param = nullptr;
+  n.val = const_cast<Matrix<T>*>(&m);  // read only: constants get no gradient and no op writes a leaf
+  n.grd = &n.grad;
+  n.needs_grad = false;
+  n.identity = false;
+  n.name = name;
+  views_.push_back(&n);  // keeps its capacity across clear(): no allocation in the steady state
+  return finish_record(n, same);
+}
+
+template <class T>
+void Tape<T>::check_views(const char* op) const {
+  for (const auto* n : views_) {
+    if (n->val == &n->value) continue;  // set_constant gave it a copy
+    if (n->val->rows() != n->rows || n->val->cols() != n->cols) {
+      throw ShapeError(std::string(op) + ": the matrix behind constant_view node " + std::to_string(n->self) +
+                       (n->name.empty() ? "" : " (" + n->name + ")") + " was recorded " +
+                       shape_string(n->rows, n->cols) + " and is now " +
+                       shape_string(n->val->rows(), n->val->cols()));
+    }
+  }
+}
+
+template <class T>
 Var<T> Tape<T>::scalar(T v) {
   bool same = false;
   auto& n = begin_constant(1, 1, {}, same);
@@ -139,6 +178,8 @@ void Tape<T>::set_constant(Var<T> c, const Matrix<T>& m) {
     throw ShapeError("set_constant: cannot replace a " + shape_string(n.rows, n.cols) + " constant by a " +
                      shape_string(m.rows(), m.cols()) + " matrix");
   }
+  n.val = &n.value;  // a view gets a copy of its own
+  n.identity = false;
   n.value = m;
 }
 
@@ -178,6 +219,7 @@ Var<T> Tape<T>::record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs
   n.rows = rows;
   n.cols = cols;
   n.needs_grad = needs_grad;
+  n.identity = false;  // its value buffer is the op's output now
   n.param = nullptr;
   n.val = &n.value;
   n.grd = &n.grad;
@@ -240,6 +282,7 @@ void Tape<T>::deoptimize() {
 
 template <class T>
 void Tape<T>::forward() {
+  if (!views_.empty()) check_views("forward");
   ensure_plan();
   detail::Node<T>* const* p = ptr_.data();
   for (std::size_t i = 0; i < size_; ++i) {
@@ -297,6 +340,7 @@ template <class T>
 template <class Seed>
 void Tape<T>::backward_from(std::uint32_t root, const Seed& seed) {
   auto& n = *ptr_[root];
+  if (!views_.empty()) check_views("backward");
   mark_observed(&n);
   evaluate();                 // every value the sweep reads
   if (!n.needs_grad) return;  // nothing on this graph depends on a parameter
@@ -448,6 +492,7 @@ template <class T>
 void Tape<T>::clear() {
   base_ += size_;
   size_ = 0;
+  views_.clear();
   path_marked_ = 0;
   matched_ = 0;
   pending_ = 0;

@@ -118,6 +118,12 @@ struct OpDef {
 };
 
 namespace detail {
+
+/// Matrix<T>::Identity(r, c): a constant that needs writing only once.
+template <class Derived>
+struct is_identity_expr : std::false_type {};
+template <class S, class P>
+struct is_identity_expr<Eigen::CwiseNullaryOp<Eigen::internal::scalar_identity_op<S>, P>> : std::true_type {};
 template <class T>
 struct Node;
 
@@ -151,6 +157,7 @@ struct Node {
   bool live = true;       // the plan computes this node (false: every use was rewritten away)
   bool bypassed = false;  // a use of this node was rewritten to read its inputs: its gradient is partial
   bool observed = false;  // the user read its value or gradient, or swept from it: rewrites keep it
+  bool identity = false;  // a constant whose value holds the identity matrix of its shape
   Parameter<T>* param = nullptr;
   std::string name;          // a constant's name, for graph pictures
   Matrix<T>* val = nullptr;  // &param->value for parameters, &value otherwise
@@ -215,13 +222,27 @@ class Tape {
   Var<T> constant(const Matrix<T>& m, std::string_view name = {});
   /// The same from any Eigen expression (`Matrix<T>::Identity(n, n)`, ...), evaluated straight into the
   /// node's buffer: re-recording it allocates nothing.
+  /// An identity matrix (`Matrix<T>::Identity(n, n)`) re-recorded in the same place with the same shape is
+  /// not written again: the node already holds it.
   template <class Derived>
   Var<T> constant(const Eigen::MatrixBase<Derived>& m, std::string_view name = {}) {
-    bool same = false;
-    auto& n = begin_constant(m.rows(), m.cols(), name, same);
-    n.value = m;
+    bool same = false, identity = false;
+    auto& n = begin_constant(m.rows(), m.cols(), name, same, &identity);
+    if constexpr (detail::is_identity_expr<Derived>::value) {
+      if (!identity) n.value = m;
+      n.identity = true;
+    } else {
+      n.value = m;
+    }
     return finish_record(n, same);
   }
+  /// A leaf that reads `m` itself instead of a copy, like `torch.from_numpy`: recording it copies
+  /// nothing (for a large data matrix re-recorded every step), and forward() sees changes to m's entries.
+  /// `m` must outlive the tape's use of the node and keep its shape: forward() and backward() throw
+  /// ShapeError if it changed. set_constant() gives the node a copy of its own.
+  Var<T> constant_view(const Matrix<T>& m, std::string_view name = {});
+  /// A temporary would be gone before the tape reads it.
+  Var<T> constant_view(Matrix<T>&& m, std::string_view name = {}) = delete;
   /// A 1x1 constant.
   Var<T> scalar(T v);
 
@@ -323,7 +344,9 @@ class Tape {
     return in;
   }
   Var<T> finish_record(detail::Node<T>& n, bool same);
-  detail::Node<T>& begin_constant(Index rows, Index cols, std::string_view name, bool& same);
+  detail::Node<T>& begin_constant(Index rows, Index cols, std::string_view name, bool& same,
+                                  bool* identity = nullptr);
+  void check_views(const char* op) const;
   void mark_observed(detail::Node<T>* n);  // the user reads n: later plans keep it as written
   void observe(detail::Node<T>* n);        // ... and compute it now
   void deoptimize();                       // computes every node, and makes each run as recorded
@@ -361,6 +384,7 @@ class Tape {
   // The last backward sweep's plan (which nodes to zero, which backward functions to run, in order), reused
   // while the graph and the root are the same: a replayed or re-recorded graph pays for it once.
   std::vector<detail::Node<T>*> plan_zero_, plan_run_;
+  std::vector<detail::Node<T>*> views_;  // constant_view nodes of this recording, whose shape is checked
   std::uint64_t bplan_gen_ = 0;
   std::size_t bplan_size_ = 0;  // 0: no plan
   std::uint32_t bplan_root_ = 0;
