@@ -356,3 +356,35 @@ TEST_CASE("profiler: the summary groups by op, and the table names the ops with 
   CHECK(prof.events().empty());
   CHECK(prof.steps().empty());
 }
+
+TEST_CASE("profiler: the DOT graph coloured by time marks the slowest op red and labels every op's share") {
+  Parameter<double> A(positive(64, 32, 1)), B(positive(64, 32, 2));
+  Tape<double> tape;
+  Profiler prof;
+  tape.set_profiler(&prof);
+  auto big = matmul_nt(tape.parameter(A), tape.parameter(A));  // 64x64x32: far the most time
+  auto loss = sum(big) + sum_squares(tape.parameter(B));
+  for (int i = 0; i < 5; ++i) {
+    tape.forward();
+    tape.backward(loss);
+  }
+  const auto times = prof.node_ns();
+  REQUIRE(times.size() > big.index());
+  REQUIRE(*std::max_element(times.begin(), times.end()) == times[big.index()]);
+  DotOptions coloured;
+  coloured.as_run = true;
+  coloured.node_times = times;
+  const std::string dot = to_dot(tape, loss, coloured);
+  std::string node = "n";  // (appended: GCC 12 gives a false -Wrestrict error on "literal" + std::string)
+  node += std::to_string(big.index());
+  node += " [label=\"matmul_nt";
+  const auto at = dot.find(node);
+  REQUIRE(at != std::string::npos);
+  const std::string line = dot.substr(at, dot.find('\n', at) - at);
+  INFO(line);
+  CHECK(line.find("fillcolor=\"#ff3232\"") != std::string::npos);  // the most time: the reddest
+  CHECK(line.find('%') != std::string::npos);
+  // Leaves keep their colours; without times the picture is unchanged.
+  coloured.node_times.clear();
+  CHECK(to_dot(tape, loss, coloured).find("#ff3232") == std::string::npos);
+}
