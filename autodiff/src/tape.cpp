@@ -185,8 +185,8 @@ void Tape<T>::set_constant(Var<T> c, const Matrix<T>& m) {
 
 template <class T>
 Var<T> Tape<T>::record(const char* op, std::initializer_list<Var<T>> inputs, Index rows, Index cols,
-                       ForwardFn<T> forward, BackwardFn<T> backward, T scalar) {
-  return record(OpDef<T>{op, OpKind::custom, forward, backward}, inputs, rows, cols, scalar);
+                       ForwardFn<T> forward, BackwardFn<T> backward, T scalar, CostFn cost) {
+  return record(OpDef<T>{op, OpKind::custom, forward, backward, cost}, inputs, rows, cols, scalar);
 }
 
 template <class T>
@@ -215,6 +215,7 @@ Var<T> Tape<T>::record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs
   n.rec.n_in = k;
   n.rec.attr = attr;
   n.rec.scalar = scalar;
+  n.rec.cost = def.cost;
   n.kind = def.kind;
   n.rows = rows;
   n.cols = cols;
@@ -228,11 +229,12 @@ Var<T> Tape<T>::record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs
 
 template <class T>
 void Tape<T>::run_forward(detail::Node<T>* n, const detail::Step<T>& s) {
+  if (hooked_) [[unlikely]]  // anomaly detection or profiling
+    return run_forward_hooked(n, s);
   resize_to(n->value, n->rows, n->cols);
   OpContext<T> ctx(n, &s);
   s.forward(ctx);
   n->computed = true;
-  if (anomaly_) check_finite(*n, n->value, "forward");
 }
 
 template <class T>
@@ -310,6 +312,7 @@ void Tape<T>::set_anomaly_detection(bool on) {
   if (on == anomaly_) return;
   if (on && optimize_) deoptimize();
   anomaly_ = on;
+  hooked_ = anomaly_ || profiler_;
   plan_ok_ = false;
   ++gen_;
 }
@@ -358,13 +361,10 @@ void Tape<T>::backward_from(std::uint32_t root, const Seed& seed) {
 
 template <class T>
 void Tape<T>::run_backward(detail::Node<T>* n, const detail::Step<T>& s) {
+  if (hooked_) [[unlikely]]  // anomaly detection or profiling
+    return run_backward_hooked(n, s);
   OpContext<T> ctx(n, &s);
   s.backward(ctx);
-  if (anomaly_) {
-    for (std::uint8_t k = 0; k < s.n_in; ++k) {
-      if (s.inp[k]->needs_grad) check_finite(*n, *s.inp[k]->grd, "backward");
-    }
-  }
 }
 
 template <class T>

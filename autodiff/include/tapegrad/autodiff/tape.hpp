@@ -87,6 +87,32 @@ using ForwardFn = void (*)(OpContext<T>&);
 template <class T>
 using BackwardFn = void (*)(OpContext<T>&);
 
+/// What one run of an op costs, counted from its shapes (docs/profiling.md gives the convention: a
+/// multiply-add is 2 FLOPs, a GEMM m·n·k·2, an elementwise operation or elementary function 1 per entry, a
+/// reduction of N entries N; `elements` counts every matrix entry read plus every entry written, each
+/// matrix once, so bytes touched = elements · sizeof(T)).
+struct OpCost {
+  double flops = 0;
+  double elements = 0;
+};
+
+/// The shapes (and parameters) an op's cost is counted from.
+struct OpShapes {
+  Index rows = 0, cols = 0;  // the output
+  Index in_rows[3] = {0, 0, 0}, in_cols[3] = {0, 0, 0};
+  bool needs_grad[3] = {false, false, false};  // input k receives a gradient (backward)
+  std::uint8_t n_in = 0;
+  std::uint32_t attr = 0;  // the node's op parameters
+  double scalar = 0;
+  Index size() const { return rows * cols; }
+  Index in_size(int k) const { return in_rows[k] * in_cols[k]; }
+};
+
+/// An op's cost: forward (backward = false) or backward (the work for the inputs with needs_grad).
+using CostFn = OpCost (*)(const OpShapes&, bool backward);
+
+class Profiler;
+
 /// What the graph optimizer knows an op to be (src/graph_optimizer.cpp matches on these). An op that no
 /// rewrite pattern mentions is `custom`: it always runs as recorded.
 enum class OpKind : std::uint8_t {
@@ -107,14 +133,16 @@ enum class OpKind : std::uint8_t {
   relu,
 };
 
-/// An op's definition: its name, kind, forward and backward. Ops that the graph optimizer produces or
-/// matches are recorded from one of these (see Tape::record).
+/// An op's definition: its name, kind, forward and backward, and optionally its cost (for the profiler;
+/// null: unknown). Ops that the graph optimizer produces or matches are recorded from one of these (see
+/// Tape::record).
 template <class T>
 struct OpDef {
   const char* name;
   OpKind kind;
   ForwardFn<T> forward;
   BackwardFn<T> backward;
+  CostFn cost = nullptr;
 };
 
 namespace detail {
@@ -139,6 +167,7 @@ struct Step {
   std::uint8_t n_in = 0;
   std::uint32_t attr = 0;  // op parameter: flags (matmul's transposes, ...)
   T scalar = T(0);         // op parameter: exponent, scalar operand, divisor, ...
+  CostFn cost = nullptr;   // the op's cost from its shapes (the profiler's FLOPs and bytes), if known
 };
 
 template <class T>
@@ -249,7 +278,7 @@ class Tape {
   /// Appends an op node: checks that the inputs belong to this tape, records the op and its output shape.
   /// This is how every op is written (see docs/adding-an-op.md); `forward` runs when the value is needed.
   Var<T> record(const char* op, std::initializer_list<Var<T>> inputs, Index rows, Index cols,
-                ForwardFn<T> forward, BackwardFn<T> backward, T scalar = T(0));
+                ForwardFn<T> forward, BackwardFn<T> backward, T scalar = T(0), CostFn cost = nullptr);
   /// The same from an op definition, with the op's kind (for the graph optimizer) and parameters.
   Var<T> record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs, Index rows, Index cols,
                 T scalar = T(0), std::uint32_t attr = 0);
@@ -283,6 +312,15 @@ class Tape {
   /// and as written (no rewrites), so the error comes from the op that made the value.
   void set_anomaly_detection(bool on);
   bool anomaly_detection() const { return anomaly_; }
+
+  /// Records every op this tape runs, forward and backward, into `profiler` (its name after the rewrites,
+  /// shapes, wall time, FLOPs and bytes: tapegrad/autodiff/profiler.hpp); null turns profiling off. Off, the
+  /// sweeps take no extra branch (the check shares anomaly detection's). The profiler must outlive its use.
+  void set_profiler(Profiler* profiler) {
+    profiler_ = profiler;
+    hooked_ = anomaly_ || profiler_;
+  }
+  Profiler* profiler() const { return profiler_; }
 
   /// Throws TapeError unless `v` is a live node of this tape. `op` names the caller in the message.
   void check(const Var<T>& v, const char* op) const;
@@ -356,6 +394,9 @@ class Tape {
     if (!eager() && !plan_current()) plan();
   }
   void run_forward(detail::Node<T>* n, const detail::Step<T>& s);
+  // run_forward / run_backward with anomaly detection or profiling on (profiler.cpp).
+  void run_forward_hooked(detail::Node<T>* n, const detail::Step<T>& s);
+  void run_backward_hooked(detail::Node<T>* n, const detail::Step<T>& s);
   template <class Seed>
   void backward_from(std::uint32_t root, const Seed& seed);  // seed: the root's gradient, checked
   void sweep(std::uint32_t root);
@@ -402,6 +443,8 @@ class Tape {
   std::uint64_t base_ = 0;
   bool optimize_ = true;
   bool anomaly_ = false;
+  bool hooked_ = false;  // anomaly_ or a profiler: run_forward and run_backward take the hooked path
+  Profiler* profiler_ = nullptr;
   bool eager() const { return !optimize_ || anomaly_; }
 };
 
