@@ -38,6 +38,7 @@ void set_run(Node<T>* c, const OpDef<T>& def, std::initializer_list<Node<T>*> in
   s.forward = def.forward;
   s.backward = def.backward;
   s.cost = def.cost;
+  s.first_write = def.first_write;
   s.n_in = 0;
   for (auto* in : inputs) s.inp[s.n_in++] = in;
   s.scalar = scalar;

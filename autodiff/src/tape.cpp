@@ -216,6 +216,7 @@ Var<T> Tape<T>::record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs
   n.rec.attr = attr;
   n.rec.scalar = scalar;
   n.rec.cost = def.cost;
+  n.rec.first_write = def.first_write;
   n.kind = def.kind;
   n.rows = rows;
   n.cols = cols;
@@ -372,7 +373,10 @@ void Tape<T>::sweep(std::uint32_t root) {
   if (bplan_gen_ == gen_ && bplan_size_ == size_ && bplan_root_ == root && matched_ == size_) {
     // The same graph and root as last time (a replayed or re-recorded graph): the plan is known.
     for (auto* m : plan_zero_) zero_to(m->grad, m->rows, m->cols);
-    for (auto* n : plan_run_) run_backward(n, n->run);
+    for (const auto& e : plan_run_) {
+      e.node->first = e.first;
+      run_backward(e.node, e.node->run);
+    }
     return;
   }
   // Otherwise the reverse loop, which also writes the plan down.
@@ -399,16 +403,22 @@ void Tape<T>::sweep_steps(std::uint32_t root, detail::Step<T> detail::Node<T>::*
     auto* n = ptr_[static_cast<std::size_t>(i)];
     const detail::Step<T>& s = n->*step;
     if (!n->on_path || !s.backward) continue;
+    std::uint8_t first = 0;
     for (std::uint8_t k = 0; k < s.n_in; ++k) {
       auto* m = s.inp[k];
       if (!m->needs_grad || m->on_path) continue;
       m->on_path = true;
-      if (!m->param) {  // parameters accumulate
+      if (m->param) continue;  // parameters accumulate
+      if (s.first_write) {     // the op writes the gradient: no zeroing
+        resize_to(m->grad, m->rows, m->cols);
+        first = static_cast<std::uint8_t>(first | (1U << k));
+      } else {
         zero_to(m->grad, m->rows, m->cols);
         if (write_plan) plan_zero_.push_back(m);
       }
     }
-    if (write_plan) plan_run_.push_back(n);
+    if (write_plan) plan_run_.push_back({n, first});
+    n->first = first;
     run_backward(n, s);
   }
 }

@@ -73,7 +73,8 @@ Var<T> add(Var<T> a, Var<T> b) {
     }
     return c;
   };
-  static constexpr OpDef<T> op{"add", OpKind::add,
+  static constexpr OpDef<T> op{"add",
+                               OpKind::add,
                                [](OpContext<T>& c) {
                                  if (same_shape(c.in(0), c.in(1)))
                                    c.out().noalias() = c.in(0) + c.in(1);
@@ -85,16 +86,17 @@ Var<T> add(Var<T> a, Var<T> b) {
                                    if (!c.needs_grad(k)) continue;
                                    auto& gk = c.grad_in(k);
                                    if (same_shape(gk, c.grad_out()))
-                                     gk += c.grad_out();
+                                     c.add_to_grad(k, c.grad_out());
                                    else if (gk.rows() == 1 && gk.cols() == 1)
-                                     gk(0, 0) += c.grad_out().sum();
+                                     gk(0, 0) = (c.first(k) ? T(0) : gk(0, 0)) + c.grad_out().sum();
                                    else if (gk.rows() == 1)
-                                     gk += c.grad_out().colwise().sum();
+                                     c.add_to_grad(k, c.grad_out().colwise().sum());
                                    else
-                                     gk += c.grad_out().rowwise().sum();
+                                     c.add_to_grad(k, c.grad_out().rowwise().sum());
                                  }
                                },
-                               cost};
+                               cost,
+                               true};
   return t.record(op, {a, b}, r, cols);
 }
 
@@ -193,9 +195,13 @@ Var<T> add(Var<T> a, T s) {
 template <class T>
 Var<T> mul(Var<T> a, T s) {
   // C = s A   =>   dA += s dC   (cost: n, backward 2n)
-  return a.tape().record(
-      "mul_scalar", {a}, a.rows(), a.cols(), [](OpContext<T>& c) { c.out() = c.scalar() * c.in(0); },
-      [](OpContext<T>& c) { c.grad_in(0) += c.scalar() * c.grad_out(); }, s, detail::unary_cost<1, 2, 0>);
+  static constexpr OpDef<T> op{"mul_scalar",
+                               OpKind::custom,
+                               [](OpContext<T>& c) { c.out() = c.scalar() * c.in(0); },
+                               [](OpContext<T>& c) { c.add_to_grad(0, c.scalar() * c.grad_out()); },
+                               detail::unary_cost<1, 2, 0>,
+                               true};
+  return a.tape().record(op, {a}, a.rows(), a.cols(), s);
 }
 
 template <class T>

@@ -34,27 +34,27 @@ void matmul_forward(OpContext<T>& c) {
 template <class T>
 void matmul_backward(OpContext<T>& c) {
   const bool ta = (c.attr() & kTransA) != 0, tb = (c.attr() & kTransB) != 0;
-  if (c.needs_grad(0)) {
+  if (c.needs_grad(0)) {  // beta 0: the first write of this gradient (no zeroed buffer to add to)
     if (!ta)
-      gemm(false, !tb, T(1), c.grad_out(), c.in(1), T(1), c.grad_in(0));
+      gemm(false, !tb, T(1), c.grad_out(), c.in(1), c.beta(0), c.grad_in(0));
     else
-      gemm(tb, true, T(1), c.in(1), c.grad_out(), T(1), c.grad_in(0));
+      gemm(tb, true, T(1), c.in(1), c.grad_out(), c.beta(0), c.grad_in(0));
   }
   if (c.needs_grad(1)) {
     if (!tb)
-      gemm(!ta, false, T(1), c.in(0), c.grad_out(), T(1), c.grad_in(1));
+      gemm(!ta, false, T(1), c.in(0), c.grad_out(), c.beta(1), c.grad_in(1));
     else
-      gemm(true, ta, T(1), c.grad_out(), c.in(0), T(1), c.grad_in(1));
+      gemm(true, ta, T(1), c.grad_out(), c.in(0), c.beta(1), c.grad_in(1));
   }
 }
 
 template <class T>
 const OpDef<T>& matmul_op(std::uint32_t flags) {
   static constexpr OpDef<T> ops[4] = {
-      {"matmul", OpKind::matmul, matmul_forward<T>, matmul_backward<T>, matmul_cost},
-      {"matmul_tn", OpKind::custom, matmul_forward<T>, matmul_backward<T>, matmul_cost},
-      {"matmul_nt", OpKind::custom, matmul_forward<T>, matmul_backward<T>, matmul_cost},
-      {"matmul_tt", OpKind::custom, matmul_forward<T>, matmul_backward<T>, matmul_cost}};
+      {"matmul", OpKind::matmul, matmul_forward<T>, matmul_backward<T>, matmul_cost, true},
+      {"matmul_tn", OpKind::custom, matmul_forward<T>, matmul_backward<T>, matmul_cost, true},
+      {"matmul_nt", OpKind::custom, matmul_forward<T>, matmul_backward<T>, matmul_cost, true},
+      {"matmul_tt", OpKind::custom, matmul_forward<T>, matmul_backward<T>, matmul_cost, true}};
   return ops[flags & 3];
 }
 
@@ -80,18 +80,20 @@ const OpDef<T>& gram_op() {
     const double m = double(s.in_rows[0]), k = double(s.in_cols[0]);
     return backward ? OpCost{2 * m * k * k, k * k + 3 * m * k} : OpCost{m * k * (k + 1), m * k + k * k};
   };
-  static constexpr OpDef<T> op{"gram", OpKind::custom,
+  static constexpr OpDef<T> op{"gram",
+                               OpKind::custom,
                                [](OpContext<T>& c) { detail::syrk(false, T(1), c.in(0), T(0), c.out()); },
                                [](OpContext<T>& c) {
                                  const auto& g = c.grad_out();
                                  if (is_symmetric(g)) {
-                                   gemm(false, false, T(2), c.in(0), g, T(1), c.grad_in(0));
+                                   gemm(false, false, T(2), c.in(0), g, c.beta(0), c.grad_in(0));
                                  } else {
-                                   gemm(false, false, T(1), c.in(0), g, T(1), c.grad_in(0));
+                                   gemm(false, false, T(1), c.in(0), g, c.beta(0), c.grad_in(0));
                                    gemm(false, true, T(1), c.in(0), g, T(1), c.grad_in(0));
                                  }
                                },
-                               cost};
+                               cost,
+                               true};
   return op;
 }
 
@@ -103,18 +105,20 @@ const OpDef<T>& gram_rows_op() {
     const double m = double(s.in_rows[0]), k = double(s.in_cols[0]);
     return backward ? OpCost{2 * m * m * k, m * m + 3 * m * k} : OpCost{k * m * (m + 1), m * k + m * m};
   };
-  static constexpr OpDef<T> op{"gram_rows", OpKind::custom,
+  static constexpr OpDef<T> op{"gram_rows",
+                               OpKind::custom,
                                [](OpContext<T>& c) { detail::syrk(true, T(1), c.in(0), T(0), c.out()); },
                                [](OpContext<T>& c) {
                                  const auto& g = c.grad_out();
                                  if (is_symmetric(g)) {
-                                   gemm(false, false, T(2), g, c.in(0), T(1), c.grad_in(0));
+                                   gemm(false, false, T(2), g, c.in(0), c.beta(0), c.grad_in(0));
                                  } else {
-                                   gemm(false, false, T(1), g, c.in(0), T(1), c.grad_in(0));
+                                   gemm(false, false, T(1), g, c.in(0), c.beta(0), c.grad_in(0));
                                    gemm(true, false, T(1), g, c.in(0), T(1), c.grad_in(0));
                                  }
                                },
-                               cost};
+                               cost,
+                               true};
   return op;
 }
 
@@ -131,16 +135,21 @@ const OpDef<T>& scale_columns_op() {
     return c;
   };
   static constexpr OpDef<T> op{
-      "scale_columns", OpKind::custom,
+      "scale_columns",
+      OpKind::custom,
       [](OpContext<T>& c) { c.out().noalias() = c.in(0) * c.in(1).reshaped().asDiagonal(); },
       [](OpContext<T>& c) {
-        if (c.needs_grad(0)) c.grad_in(0).noalias() += c.grad_out() * c.in(1).reshaped().asDiagonal();
+        if (c.needs_grad(0)) c.add_to_grad(0, c.grad_out() * c.in(1).reshaped().asDiagonal());
         if (c.needs_grad(1)) {
-          c.grad_in(1).reshaped() +=
-              (c.grad_out().array() * c.in(0).array()).colwise().sum().transpose().matrix();
+          const auto dv = (c.grad_out().array() * c.in(0).array()).colwise().sum().transpose().matrix();
+          if (c.first(1))
+            c.grad_in(1).reshaped() = dv;
+          else
+            c.grad_in(1).reshaped() += dv;
         }
       },
-      cost};
+      cost,
+      true};
   return op;
 }
 
@@ -157,15 +166,21 @@ const OpDef<T>& scale_rows_op() {
     return c;
   };
   static constexpr OpDef<T> op{
-      "scale_rows", OpKind::custom,
+      "scale_rows",
+      OpKind::custom,
       [](OpContext<T>& c) { c.out().noalias() = c.in(0).reshaped().asDiagonal() * c.in(1); },
       [](OpContext<T>& c) {
         if (c.needs_grad(0)) {
-          c.grad_in(0).reshaped() += (c.grad_out().array() * c.in(1).array()).rowwise().sum().matrix();
+          const auto dv = (c.grad_out().array() * c.in(1).array()).rowwise().sum().matrix();
+          if (c.first(0))
+            c.grad_in(0).reshaped() = dv;
+          else
+            c.grad_in(0).reshaped() += dv;
         }
-        if (c.needs_grad(1)) c.grad_in(1).noalias() += c.in(0).reshaped().asDiagonal() * c.grad_out();
+        if (c.needs_grad(1)) c.add_to_grad(1, c.in(0).reshaped().asDiagonal() * c.grad_out());
       },
-      cost};
+      cost,
+      true};
   return op;
 }
 

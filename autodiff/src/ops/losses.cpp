@@ -1,5 +1,7 @@
 // Fused losses: one node and one pass instead of sub + square + mean (also what the graph optimizer turns
 // those formulas into).
+#include <type_traits>
+
 #include "costs.hpp"
 #include "kernels.hpp"
 #include "op_support.hpp"
@@ -25,25 +27,40 @@ const OpDef<T>& squared_difference_op(bool mean) {
   static constexpr BackwardFn<T> backward = [](OpContext<T>& c) {
     const T k = T(2) * c.grad_out()(0, 0) / c.scalar();
     if (c.needs_grad(0) && c.needs_grad(1)) {
-      // One pass over A - B for both gradients.
+      // One pass over A - B for both gradients (each written or added to: OpContext::first).
       auto ga = c.grad_in(0).array();
       auto gb = c.grad_in(1).array();
       const auto a = c.in(0).array(), b = c.in(1).array();
-      for (Index j = 0; j < a.cols(); ++j) {
-        for (Index i = 0; i < a.rows(); ++i) {
-          const T d = k * (a(i, j) - b(i, j));
-          ga(i, j) += d;
-          gb(i, j) -= d;
+      auto pass = [&](auto first_a, auto first_b) {
+        for (Index j = 0; j < a.cols(); ++j) {
+          for (Index i = 0; i < a.rows(); ++i) {
+            const T d = k * (a(i, j) - b(i, j));
+            if constexpr (first_a)
+              ga(i, j) = d;
+            else
+              ga(i, j) += d;
+            if constexpr (first_b)
+              gb(i, j) = -d;
+            else
+              gb(i, j) -= d;
+          }
         }
-      }
+      };
+      using Yes = std::true_type;
+      using No = std::false_type;
+      if (c.first(0))
+        c.first(1) ? pass(Yes{}, Yes{}) : pass(Yes{}, No{});
+      else
+        c.first(1) ? pass(No{}, Yes{}) : pass(No{}, No{});
     } else if (c.needs_grad(0)) {
-      c.grad_in(0) += k * (c.in(0) - c.in(1));
+      c.add_to_grad(0, k * (c.in(0) - c.in(1)));
     } else if (c.needs_grad(1)) {
-      c.grad_in(1) -= k * (c.in(0) - c.in(1));
+      c.add_to_grad(1, (-k) * (c.in(0) - c.in(1)));
     }
   };
-  static constexpr OpDef<T> ops[2] = {{"sum_squared_difference", OpKind::custom, forward, backward, cost},
-                                      {"mse", OpKind::custom, forward, backward, cost}};
+  static constexpr OpDef<T> ops[2] = {
+      {"sum_squared_difference", OpKind::custom, forward, backward, cost, true},
+      {"mse", OpKind::custom, forward, backward, cost, true}};
   return ops[mean ? 1 : 0];
 }
 
@@ -59,10 +76,10 @@ const OpDef<T>& squares_op(bool mean) {
     c.out()(0, 0) = c.in(0).squaredNorm() / c.scalar();
   };
   static constexpr BackwardFn<T> backward = [](OpContext<T>& c) {
-    c.grad_in(0) += (T(2) * c.grad_out()(0, 0) / c.scalar()) * c.in(0);
+    c.add_to_grad(0, (T(2) * c.grad_out()(0, 0) / c.scalar()) * c.in(0));
   };
-  static constexpr OpDef<T> ops[2] = {{"sum_squares", OpKind::sum_squares, forward, backward, cost},
-                                      {"mean_squares", OpKind::custom, forward, backward, cost}};
+  static constexpr OpDef<T> ops[2] = {{"sum_squares", OpKind::sum_squares, forward, backward, cost, true},
+                                      {"mean_squares", OpKind::custom, forward, backward, cost, true}};
   return ops[mean ? 1 : 0];
 }
 

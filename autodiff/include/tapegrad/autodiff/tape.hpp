@@ -143,6 +143,9 @@ struct OpDef {
   ForwardFn<T> forward;
   BackwardFn<T> backward;
   CostFn cost = nullptr;
+  /// The backward may be told to write an input's gradient instead of adding to it (OpContext::first):
+  /// it writes the whole buffer, input by input in order. Otherwise the tape zeroes the buffer first.
+  bool first_write = false;
 };
 
 namespace detail {
@@ -165,9 +168,10 @@ struct Step {
   BackwardFn<T> backward = nullptr;               // null for leaves
   Node<T>* inp[3] = {nullptr, nullptr, nullptr};  // input nodes (deque elements never move)
   std::uint8_t n_in = 0;
-  std::uint32_t attr = 0;  // op parameter: flags (matmul's transposes, ...)
-  T scalar = T(0);         // op parameter: exponent, scalar operand, divisor, ...
-  CostFn cost = nullptr;   // the op's cost from its shapes (the profiler's FLOPs and bytes), if known
+  std::uint32_t attr = 0;    // op parameter: flags (matmul's transposes, ...)
+  T scalar = T(0);           // op parameter: exponent, scalar operand, divisor, ...
+  CostFn cost = nullptr;     // the op's cost from its shapes (the profiler's FLOPs and bytes), if known
+  bool first_write = false;  // OpDef::first_write
 };
 
 template <class T>
@@ -181,12 +185,13 @@ struct Node {
   std::uint32_t uses = 0;    // how many recorded nodes take this one as an input
   OpKind kind = OpKind::custom;
   bool needs_grad = false;
-  bool on_path = false;   // set while planning a backward sweep: this node's gradient is wanted
-  bool computed = false;  // value holds the value for the parameters' current values
-  bool live = true;       // the plan computes this node (false: every use was rewritten away)
-  bool bypassed = false;  // a use of this node was rewritten to read its inputs: its gradient is partial
-  bool observed = false;  // the user read its value or gradient, or swept from it: rewrites keep it
-  bool identity = false;  // a constant whose value holds the identity matrix of its shape
+  bool on_path = false;    // set while planning a backward sweep: this node's gradient is wanted
+  bool computed = false;   // value holds the value for the parameters' current values
+  bool live = true;        // the plan computes this node (false: every use was rewritten away)
+  bool bypassed = false;   // a use of this node was rewritten to read its inputs: its gradient is partial
+  bool observed = false;   // the user read its value or gradient, or swept from it: rewrites keep it
+  bool identity = false;   // a constant whose value holds the identity matrix of its shape
+  std::uint8_t first = 0;  // during its backward: bit k set if it is the first to write input k's gradient
   Parameter<T>* param = nullptr;
   std::string name;          // a constant's name, for graph pictures
   Matrix<T>* val = nullptr;  // &param->value for parameters, &value otherwise
@@ -212,8 +217,22 @@ class OpContext {
   const Matrix<T>& out() const { return n_->value; }
   const Matrix<T>& in(int k) const { return *s_->inp[k]->val; }
   const Matrix<T>& grad_out() const { return n_->grad; }
-  /// The gradient buffer of input k (sized and zeroed before the first contribution).
+  /// The gradient buffer of input k: sized, and zeroed before the first contribution unless first(k).
   Matrix<T>& grad_in(int k) { return *s_->inp[k]->grd; }
+  /// For an op whose OpDef sets first_write: true when this backward is the first of the sweep to write
+  /// input k's gradient, whose buffer then has its shape but stale values: write it (`=`, GEMM beta 0)
+  /// instead of adding. An input that appears twice is first only at its first position.
+  bool first(int k) const { return ((n_->first >> k) & 1U) != 0; }
+  /// GEMM's beta for input k's gradient: 0 when first(k), else 1.
+  T beta(int k) const { return first(k) ? T(0) : T(1); }
+  /// grad_in(k) = x when first(k), else grad_in(k) += x.
+  template <class X>
+  void add_to_grad(int k, const X& x) {
+    if (first(k))
+      grad_in(k).noalias() = x;
+    else
+      grad_in(k).noalias() += x;
+  }
   bool needs_grad(int k) const { return s_->inp[k]->needs_grad; }
   T scalar() const { return s_->scalar; }
   std::uint32_t attr() const { return s_->attr; }
@@ -424,7 +443,12 @@ class Tape {
   mutable std::uint64_t gen_ = 1;
   // The last backward sweep's plan (which nodes to zero, which backward functions to run, in order), reused
   // while the graph and the root are the same: a replayed or re-recorded graph pays for it once.
-  std::vector<detail::Node<T>*> plan_zero_, plan_run_;
+  struct Planned {
+    detail::Node<T>* node;
+    std::uint8_t first;  // Node::first for its backward
+  };
+  std::vector<detail::Node<T>*> plan_zero_;
+  std::vector<Planned> plan_run_;
   std::vector<detail::Node<T>*> views_;  // constant_view nodes of this recording, whose shape is checked
   std::uint64_t bplan_gen_ = 0;
   std::size_t bplan_size_ = 0;  // 0: no plan
