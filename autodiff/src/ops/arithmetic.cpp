@@ -110,12 +110,13 @@ Var<T> mul(Var<T> a, Var<T> b) {
   // C = A ∘ B   =>   dA += dC ∘ B,   dB += dC ∘ A
   Tape<T>& t = detail::same_tape("mul", a, b);
   auto [r, cols] = broadcast_shape("mul", a, b);
-  return t.record(
-      "mul", {a, b}, r, cols, [](OpContext<T>& c) { binary_forward(c, [](T x, T y) { return x * y; }); },
-      [](OpContext<T>& c) {
-        binary_backward(
-            c, [](T, T y, T g) { return g * y; }, [](T x, T, T g) { return g * x; });
-      });
+  static constexpr OpDef<T> op{"mul", OpKind::mul,
+                               [](OpContext<T>& c) { binary_forward(c, [](T x, T y) { return x * y; }); },
+                               [](OpContext<T>& c) {
+                                 binary_backward(
+                                     c, [](T, T y, T g) { return g * y; }, [](T x, T, T g) { return g * x; });
+                               }};
+  return t.record(op, {a, b}, r, cols);
 }
 
 template <class T>
@@ -134,9 +135,9 @@ Var<T> div(Var<T> a, Var<T> b) {
 template <class T>
 Var<T> neg(Var<T> a) {
   // C = -A   =>   dA -= dC
-  return a.tape().record(
-      "neg", {a}, a.rows(), a.cols(), [](OpContext<T>& c) { c.out() = -c.in(0); },
-      [](OpContext<T>& c) { c.grad_in(0) -= c.grad_out(); });
+  static constexpr OpDef<T> op{"neg", OpKind::neg, [](OpContext<T>& c) { c.out() = -c.in(0); },
+                               [](OpContext<T>& c) { c.grad_in(0) -= c.grad_out(); }};
+  return a.tape().record(op, {a}, a.rows(), a.cols());
 }
 
 template <class T>
