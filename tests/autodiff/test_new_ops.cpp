@@ -308,3 +308,124 @@ TEST_CASE("new ops: bad input is a clear error", "[ops][errors][new-ops]") {
   CHECK_THROWS_AS(softmax(a, 2), ShapeError);
   CHECK_THROWS_AS(rowwise_softmax(t.constant(M::Zero(2, 0))), ShapeError);
 }
+
+namespace {
+
+// Runs g with the optimizer on (keeping the tape in `t`) and off; the values and the parameters' gradients
+// agree, and with it on `fused` runs at some node in place of a recorded pattern (or, with fires = false,
+// nowhere).
+template <class T>
+void check_rewrite(const std::function<Var<T>(Tape<T>&, const std::vector<Var<T>>&)>& g,
+                   const std::vector<M>& xs, const std::string& fused, bool fires = true) {
+  const double tol = std::is_same_v<T, float> ? 2e-5 : 1e-12;
+  std::pair<Matrix<T>, std::vector<Matrix<T>>> results[2];
+  Tape<T> kept;
+  for (bool optimize : {false, true}) {
+    std::vector<Parameter<T>> ps;
+    ps.reserve(xs.size());
+    for (const auto& x : xs) ps.emplace_back(x.cast<T>());
+    Tape<T> local;
+    Tape<T>& t = optimize ? kept : local;
+    t.set_graph_optimization(optimize);
+    std::vector<Var<T>> in;
+    for (auto& p : ps) in.push_back(t.parameter(p));
+    Var<T> root = g(t, in);
+    t.backward(root);
+    std::vector<Matrix<T>> grads;
+    for (auto& p : ps) grads.push_back(p.grad);
+    results[optimize] = {root.value(), grads};
+  }
+  CHECK(rel_diff(results[1].first.template cast<double>(), results[0].first.template cast<double>()) <= tol);
+  for (std::size_t k = 0; k < xs.size(); ++k)
+    CHECK(rel_diff(results[1].second[k].template cast<double>(),
+                   results[0].second[k].template cast<double>()) <= tol);
+  bool found = false;
+  for (std::uint32_t i = 0; i < kept.size(); ++i)
+    found = found || (kept.runs(i) && kept.run_op_name(i) == fused && kept.replaced_pattern(i) != nullptr);
+  CAPTURE(fused);
+  CHECK(found == fires);
+}
+
+M one_hot(Index rows, Index classes) {
+  M y = M::Zero(rows, classes);
+  const auto labels = some_labels(rows, classes);
+  for (Index i = 0; i < rows; ++i) y(i, labels[std::size_t(i)]) = 1;
+  return y;
+}
+
+template <class T>
+void softmax_rewrites() {
+  using VS = std::vector<Var<T>>;
+  for (auto s : {Shape{1, 1}, Shape{4, 3}, Shape{300, 5}, Shape{40, 30}}) {
+    CAPTURE(s.r, s.c);
+    const M x = random_matrix(s.r, s.c, 5, -3, 3), w = random_matrix(s.r, s.c, 6);
+    const M y = one_hot(s.r, s.c), p = random_matrix(s.r, s.c, 7, 0, 1);
+    auto weighted = [w](Tape<T>& t, Var<T> v) { return sum(mul(v, t.constant(w.cast<T>()))); };
+    // log(softmax(x)) -> log_softmax, each direction.
+    check_rewrite<T>([&](Tape<T>& t, const VS& v) { return weighted(t, log(rowwise_softmax(v[0]))); }, {x},
+                     "log_softmax");
+    check_rewrite<T>([&](Tape<T>& t, const VS& v) { return weighted(t, log(colwise_softmax(v[0]))); }, {x},
+                     "log_softmax");
+    // The literal cross-entropy against one-hot rows (a constant), either side of the product, with
+    // log(softmax) or log_softmax; and against target rows that are parameters too (both gradients).
+    check_rewrite<T>(
+        [&](Tape<T>& t, const VS& v) {
+          return -mean(rowwise_sum(mul(t.constant(y.cast<T>()), log(rowwise_softmax(v[0])))));
+        },
+        {x}, "softmax_cross_entropy");
+    check_rewrite<T>(
+        [&](Tape<T>& t, const VS& v) {
+          return -mean(rowwise_sum(mul(rowwise_log_softmax(v[0]), t.constant(y.cast<T>()))));
+        },
+        {x}, "softmax_cross_entropy");
+    check_rewrite<T>(
+        [&](Tape<T>&, const VS& v) { return -mean(rowwise_sum(mul(v[1], log(rowwise_softmax(v[0]))))); },
+        {x, p}, "softmax_cross_entropy");
+    // Not over columns (the fused node is the rows' cross-entropy).
+    check_rewrite<T>(
+        [&](Tape<T>& t, const VS& v) {
+          return -mean(rowwise_sum(mul(t.constant(y.cast<T>()), log(colwise_softmax(v[0])))));
+        },
+        {x}, "softmax_cross_entropy", false);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("graph optimizer: log(softmax) and the literal cross-entropy run as stable fused nodes",
+          "[graph-optimizer][new-ops]") {
+  SECTION("double") { softmax_rewrites<double>(); }
+  SECTION("float") { softmax_rewrites<float>(); }
+}
+
+TEST_CASE(
+    "graph optimizer: the fused cross-entropy is F.cross_entropy, and observed nodes keep their meaning",
+    "[graph-optimizer][new-ops]") {
+  const M x = random_matrix(6, 4, 9, -2, 2);
+  Parameter<double> p(x), q(x);
+  Tape<double> t, u;
+  auto literal = -mean(rowwise_sum(mul(t.constant(one_hot(6, 4)), log(rowwise_softmax(t.parameter(p))))));
+  auto direct = cross_entropy(u.parameter(q), some_labels(6, 4));
+  t.backward(literal);
+  u.backward(direct);
+  CHECK(literal.value()(0, 0) == Approx(direct.value()(0, 0)).epsilon(1e-14));
+  CHECK(rel_diff(p.grad, q.grad) <= 1e-14);
+
+  // Reading the softmax (or the product) before the sweep keeps it: the pattern does not fire around it.
+  for (int observe : {0, 1}) {
+    CAPTURE(observe);
+    Tape<double> v;
+    Parameter<double> r(x);
+    auto s = rowwise_softmax(v.parameter(r));
+    auto prod = mul(v.constant(one_hot(6, 4)), log(s));
+    auto loss = -mean(rowwise_sum(prod));
+    CHECK(((observe == 0 ? s : prod).value().allFinite()));
+    v.backward(loss);
+    for (std::uint32_t i = 0; i < v.size(); ++i) {
+      CHECK(std::string(v.run_op_name(i)) != "softmax_cross_entropy");
+      if (observe == 0) CHECK(std::string(v.run_op_name(i)) != "log_softmax");
+    }
+    CHECK(loss.value()(0, 0) == Approx(direct.value()(0, 0)).epsilon(1e-12));
+    CHECK(rel_diff(r.grad, q.grad) <= 1e-12);
+  }
+}
