@@ -159,8 +159,10 @@ Var<T> clamp(Var<T> a, T lo, T hi) {
                                 " is not at most the upper bound " + std::to_string(hi));
   Tape<T>& t = a.tape();
   t.check(a, "clamp");
-  // The bounds travel as a 1x2 constant: a node has room for one scalar parameter.
-  Var<T> bounds = t.constant(Matrix<T>{{lo, hi}}, "clamp bounds");
+  // The bounds travel as a 1x2 constant: a node has room for one scalar parameter. (Evaluated straight into
+  // the node's kept buffer: re-recording allocates nothing.)
+  Var<T> bounds = t.constant(
+      Matrix<T>::NullaryExpr(1, 2, [lo, hi](Index, Index j) { return j == 0 ? lo : hi; }), "clamp bounds");
   static constexpr OpDef<T> op{
       "clamp", OpKind::custom,
       [](OpContext<T>& c) { c.out() = c.in(0).array().max(c.in(1)(0, 0)).min(c.in(1)(0, 1)); },

@@ -84,16 +84,17 @@ Var<T> index_select(Var<T> a, int dim, const std::vector<Index>& indices) {
   const Index n = dim == 0 ? a.rows() : a.cols();
   // The indices travel as a constant node's values: exact in T below 2^digits.
   constexpr Index kExact = Index(1) << std::numeric_limits<T>::digits;
-  Matrix<T> idx(Index(indices.size()), 1);
   for (std::size_t k = 0; k < indices.size(); ++k) {
     const Index i = indices[k];
     if (i < 0 || i >= n || i >= kExact)
       throw ShapeError("index_select: index " + std::to_string(i) + " (entry " + std::to_string(k) +
                        ") is out of range for the " + std::to_string(n) +
                        (dim == 0 ? " rows of " : " columns of ") + detail::shape_of(a));
-    idx(Index(k), 0) = T(i);
   }
-  Var<T> iv = t.constant(idx, "indices");
+  // Evaluated straight into the node's kept buffer: re-recording allocates nothing.
+  Var<T> iv = t.constant(
+      Matrix<T>::NullaryExpr(Index(indices.size()), 1, [&](Index k) { return T(indices[std::size_t(k)]); }),
+      "indices");
   static constexpr OpDef<T> op{"index_select", OpKind::custom,
                                [](OpContext<T>& c) {
                                  const auto& ix = c.in(1);

@@ -305,16 +305,16 @@ Var<T> cross_entropy(Var<T> logits, const std::vector<Index>& labels) {
                      std::to_string(n) + " rows of the logits " + detail::shape_of(logits) +
                      " (a row per sample)");
   if (n == 0) throw ShapeError("cross_entropy: the mean over 0 samples is undefined");
-  Matrix<T> y(n, 1);
   for (Index i = 0; i < n; ++i) {
     const Index k = labels[std::size_t(i)];
     if (k < 0 || k >= classes)
       throw ShapeError("cross_entropy: label " + std::to_string(k) + " of sample " + std::to_string(i) +
                        " is not a class of the logits " + detail::shape_of(logits) + " (0 to " +
                        std::to_string(classes - 1) + ")");
-    y(i, 0) = T(k);
   }
-  Var<T> yv = t.constant(y, "labels");
+  // Evaluated straight into the node's kept buffer: re-recording allocates nothing.
+  Var<T> yv =
+      t.constant(Matrix<T>::NullaryExpr(n, 1, [&](Index i) { return T(labels[std::size_t(i)]); }), "labels");
   static constexpr OpDef<T> op{"cross_entropy", OpKind::custom,
                                [](OpContext<T>& c) {
                                  const auto &x = c.in(0), &y = c.in(1);
