@@ -1,5 +1,5 @@
-// A harness for timing the backward pass of any loss graph, with the counters every tapegrad
-// benchmark reports. Users register their own graphs the same way bench_svd.cpp does:
+// The suite's harness: timing the backward pass of a loss graph with a hand-counted FLOP figure (users:
+// tapegrad/bench.hpp's register_loss times forward, backward and both steps, FLOPs from the ops):
 //
 //   tapegrad::bench::register_backward("my_loss/64", [](tapegrad::Tape<double>& t) {
 //     static tapegrad::Parameter<double> w(tapegrad::Matrix<double>::Random(64, 64));
@@ -12,22 +12,10 @@
 #include <functional>
 #include <string>
 
-#include "alloc_counter.hpp"
 #include "tapegrad/autodiff.hpp"
+#include "tapegrad/bench.hpp"  // allocations(), report_allocations(), report_flops()
 
 namespace tapegrad::bench {
-
-/// Sets the "allocs/iter" counter from a count taken before the timed loop.
-inline void report_allocations(benchmark::State& state, std::uint64_t before) {
-  state.counters["allocs/iter"] = benchmark::Counter(static_cast<double>(allocations() - before) /
-                                                     static_cast<double>(state.iterations()));
-}
-
-/// FLOP/s counter (flops per iteration).
-inline void report_flops(benchmark::State& state, double flops) {
-  if (flops > 0)
-    state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
-}
 
 /// Registers a benchmark of `tape.backward(loss)` alone for the graph `build` records (once).
 template <class T>

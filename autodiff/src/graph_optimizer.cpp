@@ -40,6 +40,7 @@ void set_run(Node<T>* c, const OpDef<T>& def, std::initializer_list<Node<T>*> in
   s.op = def.name;
   s.forward = def.forward;
   s.backward = def.backward;
+  s.cost = def.cost;
   s.n_in = 0;
   for (auto* in : inputs) s.inp[s.n_in++] = in;
   s.scalar = scalar;

@@ -1,6 +1,8 @@
 // Graphviz DOT output of a tape (see graphviz.hpp for the picture's legend).
 #include "tapegrad/autodiff/graphviz.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <optional>
@@ -34,6 +36,25 @@ std::string number(double v) {
   return buf;
 }
 
+std::string duration(double ns) {
+  char buf[32];
+  if (ns < 1e3)
+    std::snprintf(buf, sizeof buf, "%.0fns", ns);
+  else if (ns < 1e6)
+    std::snprintf(buf, sizeof buf, "%.3gus", ns / 1e3);
+  else if (ns < 1e9)
+    std::snprintf(buf, sizeof buf, "%.3gms", ns / 1e6);
+  else
+    std::snprintf(buf, sizeof buf, "%.3gs", ns / 1e9);
+  return buf;
+}
+
+std::string percent(double share) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", 100 * share);
+  return buf;
+}
+
 template <class T>
 void write_graph(const Tape<T>& tape, std::ostream& out, const std::vector<bool>& drawn,
                  std::optional<std::uint32_t> root, const DotOptions& options) {
@@ -45,6 +66,12 @@ void write_graph(const Tape<T>& tape, std::ostream& out, const std::vector<bool>
   out << "  edge [fontname=\"Helvetica\", fontsize=9, arrowsize=0.7];\n";
 
   const auto n = static_cast<std::uint32_t>(tape.size());
+  double max_time = 0, total_time = 0;
+  for (std::uint32_t i = 0; i < n && i < options.node_times.size(); ++i) {
+    if (!drawn[i]) continue;
+    max_time = std::max(max_time, options.node_times[i]);
+    total_time += options.node_times[i];
+  }
   for (std::uint32_t i = 0; i < n; ++i) {
     if (!drawn[i]) continue;
     const Index rows = tape.rows_of(i), cols = tape.cols_of(i);
@@ -80,8 +107,22 @@ void write_graph(const Tape<T>& tape, std::ostream& out, const std::vector<bool>
       label += number(static_cast<double>(tape.stored_value(i)(0, 0)));
     }
 
+    const bool timed = !leaf && max_time > 0 && i < options.node_times.size();
+    if (timed) {
+      const double t = options.node_times[i];
+      label += '\n';
+      label += duration(t);
+      label += ' ';
+      label += percent(t / total_time);
+    }
+
     std::string attrs;
-    if (param) {
+    if (timed) {  // white (no time) to red (the most time)
+      const int shade = 255 - static_cast<int>(std::lround(205.0 * options.node_times[i] / max_time));
+      char color[16];
+      std::snprintf(color, sizeof color, "#ff%02x%02x", shade, shade);
+      attrs = std::string("shape=ellipse, fillcolor=\"") + color + "\"";
+    } else if (param) {
       attrs = "shape=box, fillcolor=\"#9ecae1\"";
     } else if (leaf) {
       attrs = "shape=box, style=\"filled,dashed\", fillcolor=\"#eeeeee\", color=\"#777777\"";

@@ -92,13 +92,19 @@ Var<T> Tape<T>::parameter(Parameter<T>& p) {
   n.val = &p.value;
   n.grd = &p.grad;
   n.needs_grad = true;
+  n.identity = false;
   return finish_record(n, same);
 }
 
 template <class T>
-detail::Node<T>& Tape<T>::begin_constant(Index rows, Index cols, std::string_view name, bool& same) {
+detail::Node<T>& Tape<T>::begin_constant(Index rows, Index cols, std::string_view name, bool& same,
+                                         bool* identity) {
   auto& n = push("constant");
-  same = matched_ + 1 == size_ && n.kind == OpKind::constant && n.rows == rows && n.cols == cols;
+  const bool same_leaf = n.kind == OpKind::constant && n.rows == rows && n.cols == cols;
+  same = matched_ + 1 == size_ && same_leaf;
+  // Whatever held this slot before (an op's output, a view) did not leave the identity in `value`.
+  if (identity) *identity = same_leaf && n.identity && n.val == &n.value;
+  n.identity = false;
   n.rec = detail::Step<T>{};
   n.rec.op = "constant";
   n.kind = OpKind::constant;
@@ -122,6 +128,39 @@ Var<T> Tape<T>::constant(const Matrix<T>& m, std::string_view name) {
 }
 
 template <class T>
+Var<T> Tape<T>::constant_view(const Matrix<T>& m, std::string_view name) {
+  bool same = false;
+  auto& n = push("constant");
+  same = matched_ + 1 == size_ && n.kind == OpKind::constant && n.rows == m.rows() && n.cols == m.cols();
+  n.rec = detail::Step<T>{};
+  n.rec.op = "constant";
+  n.kind = OpKind::constant;
+  n.rows = m.rows();
+  n.cols = m.cols();
+  n.param = nullptr;
+  n.val = const_cast<Matrix<T>*>(&m);  // read only: constants get no gradient and no op writes a leaf
+  n.grd = &n.grad;
+  n.needs_grad = false;
+  n.identity = false;
+  n.name = name;
+  views_.push_back(&n);  // keeps its capacity across clear(): no allocation in the steady state
+  return finish_record(n, same);
+}
+
+template <class T>
+void Tape<T>::check_views(const char* op) const {
+  for (const auto* n : views_) {
+    if (n->val == &n->value) continue;  // set_constant gave it a copy
+    if (n->val->rows() != n->rows || n->val->cols() != n->cols) {
+      throw ShapeError(std::string(op) + ": the matrix behind constant_view node " + std::to_string(n->self) +
+                       (n->name.empty() ? "" : " (" + n->name + ")") + " was recorded " +
+                       shape_string(n->rows, n->cols) + " and is now " +
+                       shape_string(n->val->rows(), n->val->cols()));
+    }
+  }
+}
+
+template <class T>
 Var<T> Tape<T>::scalar(T v) {
   bool same = false;
   auto& n = begin_constant(1, 1, {}, same);
@@ -139,13 +178,15 @@ void Tape<T>::set_constant(Var<T> c, const Matrix<T>& m) {
     throw ShapeError("set_constant: cannot replace a " + shape_string(n.rows, n.cols) + " constant by a " +
                      shape_string(m.rows(), m.cols()) + " matrix");
   }
+  n.val = &n.value;  // a view gets a copy of its own
+  n.identity = false;
   n.value = m;
 }
 
 template <class T>
 Var<T> Tape<T>::record(const char* op, std::initializer_list<Var<T>> inputs, Index rows, Index cols,
-                       ForwardFn<T> forward, BackwardFn<T> backward, T scalar) {
-  return record(OpDef<T>{op, OpKind::custom, forward, backward}, inputs, rows, cols, scalar);
+                       ForwardFn<T> forward, BackwardFn<T> backward, T scalar, CostFn cost) {
+  return record(OpDef<T>{op, OpKind::custom, forward, backward, cost}, inputs, rows, cols, scalar);
 }
 
 template <class T>
@@ -174,10 +215,12 @@ Var<T> Tape<T>::record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs
   n.rec.n_in = k;
   n.rec.attr = attr;
   n.rec.scalar = scalar;
+  n.rec.cost = def.cost;
   n.kind = def.kind;
   n.rows = rows;
   n.cols = cols;
   n.needs_grad = needs_grad;
+  n.identity = false;  // its value buffer is the op's output now
   n.param = nullptr;
   n.val = &n.value;
   n.grd = &n.grad;
@@ -186,11 +229,12 @@ Var<T> Tape<T>::record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs
 
 template <class T>
 void Tape<T>::run_forward(detail::Node<T>* n, const detail::Step<T>& s) {
+  if (hooked_) [[unlikely]]  // anomaly detection or profiling
+    return run_forward_hooked(n, s);
   resize_to(n->value, n->rows, n->cols);
   OpContext<T> ctx(n, &s);
   s.forward(ctx);
   n->computed = true;
-  if (anomaly_) check_finite(*n, n->value, "forward");
 }
 
 template <class T>
@@ -240,6 +284,7 @@ void Tape<T>::deoptimize() {
 
 template <class T>
 void Tape<T>::forward() {
+  if (!views_.empty()) check_views("forward");
   ensure_plan();
   detail::Node<T>* const* p = ptr_.data();
   for (std::size_t i = 0; i < size_; ++i) {
@@ -267,6 +312,7 @@ void Tape<T>::set_anomaly_detection(bool on) {
   if (on == anomaly_) return;
   if (on && optimize_) deoptimize();
   anomaly_ = on;
+  hooked_ = anomaly_ || profiler_;
   plan_ok_ = false;
   ++gen_;
 }
@@ -297,6 +343,7 @@ template <class T>
 template <class Seed>
 void Tape<T>::backward_from(std::uint32_t root, const Seed& seed) {
   auto& n = *ptr_[root];
+  if (!views_.empty()) check_views("backward");
   mark_observed(&n);
   evaluate();                 // every value the sweep reads
   if (!n.needs_grad) return;  // nothing on this graph depends on a parameter
@@ -314,13 +361,10 @@ void Tape<T>::backward_from(std::uint32_t root, const Seed& seed) {
 
 template <class T>
 void Tape<T>::run_backward(detail::Node<T>* n, const detail::Step<T>& s) {
+  if (hooked_) [[unlikely]]  // anomaly detection or profiling
+    return run_backward_hooked(n, s);
   OpContext<T> ctx(n, &s);
   s.backward(ctx);
-  if (anomaly_) {
-    for (std::uint8_t k = 0; k < s.n_in; ++k) {
-      if (s.inp[k]->needs_grad) check_finite(*n, *s.inp[k]->grd, "backward");
-    }
-  }
 }
 
 template <class T>
@@ -448,6 +492,7 @@ template <class T>
 void Tape<T>::clear() {
   base_ += size_;
   size_ = 0;
+  views_.clear();
   path_marked_ = 0;
   matched_ = 0;
   pending_ = 0;

@@ -27,7 +27,7 @@ Var<T> seed_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& d, Parameter<T>& 
                  const RowBlocks<T>& rows) {
   const Index n = v.rows();
   auto U = tape.parameter(u), diag_sqrt = tape.parameter(d), V = tape.parameter(v);
-  auto M = tape.constant(m, "M"), I = tape.constant(Matrix<T>::Identity(n, n), "I");
+  auto M = tape.constant_view(m, "M"), I = tape.constant(Matrix<T>::Identity(n, n), "I");
   // The notebook's formula as written (02 SVD): S = diag(diag_sqrt²),
   //   mse(U S Vᵀ, M) + mse(UᵀU, I)/100 + mse(V Vᵀ, I)/100.
   // The graph optimizer runs it as scale_columns, matmul_nt, gram, gram_rows and mse
@@ -45,7 +45,7 @@ Var<T> auto_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& s, Parameter<T>& 
                  const RowBlocks<T>& rows) {
   const Index k = u.cols();
   auto U = tape.parameter(u), S = tape.parameter(s), V = tape.parameter(v);
-  auto M = tape.constant(m, "M"), I = tape.constant(Matrix<T>::Identity(k, k), "I");
+  auto M = tape.constant_view(m, "M"), I = tape.constant(Matrix<T>::Identity(k, k), "I");
   // ½‖U diag(s) Vᵀ − M‖²_F + (μ/4)(‖UᵀU − I‖²_F + ‖VᵀV − I‖²_F) as written; the graph optimizer runs it as
   // scale_columns, matmul_nt, gram and sum_squared_difference. Over row blocks as seed_loss.
   auto residual = matmul(matmul(U, diag(shared(rows, S))), transpose(shared(rows, V))) - M;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "tapegrad/autodiff/graphviz.hpp"
+#include "tapegrad/autodiff/profiler.hpp"
 #include "tapegrad/svd/loss.hpp"
 #include "tapegrad/svd/matrix_io.hpp"
 #include "tapegrad/svd/plot.hpp"
@@ -96,6 +97,7 @@ struct Cli {
   std::string init_dir, out_dir;
   std::string graph;            ///< --graph FILE: the loss graph as Graphviz DOT, as written
   std::string graph_optimized;  ///< --graph-optimized FILE: the loss graph as it runs (after the rewrites)
+  bool profile = false;         ///< --profile: print the per-op profile of the loss graph as it runs
 };
 
 const char* kFooter = R"(MATRIX
@@ -179,6 +181,9 @@ void add_options(CLI::App& app, Cli& c) {
                  "Write the same graph as it runs, after the graph optimizer's rewrites: each fused node "
                  "names the pattern it replaced")
       ->type_name("FILE");
+  app.add_flag("--profile", c.profile,
+               "Before solving, time 20 steps (forward and backward) of the loss graph as it runs for the "
+               "matrix and print the per-op table (on stderr with --json)");
   app.add_flag("--json", c.json, "Print the result as one JSON object on stdout");
   app.add_flag("--quiet", c.quiet, "No progress line on stderr");
   app.footer(kFooter);
@@ -332,6 +337,33 @@ std::string loss_graph_dot(const Matrix<double>& m, const SvdOptions& o, const s
   if (as_run) dot.title += ", as it runs";
   if (dot.scalar_values) tape.evaluate();
   return to_dot(tape, loss, dot);
+}
+
+/// The per-op profile (tapegrad/autodiff/profiler.hpp) of kSteps replays of the recipe's loss graph, as it
+/// runs for m's shape in dtype T (at random parameter values), as a table.
+template <class T>
+std::string loss_profile_table(const Matrix<double>& m, const SvdOptions& o, const std::string& name) {
+  constexpr int kSteps = 20;
+  const Index rows = m.rows(), n = m.cols();
+  const bool seed = o.recipe == Recipe::Seed;
+  const Index k = seed ? n : o.rank.value_or(std::min(rows, n));
+  Parameter<T> u(Matrix<T>::Random(rows, k)), s(Matrix<T>::Random(1, k)), v(Matrix<T>::Random(n, k));
+  Tape<T> tape;
+  const Matrix<T> mt = m.cast<T>();
+  const Var<T> loss = seed ? seed_loss(tape, u, s, v, mt) : auto_loss(tape, u, s, v, mt, T(1));
+  tape.backward(loss);  // sizes every buffer, outside the profile
+  Profiler prof;
+  prof.reserve(64 * kSteps);
+  tape.set_profiler(&prof);
+  for (int i = 0; i < kSteps; ++i) {
+    auto step = prof.step();
+    tape.forward();
+    tape.backward(loss);
+  }
+  tape.set_profiler(nullptr);
+  return name + ": " + to_string(o.recipe) + " loss, " + shape_string(rows, n) + ", " +
+         (std::is_same_v<T, float> ? "float32" : "float64") + ", " + std::to_string(kSteps) +
+         " steps (forward and backward) of the graph as it runs\n" + prof.table();
 }
 
 std::string shortest(double v) {
@@ -578,6 +610,11 @@ std::optional<int> prepare(int argc, char** argv, const Processes& procs, Job& j
     if (file.empty()) continue;
     write_file_atomic(file, f32 ? loss_graph_dot<float>(job.rows, options, label, as_run)
                                 : loss_graph_dot<double>(job.rows, options, label, as_run));
+  }
+  if (c.profile && procs.root()) {
+    (c.json ? std::cerr : std::cout) << (f32 ? loss_profile_table<float>(job.rows, options, label)
+                                             : loss_profile_table<double>(job.rows, options, label))
+                                     << std::flush;
   }
   return std::nullopt;
 }

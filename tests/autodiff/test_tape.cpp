@@ -255,3 +255,66 @@ TEST_CASE("reused nodes take the new recording's shapes; sweeps from several roo
     }
   }
 }
+
+TEST_CASE("constant_view reads the matrix in place and checks its shape", "[tape]") {
+  Parameter<double> p(M::Constant(2, 2, 1.0));
+  M data = M::Constant(2, 2, 3.0);
+  Tape<double> t;
+  auto x = t.parameter(p);
+  auto view = t.constant_view(data, "data");
+  auto l = sum(square(x - view));
+  CHECK(&view.value() == &data);  // no copy
+  CHECK(l.value()(0, 0) == Approx(16.0));
+  // Replayed, it sees the matrix's new entries, like set_constant without the copy.
+  data.setConstant(2.0);
+  t.forward();
+  CHECK(l.value()(0, 0) == Approx(4.0));
+  t.backward(l);
+  CHECK(p.grad.isApprox(M::Constant(2, 2, -2.0)));
+  // The same graph and gradients as a copied constant.
+  Parameter<double> q(M::Constant(2, 2, 1.0));
+  Tape<double> copy;
+  auto lc = sum(square(copy.parameter(q) - copy.constant(data)));
+  copy.backward(lc);
+  CHECK(lc.value()(0, 0) == l.value()(0, 0));
+  CHECK(q.grad == p.grad);
+  // A matrix that changed shape is an error on replay, naming the node, not an out-of-bounds read.
+  data.resize(3, 3);
+  CHECK_THROWS_WITH(t.forward(), Catch::Contains("constant_view node 1 (data)") && Catch::Contains("2x2") &&
+                                     Catch::Contains("3x3"));
+  CHECK_THROWS_AS(t.backward(l), ShapeError);
+  // set_constant gives the node a copy of its own; the view's matrix no longer matters.
+  t.set_constant(view, M::Constant(2, 2, 1.0));
+  CHECK_NOTHROW(t.forward());
+  CHECK(l.value()(0, 0) == Approx(0.0));
+}
+
+TEST_CASE("an identity constant re-recorded in place is not rewritten, and is rewritten when needed",
+          "[tape]") {
+  Tape<double> t;
+  auto rerecord = [&](Index n) {
+    t.clear();
+    return t.constant(M::Identity(n, n), "I");
+  };
+  CHECK(rerecord(3).value() == M::Identity(3, 3));
+  CHECK(rerecord(3).value() == M::Identity(3, 3));
+  CHECK(rerecord(4).value() == M::Identity(4, 4));  // another shape
+  // The slot held an identity, then an op's output (3I), then an identity again.
+  t.clear();
+  t.scalar(1.0);
+  CHECK(t.constant(M::Identity(4, 4)).value() == M::Identity(4, 4));
+  t.clear();
+  auto three = t.constant(M::Identity(4, 4)) * 3.0;
+  CHECK(three.value() == 3.0 * M::Identity(4, 4));
+  t.clear();
+  t.scalar(1.0);
+  CHECK(t.constant(M::Identity(4, 4)).value() == M::Identity(4, 4));
+  // Likewise after a copied constant in the slot.
+  t.clear();
+  CHECK(t.constant(M::Constant(4, 4, 5.0)).value()(1, 0) == 5.0);
+  CHECK(rerecord(4).value() == M::Identity(4, 4));
+  // set_constant overwrites it; the next identity recorded there is written again.
+  auto i = rerecord(4);
+  t.set_constant(i, M::Constant(4, 4, 9.0));
+  CHECK(rerecord(4).value() == M::Identity(4, 4));
+}

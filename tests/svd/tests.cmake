@@ -158,3 +158,12 @@ if(NOT TARGET tapegrad_mpi)
   tapegrad_cli_test("built without MPI, under mpirun" EXIT 2 REGEX "built without MPI" ARGS ${M1})
   set_tests_properties("cli: built without MPI, under mpirun" PROPERTIES ENVIRONMENT "OMPI_COMM_WORLD_SIZE=2")
 endif()
+
+# --profile (issue 18): the per-op table of the loss graph as it runs (fused ops, in order of time), then the
+# solve as usual; with --json the table goes to stderr (after stdout's JSON in the checked output).
+tapegrad_cli_test("--profile names the ops that run" EXIT 0
+                  REGEX "seed loss, 5x4, float32, 20 steps.*op +calls fwd.*GFLOP/s.*matmul_nt = matmul\\(A, transpose\\(B\\)\\).*20 steps timed.*singular values"
+                  ARGS --profile --recipe seed --iters 10 ${M1})
+tapegrad_cli_test("--profile with --json keeps stdout JSON" EXIT 0
+                  REGEX "^\\{\"singular_values\":.*\"converged\":true.*auto loss, 7x4, float64.*sum_squared_difference = sum\\(square\\(a - b\\)\\)"
+                  ARGS --profile --json ${M3})

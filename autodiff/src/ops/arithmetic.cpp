@@ -1,6 +1,7 @@
 // add, sub, mul, div (with 2-D broadcasting), neg, and the scalar forms.
 #include <type_traits>
 
+#include "costs.hpp"
 #include "op_support.hpp"
 
 namespace tapegrad {
@@ -62,6 +63,16 @@ Var<T> add(Var<T> a, Var<T> b) {
   // C = A + B   =>   dA += dC,   dB += dC   (summed over broadcast dimensions)
   Tape<T>& t = detail::same_tape("add", a, b);
   auto [r, cols] = broadcast_shape("add", a, b);
+  // cost: n adds (n = output entries); backward n adds per input with a gradient (a sum when it broadcasts)
+  static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
+    const double n = detail::out_size(s);
+    if (!backward) return {n, detail::in_size(s, 0) + detail::in_size(s, 1) + n};
+    OpCost c;
+    for (int k = 0; k < 2; ++k) {
+      if (s.needs_grad[k]) c = {c.flops + n, c.elements + n + 2 * detail::in_size(s, k)};
+    }
+    return c;
+  };
   static constexpr OpDef<T> op{"add", OpKind::add,
                                [](OpContext<T>& c) {
                                  if (same_shape(c.in(0), c.in(1)))
@@ -82,7 +93,8 @@ Var<T> add(Var<T> a, Var<T> b) {
                                    else
                                      gk += c.grad_out().rowwise().sum();
                                  }
-                               }};
+                               },
+                               cost};
   return t.record(op, {a, b}, r, cols);
 }
 
@@ -91,6 +103,16 @@ Var<T> sub(Var<T> a, Var<T> b) {
   // C = A - B   =>   dA += dC,   dB -= dC
   Tape<T>& t = detail::same_tape("sub", a, b);
   auto [r, cols] = broadcast_shape("sub", a, b);
+  // cost: as add's
+  static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
+    const double n = detail::out_size(s);
+    if (!backward) return {n, detail::in_size(s, 0) + detail::in_size(s, 1) + n};
+    OpCost c;
+    for (int k = 0; k < 2; ++k) {
+      if (s.needs_grad[k]) c = {c.flops + n, c.elements + n + 2 * detail::in_size(s, k)};
+    }
+    return c;
+  };
   static constexpr OpDef<T> op{"sub", OpKind::sub,
                                [](OpContext<T>& c) {
                                  if (same_shape(c.in(0), c.in(1)))
@@ -101,7 +123,8 @@ Var<T> sub(Var<T> a, Var<T> b) {
                                [](OpContext<T>& c) {
                                  binary_backward(
                                      c, [](T, T, T g) { return g; }, [](T, T, T g) { return -g; });
-                               }};
+                               },
+                               cost};
   return t.record(op, {a, b}, r, cols);
 }
 
@@ -110,12 +133,22 @@ Var<T> mul(Var<T> a, Var<T> b) {
   // C = A ∘ B   =>   dA += dC ∘ B,   dB += dC ∘ A
   Tape<T>& t = detail::same_tape("mul", a, b);
   auto [r, cols] = broadcast_shape("mul", a, b);
+  // cost: n multiplies; backward 2n per input with a gradient (dC ∘ B, +=), reading dC and the other input
+  static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
+    const double n = detail::out_size(s), a = detail::in_size(s, 0), b = detail::in_size(s, 1);
+    if (!backward) return {n, a + b + n};
+    OpCost c;
+    if (s.needs_grad[0]) c = {c.flops + 2 * n, c.elements + n + b + 2 * a};
+    if (s.needs_grad[1]) c = {c.flops + 2 * n, c.elements + n + a + 2 * b};
+    return c;
+  };
   static constexpr OpDef<T> op{"mul", OpKind::mul,
                                [](OpContext<T>& c) { binary_forward(c, [](T x, T y) { return x * y; }); },
                                [](OpContext<T>& c) {
                                  binary_backward(
                                      c, [](T, T y, T g) { return g * y; }, [](T x, T, T g) { return g * x; });
-                               }};
+                               },
+                               cost};
   return t.record(op, {a, b}, r, cols);
 }
 
@@ -124,56 +157,67 @@ Var<T> div(Var<T> a, Var<T> b) {
   // C = A / B   =>   dA += dC / B,   dB -= dC ∘ A / B²
   Tape<T>& t = detail::same_tape("div", a, b);
   auto [r, cols] = broadcast_shape("div", a, b);
+  // cost: n divisions; backward dA: 2n (/, +=) reading dC, B; dB: 4n (∘, /, ², -=) reading dC, A, B
+  static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
+    const double n = detail::out_size(s), a = detail::in_size(s, 0), b = detail::in_size(s, 1);
+    if (!backward) return {n, a + b + n};
+    OpCost c;
+    if (s.needs_grad[0]) c = {c.flops + 2 * n, c.elements + n + b + 2 * a};
+    if (s.needs_grad[1]) c = {c.flops + 4 * n, c.elements + n + a + 3 * b};
+    return c;
+  };
   return t.record(
       "div", {a, b}, r, cols, [](OpContext<T>& c) { binary_forward(c, [](T x, T y) { return x / y; }); },
       [](OpContext<T>& c) {
         binary_backward(
             c, [](T, T y, T g) { return g / y; }, [](T x, T y, T g) { return -g * x / (y * y); });
-      });
+      },
+      T(0), cost);
 }
 
 template <class T>
 Var<T> neg(Var<T> a) {
-  // C = -A   =>   dA -= dC
+  // C = -A   =>   dA -= dC   (cost: n, backward n)
   static constexpr OpDef<T> op{"neg", OpKind::neg, [](OpContext<T>& c) { c.out() = -c.in(0); },
-                               [](OpContext<T>& c) { c.grad_in(0) -= c.grad_out(); }};
+                               [](OpContext<T>& c) { c.grad_in(0) -= c.grad_out(); },
+                               detail::unary_cost<1, 1, 0>};
   return a.tape().record(op, {a}, a.rows(), a.cols());
 }
 
 template <class T>
 Var<T> add(Var<T> a, T s) {
-  // C = A + s   =>   dA += dC
+  // C = A + s   =>   dA += dC   (cost: n, backward n)
   return a.tape().record(
       "add_scalar", {a}, a.rows(), a.cols(), [](OpContext<T>& c) { c.out() = c.in(0).array() + c.scalar(); },
-      [](OpContext<T>& c) { c.grad_in(0) += c.grad_out(); }, s);
+      [](OpContext<T>& c) { c.grad_in(0) += c.grad_out(); }, s, detail::unary_cost<1, 1, 0>);
 }
 
 template <class T>
 Var<T> mul(Var<T> a, T s) {
-  // C = s A   =>   dA += s dC
+  // C = s A   =>   dA += s dC   (cost: n, backward 2n)
   return a.tape().record(
       "mul_scalar", {a}, a.rows(), a.cols(), [](OpContext<T>& c) { c.out() = c.scalar() * c.in(0); },
-      [](OpContext<T>& c) { c.grad_in(0) += c.scalar() * c.grad_out(); }, s);
+      [](OpContext<T>& c) { c.grad_in(0) += c.scalar() * c.grad_out(); }, s, detail::unary_cost<1, 2, 0>);
 }
 
 template <class T>
 Var<T> sub(T s, Var<T> a) {
-  // C = s - A   =>   dA -= dC
+  // C = s - A   =>   dA -= dC   (cost: n, backward n)
   return a.tape().record(
       "rsub_scalar", {a}, a.rows(), a.cols(),
       [](OpContext<T>& c) { c.out() = (-c.in(0).array()) + c.scalar(); },
-      [](OpContext<T>& c) { c.grad_in(0) -= c.grad_out(); }, s);
+      [](OpContext<T>& c) { c.grad_in(0) -= c.grad_out(); }, s, detail::unary_cost<1, 1, 0>);
 }
 
 template <class T>
 Var<T> div(T s, Var<T> a) {
-  // C = s / A   =>   dA -= dC ∘ s / A² = dC ∘ C / A
+  // C = s / A   =>   dA -= dC ∘ s / A² = dC ∘ C / A   (cost: n, backward 3n reading dC, C, A)
   return a.tape().record(
       "rdiv_scalar", {a}, a.rows(), a.cols(), [](OpContext<T>& c) { c.out() = c.scalar() / c.in(0).array(); },
       [](OpContext<T>& c) {
         c.grad_in(0).array() -= c.grad_out().array() * c.out().array() / c.in(0).array();
       },
-      s);
+      s, detail::unary_cost<1, 3, 2>);
 }
 
 #define TAPEGRAD_INSTANTIATE(T)           \

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "../vecmath.hpp"
+#include "costs.hpp"
 #include "kernels.hpp"
 #include "op_support.hpp"
 
@@ -52,43 +53,51 @@ void add_vec_grad(void (*f)(const T*, T*, Index), const T* x, const T* dc, T* dx
 
 template <class T>
 Var<T> square(Var<T> a) {
-  // C = A²   =>   dA += 2 A ∘ dC
+  // C = A²   =>   dA += 2 A ∘ dC   (cost: n, backward 3n reading dC, A)
   static constexpr OpDef<T> op{
       "square", OpKind::square, [](OpContext<T>& c) { c.out() = c.in(0).array().square(); },
-      [](OpContext<T>& c) { c.grad_in(0).array() += T(2) * c.in(0).array() * c.grad_out().array(); }};
+      [](OpContext<T>& c) { c.grad_in(0).array() += T(2) * c.in(0).array() * c.grad_out().array(); },
+      detail::unary_cost<1, 3, 1>};
   return a.tape().record(op, {a}, a.rows(), a.cols());
 }
 
 template <class T>
 Var<T> exp(Var<T> a) {
-  // C = exp(A)   =>   dA += C ∘ dC
+  // C = exp(A)   =>   dA += C ∘ dC   (cost: n, backward 2n reading dC, C)
   return a.tape().record(
       "exp", {a}, a.rows(), a.cols(),
       [](OpContext<T>& c) { detail::vec::exp(c.in(0).data(), out_like_in(c), c.in(0).size()); },
-      [](OpContext<T>& c) { c.grad_in(0).array() += c.out().array() * c.grad_out().array(); });
+      [](OpContext<T>& c) { c.grad_in(0).array() += c.out().array() * c.grad_out().array(); }, T(0),
+      detail::unary_cost<1, 2, 1>);
 }
 
 template <class T>
 Var<T> log(Var<T> a) {
-  // C = log(A)   =>   dA += dC / A
+  // C = log(A)   =>   dA += dC / A   (cost: n, backward 2n reading dC, A)
   static constexpr OpDef<T> op{
       "log", OpKind::log,
       [](OpContext<T>& c) { detail::vec::log(c.in(0).data(), out_like_in(c), c.in(0).size()); },
-      [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out().array() / c.in(0).array(); }};
+      [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out().array() / c.in(0).array(); },
+      detail::unary_cost<1, 2, 1>};
   return a.tape().record(op, {a}, a.rows(), a.cols());
 }
 
 template <class T>
 Var<T> sqrt(Var<T> a) {
-  // C = √A   =>   dA += dC / (2 C)
+  // C = √A   =>   dA += dC / (2 C)   (cost: n, backward 3n reading dC, C)
   return a.tape().record(
       "sqrt", {a}, a.rows(), a.cols(), [](OpContext<T>& c) { c.out() = c.in(0).array().sqrt(); },
-      [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out().array() / (T(2) * c.out().array()); });
+      [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out().array() / (T(2) * c.out().array()); }, T(0),
+      detail::unary_cost<1, 3, 1>);
 }
 
 template <class T>
 Var<T> pow(Var<T> a, T p) {
-  // C = A^p   =>   dA += p A^(p-1) ∘ dC
+  // C = A^p   =>   dA += p A^(p-1) ∘ dC   (cost: n, backward 4n reading dC, A; nothing for p = 0)
+  static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
+    if (backward && s.scalar == 0) return {};
+    return detail::unary_cost<1, 4, 1>(s, backward);
+  };
   return a.tape().record(
       "pow", {a}, a.rows(), a.cols(),
       [](OpContext<T>& c) { detail::vec::pow(c.in(0).data(), c.scalar(), out_like_in(c), c.in(0).size()); },
@@ -97,43 +106,46 @@ Var<T> pow(Var<T> a, T p) {
         if (p == T(0)) return;
         add_pow_grad(c.in(0).data(), p, c.grad_out().data(), c.grad_in(0).data(), c.in(0).size());
       },
-      p);
+      p, cost);
 }
 
 template <class T>
 Var<T> abs(Var<T> a) {
-  // C = |A|   =>   dA += sign(A) ∘ dC   (sign(0) = 0)
+  // C = |A|   =>   dA += sign(A) ∘ dC   (sign(0) = 0; cost: n, backward 3n reading dC, A)
   return a.tape().record(
       "abs", {a}, a.rows(), a.cols(), [](OpContext<T>& c) { c.out() = c.in(0).array().abs(); },
-      [](OpContext<T>& c) { c.grad_in(0).array() += c.in(0).array().sign() * c.grad_out().array(); });
+      [](OpContext<T>& c) { c.grad_in(0).array() += c.in(0).array().sign() * c.grad_out().array(); }, T(0),
+      detail::unary_cost<1, 3, 1>);
 }
 
 template <class T>
 Var<T> relu(Var<T> a) {
-  // C = max(A, 0)   =>   dA += [A > 0] ∘ dC
+  // C = max(A, 0)   =>   dA += [A > 0] ∘ dC   (cost: n, backward 3n reading dC, A)
   static constexpr OpDef<T> op{
       "relu", OpKind::relu, [](OpContext<T>& c) { c.out() = c.in(0).array().max(T(0)); },
       [](OpContext<T>& c) {
         c.grad_in(0).array() += (c.in(0).array() > T(0)).select(c.grad_out().array(), T(0));
-      }};
+      },
+      detail::unary_cost<1, 3, 1>};
   return a.tape().record(op, {a}, a.rows(), a.cols());
 }
 
 template <class T>
 Var<T> tanh(Var<T> a) {
-  // C = tanh(A)   =>   dA += (1 - C²) ∘ dC
+  // C = tanh(A)   =>   dA += (1 - C²) ∘ dC   (cost: n, backward 4n reading dC, C)
   static constexpr OpDef<T> op{
       "tanh", OpKind::tanh,
       [](OpContext<T>& c) { detail::vec::tanh(c.in(0).data(), out_like_in(c), c.in(0).size()); },
       [](OpContext<T>& c) {
         c.grad_in(0).array() += (T(1) - c.out().array().square()) * c.grad_out().array();
-      }};
+      },
+      detail::unary_cost<1, 4, 1>};
   return a.tape().record(op, {a}, a.rows(), a.cols());
 }
 
 template <class T>
 Var<T> sigmoid(Var<T> a) {
-  // C = 1 / (1 + exp(-A))   =>   dA += C (1 - C) ∘ dC
+  // C = 1 / (1 + exp(-A))   =>   dA += C (1 - C) ∘ dC   (cost: n, backward 4n reading dC, C)
   static constexpr OpDef<T> op{"sigmoid", OpKind::sigmoid,
                                [](OpContext<T>& c) {
                                  // Stable for large |x|: never exponentiates a positive number.
@@ -142,7 +154,8 @@ Var<T> sigmoid(Var<T> a) {
                                [](OpContext<T>& c) {
                                  c.grad_in(0).array() +=
                                      c.out().array() * (T(1) - c.out().array()) * c.grad_out().array();
-                               }};
+                               },
+                               detail::unary_cost<1, 4, 1>};
   return a.tape().record(op, {a}, a.rows(), a.cols());
 }
 
@@ -242,6 +255,18 @@ namespace detail {
 // and backward forms G = act'(C) ∘ dC a 256-entry chunk at a time on the stack (no buffer, no allocation):
 //   C = act(A + B)   =>   dA += G,   dB += G   (summed over broadcast dimensions)
 // with act'(C) = 1 - C² (tanh), C (1 - C) (sigmoid), [C > 0] (relu): the same derivatives as the two ops.
+// Cost: forward 2n (add, act); backward G 3n (tanh, sigmoid) or 2n (relu) reading C and dC, then n adds per
+// input with a gradient (a sum when it broadcasts).
+template <OpKind Act>
+OpCost add_activation_cost(const OpShapes& s, bool backward) {
+  const double n = out_size(s);
+  if (!backward) return {2 * n, in_size(s, 0) + in_size(s, 1) + n};
+  OpCost c{(Act == OpKind::relu ? 2 : 3) * n, 2 * n};
+  for (int k = 0; k < 2; ++k) {
+    if (s.needs_grad[k]) c = {c.flops + n, c.elements + 2 * in_size(s, k)};
+  }
+  return c;
+}
 template <class T, OpKind Act>
 void add_activation_forward(OpContext<T>& c) {
   binary_forward(c, [](T x, T y) { return x + y; });
@@ -289,11 +314,11 @@ template <class T>
 const OpDef<T>& add_activation_op(OpKind act) {
   static constexpr OpDef<T> ops[3] = {
       {"add_tanh", OpKind::custom, add_activation_forward<T, OpKind::tanh>,
-       add_activation_backward<T, OpKind::tanh>},
+       add_activation_backward<T, OpKind::tanh>, add_activation_cost<OpKind::tanh>},
       {"add_sigmoid", OpKind::custom, add_activation_forward<T, OpKind::sigmoid>,
-       add_activation_backward<T, OpKind::sigmoid>},
+       add_activation_backward<T, OpKind::sigmoid>, add_activation_cost<OpKind::sigmoid>},
       {"add_relu", OpKind::custom, add_activation_forward<T, OpKind::relu>,
-       add_activation_backward<T, OpKind::relu>}};
+       add_activation_backward<T, OpKind::relu>, add_activation_cost<OpKind::relu>}};
   return ops[act == OpKind::tanh ? 0 : act == OpKind::sigmoid ? 1 : 2];
 }
 

@@ -1,5 +1,6 @@
 // matmul (and its transposed forms), transpose, diag, scale_columns, scale_rows, gram, gram_rows.
 #include "../gemm.hpp"
+#include "costs.hpp"
 #include "kernels.hpp"
 #include "op_support.hpp"
 
@@ -16,6 +17,16 @@ namespace detail {
 //   =>   dA += dC op(B)ᵀ  (Aᵀ in the product: dA += op(B) dCᵀ),
 //        dB += op(A)ᵀ dC  (Bᵀ in the product: dB += dCᵀ op(A))
 // A transpose is a GEMM flag, never a matrix, forward or backward.
+// Cost, C m×n, inner dimension k: 2mnk forward, and 2mnk backward per input with a gradient (one GEMM each).
+inline OpCost matmul_cost(const OpShapes& s, bool backward) {
+  const double m = double(s.rows), n = double(s.cols);
+  const double k = double((s.attr & kTransA) != 0 ? s.in_rows[0] : s.in_cols[0]);
+  if (!backward) return {2 * m * n * k, m * k + k * n + m * n};
+  OpCost c;
+  if (s.needs_grad[0]) c = {c.flops + 2 * m * n * k, c.elements + m * n + k * n + 2 * m * k};
+  if (s.needs_grad[1]) c = {c.flops + 2 * m * n * k, c.elements + m * n + m * k + 2 * k * n};
+  return c;
+}
 template <class T>
 void matmul_forward(OpContext<T>& c) {
   gemm((c.attr() & kTransA) != 0, (c.attr() & kTransB) != 0, T(1), c.in(0), c.in(1), T(0), c.out());
@@ -39,10 +50,11 @@ void matmul_backward(OpContext<T>& c) {
 
 template <class T>
 const OpDef<T>& matmul_op(std::uint32_t flags) {
-  static constexpr OpDef<T> ops[4] = {{"matmul", OpKind::matmul, matmul_forward<T>, matmul_backward<T>},
-                                      {"matmul_tn", OpKind::custom, matmul_forward<T>, matmul_backward<T>},
-                                      {"matmul_nt", OpKind::custom, matmul_forward<T>, matmul_backward<T>},
-                                      {"matmul_tt", OpKind::custom, matmul_forward<T>, matmul_backward<T>}};
+  static constexpr OpDef<T> ops[4] = {
+      {"matmul", OpKind::matmul, matmul_forward<T>, matmul_backward<T>, matmul_cost},
+      {"matmul_tn", OpKind::custom, matmul_forward<T>, matmul_backward<T>, matmul_cost},
+      {"matmul_nt", OpKind::custom, matmul_forward<T>, matmul_backward<T>, matmul_cost},
+      {"matmul_tt", OpKind::custom, matmul_forward<T>, matmul_backward<T>, matmul_cost}};
   return ops[flags & 3];
 }
 
@@ -62,6 +74,12 @@ template <class T>
 const OpDef<T>& gram_op() {
   // G = AᵀA   =>   dA += A (dG + dGᵀ)   (one product, A (2 dG), when dG is symmetric, as a loss of G makes
   // it)
+  // Cost, A m×k: the upper triangle of G, m·k·(k+1); backward one GEMM, 2mk² (counted for a symmetric dG:
+  // an asymmetric one takes two).
+  static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
+    const double m = double(s.in_rows[0]), k = double(s.in_cols[0]);
+    return backward ? OpCost{2 * m * k * k, k * k + 3 * m * k} : OpCost{m * k * (k + 1), m * k + k * k};
+  };
   static constexpr OpDef<T> op{"gram", OpKind::custom,
                                [](OpContext<T>& c) { detail::syrk(false, T(1), c.in(0), T(0), c.out()); },
                                [](OpContext<T>& c) {
@@ -72,13 +90,19 @@ const OpDef<T>& gram_op() {
                                    gemm(false, false, T(1), c.in(0), g, T(1), c.grad_in(0));
                                    gemm(false, true, T(1), c.in(0), g, T(1), c.grad_in(0));
                                  }
-                               }};
+                               },
+                               cost};
   return op;
 }
 
 template <class T>
 const OpDef<T>& gram_rows_op() {
   // G = A Aᵀ   =>   dA += (dG + dGᵀ) A   (one product, (2 dG) A, when dG is symmetric)
+  // Cost, A m×k: k·m·(m+1) (a triangle); backward 2m²k (symmetric dG).
+  static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
+    const double m = double(s.in_rows[0]), k = double(s.in_cols[0]);
+    return backward ? OpCost{2 * m * m * k, m * m + 3 * m * k} : OpCost{k * m * (m + 1), m * k + m * m};
+  };
   static constexpr OpDef<T> op{"gram_rows", OpKind::custom,
                                [](OpContext<T>& c) { detail::syrk(true, T(1), c.in(0), T(0), c.out()); },
                                [](OpContext<T>& c) {
@@ -89,13 +113,23 @@ const OpDef<T>& gram_rows_op() {
                                    gemm(false, false, T(1), g, c.in(0), T(1), c.grad_in(0));
                                    gemm(true, false, T(1), g, c.in(0), T(1), c.grad_in(0));
                                  }
-                               }};
+                               },
+                               cost};
   return op;
 }
 
 template <class T>
 const OpDef<T>& scale_columns_op() {
   // C = A diag(v), C_ij = A_ij v_j   =>   dA += dC diag(v),   dv_j += Σ_i dC_ij A_ij
+  // Cost, N = entries of C: N; backward 2N for dA (∘, +=), 2N for dv (∘, Σ)
+  static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
+    const double N = out_size(s), v = in_size(s, 1);
+    if (!backward) return {N, 2 * N + v};
+    OpCost c;
+    if (s.needs_grad[0]) c = {c.flops + 2 * N, c.elements + 3 * N + v};
+    if (s.needs_grad[1]) c = {c.flops + 2 * N, c.elements + 2 * N + 2 * v};
+    return c;
+  };
   static constexpr OpDef<T> op{
       "scale_columns", OpKind::custom,
       [](OpContext<T>& c) { c.out().noalias() = c.in(0) * c.in(1).reshaped().asDiagonal(); },
@@ -105,13 +139,23 @@ const OpDef<T>& scale_columns_op() {
           c.grad_in(1).reshaped() +=
               (c.grad_out().array() * c.in(0).array()).colwise().sum().transpose().matrix();
         }
-      }};
+      },
+      cost};
   return op;
 }
 
 template <class T>
 const OpDef<T>& scale_rows_op() {
   // C = diag(v) B, C_ij = v_i B_ij   =>   dv_i += Σ_j dC_ij B_ij,   dB += diag(v) dC   (inputs: v, B)
+  // Cost, N = entries of C: N; backward 2N for dv (∘, Σ), 2N for dB (∘, +=)
+  static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
+    const double N = out_size(s), v = in_size(s, 0);
+    if (!backward) return {N, 2 * N + v};
+    OpCost c;
+    if (s.needs_grad[0]) c = {c.flops + 2 * N, c.elements + 2 * N + 2 * v};
+    if (s.needs_grad[1]) c = {c.flops + 2 * N, c.elements + 3 * N + v};
+    return c;
+  };
   static constexpr OpDef<T> op{
       "scale_rows", OpKind::custom,
       [](OpContext<T>& c) { c.out().noalias() = c.in(0).reshaped().asDiagonal() * c.in(1); },
@@ -120,7 +164,8 @@ const OpDef<T>& scale_rows_op() {
           c.grad_in(0).reshaped() += (c.grad_out().array() * c.in(1).array()).rowwise().sum().matrix();
         }
         if (c.needs_grad(1)) c.grad_in(1).noalias() += c.in(0).reshaped().asDiagonal() * c.grad_out();
-      }};
+      },
+      cost};
   return op;
 }
 
@@ -146,33 +191,38 @@ Var<T> matmul_nt(Var<T> a, Var<T> b) {
 
 template <class T>
 Var<T> transpose(Var<T> a) {
-  // C = Aᵀ   =>   dA += dCᵀ
-  static constexpr OpDef<T> op{"transpose", OpKind::transpose,
-                               [](OpContext<T>& c) { c.out().noalias() = c.in(0).transpose(); },
-                               [](OpContext<T>& c) { c.grad_in(0) += c.grad_out().transpose(); }};
+  // C = Aᵀ   =>   dA += dCᵀ   (cost: no FLOPs, a copy; backward n adds)
+  static constexpr OpDef<T> op{
+      "transpose", OpKind::transpose, [](OpContext<T>& c) { c.out().noalias() = c.in(0).transpose(); },
+      [](OpContext<T>& c) { c.grad_in(0) += c.grad_out().transpose(); }, detail::unary_cost<0, 1, 0>};
   return a.tape().record(op, {a}, a.cols(), a.rows());
 }
 
 template <class T>
 Var<T> diag(Var<T> a) {
   if (detail::is_vector(a)) {
-    // C = diag(v) (n×n)   =>   dv += diagonal(dC)   (shaped like v)
+    // C = diag(v) (n×n)   =>   dv += diagonal(dC)   (shaped like v; cost: writes n², no FLOPs; backward n)
+    static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
+      const double n = detail::in_size(s, 0);
+      return backward ? OpCost{n, 3 * n} : OpCost{0, n + n * n};
+    };
     static constexpr OpDef<T> op{"diag", OpKind::diag,
                                  [](OpContext<T>& c) {
                                    c.out().setZero();
                                    c.out().diagonal() = c.in(0).reshaped();
                                  },
-                                 [](OpContext<T>& c) { c.grad_in(0).reshaped() += c.grad_out().diagonal(); }};
+                                 [](OpContext<T>& c) { c.grad_in(0).reshaped() += c.grad_out().diagonal(); },
+                                 cost};
     const Index n = a.rows() * a.cols();
     return a.tape().record(op, {a}, n, n);
   }
   if (a.rows() != a.cols()) {
     throw ShapeError("diag: expects a vector (1xn or nx1) or a square matrix, got " + shape_of(a));
   }
-  // c = diagonal(A) (n×1)   =>   dA += diag(dc)
+  // c = diagonal(A) (n×1)   =>   dA += diag(dc)   (cost: a copy of n entries; backward n)
   return a.tape().record(
       "diagonal", {a}, a.rows(), 1, [](OpContext<T>& c) { c.out() = c.in(0).diagonal(); },
-      [](OpContext<T>& c) { c.grad_in(0).diagonal() += c.grad_out(); });
+      [](OpContext<T>& c) { c.grad_in(0).diagonal() += c.grad_out(); }, T(0), detail::unary_cost<0, 1, 0>);
 }
 
 template <class T>

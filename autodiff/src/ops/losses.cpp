@@ -1,5 +1,6 @@
 // Fused losses: one node and one pass instead of sub + square + mean (also what the graph optimizer turns
 // those formulas into).
+#include "costs.hpp"
 #include "kernels.hpp"
 #include "op_support.hpp"
 
@@ -10,6 +11,14 @@ namespace detail {
 template <class T>
 const OpDef<T>& squared_difference_op(bool mean) {
   // l = Σ (A - B)² / s   =>   dA += 2 (A - B) dl / s,   dB -= 2 (A - B) dl / s   (s: the node's scalar)
+  // cost: 3n + 1 (-, multiply-add per entry; / s); backward 2 + 2n (k = 2 dl / s; -, ∘ k) + n per input with
+  // a gradient (+= or -=)
+  static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
+    const double n = in_size(s, 0);
+    if (!backward) return {3 * n + 1, 2 * n + 1};
+    const double g = (s.needs_grad[0] ? 1 : 0) + (s.needs_grad[1] ? 1 : 0);
+    return {2 + 2 * n + g * n, 1 + 2 * n + 2 * g * n};
+  };
   static constexpr ForwardFn<T> forward = [](OpContext<T>& c) {
     c.out()(0, 0) = (c.in(0) - c.in(1)).squaredNorm() / c.scalar();
   };
@@ -33,22 +42,27 @@ const OpDef<T>& squared_difference_op(bool mean) {
       c.grad_in(1) -= k * (c.in(0) - c.in(1));
     }
   };
-  static constexpr OpDef<T> ops[2] = {{"sum_squared_difference", OpKind::custom, forward, backward},
-                                      {"mse", OpKind::custom, forward, backward}};
+  static constexpr OpDef<T> ops[2] = {{"sum_squared_difference", OpKind::custom, forward, backward, cost},
+                                      {"mse", OpKind::custom, forward, backward, cost}};
   return ops[mean ? 1 : 0];
 }
 
 template <class T>
 const OpDef<T>& squares_op(bool mean) {
   // l = Σ A² / s   =>   dA += 2 A dl / s   (s: the node's scalar)
+  // cost: 2n + 1 (multiply-adds, / s); backward 2 + 2n (2 dl / s; ∘, +=)
+  static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
+    const double n = in_size(s, 0);
+    return backward ? OpCost{2 + 2 * n, 3 * n + 1} : OpCost{2 * n + 1, n + 1};
+  };
   static constexpr ForwardFn<T> forward = [](OpContext<T>& c) {
     c.out()(0, 0) = c.in(0).squaredNorm() / c.scalar();
   };
   static constexpr BackwardFn<T> backward = [](OpContext<T>& c) {
     c.grad_in(0) += (T(2) * c.grad_out()(0, 0) / c.scalar()) * c.in(0);
   };
-  static constexpr OpDef<T> ops[2] = {{"sum_squares", OpKind::sum_squares, forward, backward},
-                                      {"mean_squares", OpKind::custom, forward, backward}};
+  static constexpr OpDef<T> ops[2] = {{"sum_squares", OpKind::sum_squares, forward, backward, cost},
+                                      {"mean_squares", OpKind::custom, forward, backward, cost}};
   return ops[mean ? 1 : 0];
 }
 

@@ -1,76 +1,92 @@
 // Reductions: sums, means, the Frobenius norm, logsumexp.
+#include "costs.hpp"
 #include "op_support.hpp"
 
 namespace tapegrad {
 
 template <class T>
 Var<T> sum(Var<T> a) {
-  // c = Σ A   =>   dA += dc (every entry)
+  // c = Σ A   =>   dA += dc (every entry)   (cost: a = entries of A; backward a)
   static constexpr OpDef<T> op{"sum", OpKind::sum, [](OpContext<T>& c) { c.out()(0, 0) = c.in(0).sum(); },
-                               [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out()(0, 0); }};
+                               [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out()(0, 0); },
+                               detail::reduction_cost<0>};
   return a.tape().record(op, {a}, 1, 1);
 }
 
 template <class T>
 Var<T> mean(Var<T> a) {
-  // c = Σ A / N   =>   dA += dc / N
+  // c = Σ A / N   =>   dA += dc / N   (cost: a + 1; backward a + 1)
   if (a.rows() * a.cols() == 0)
     throw ShapeError("mean: the mean of an empty " + detail::shape_of(a) + " matrix is undefined");
   static constexpr OpDef<T> op{
       "mean", OpKind::mean, [](OpContext<T>& c) { c.out()(0, 0) = c.in(0).mean(); },
-      [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out()(0, 0) / T(c.in(0).size()); }};
+      [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out()(0, 0) / T(c.in(0).size()); },
+      detail::reduction_cost<1>};
   return a.tape().record(op, {a}, 1, 1);
 }
 
 template <class T>
 Var<T> colwise_sum(Var<T> a) {
-  // c_j = Σ_i A_ij   =>   dA_ij += dc_j
+  // c_j = Σ_i A_ij   =>   dA_ij += dc_j   (cost: a; backward a)
   return a.tape().record(
       "colwise_sum", {a}, 1, a.cols(), [](OpContext<T>& c) { c.out() = c.in(0).colwise().sum(); },
-      [](OpContext<T>& c) { c.grad_in(0).rowwise() += c.grad_out().row(0); });
+      [](OpContext<T>& c) { c.grad_in(0).rowwise() += c.grad_out().row(0); }, T(0),
+      detail::reduction_cost<0>);
 }
 
 template <class T>
 Var<T> rowwise_sum(Var<T> a) {
-  // c_i = Σ_j A_ij   =>   dA_ij += dc_i
-  static constexpr OpDef<T> op{"rowwise_sum", OpKind::rowwise_sum,
-                               [](OpContext<T>& c) { c.out() = c.in(0).rowwise().sum(); },
-                               [](OpContext<T>& c) { c.grad_in(0).colwise() += c.grad_out().col(0); }};
+  // c_i = Σ_j A_ij   =>   dA_ij += dc_i   (cost: a; backward a)
+  static constexpr OpDef<T> op{
+      "rowwise_sum", OpKind::rowwise_sum, [](OpContext<T>& c) { c.out() = c.in(0).rowwise().sum(); },
+      [](OpContext<T>& c) { c.grad_in(0).colwise() += c.grad_out().col(0); }, detail::reduction_cost<0>};
   return a.tape().record(op, {a}, a.rows(), 1);
 }
 
 template <class T>
 Var<T> colwise_mean(Var<T> a) {
-  // c_j = Σ_i A_ij / R   =>   dA_ij += dc_j / R
+  // c_j = Σ_i A_ij / R   =>   dA_ij += dc_j / R   (cost: a + cols; backward a + cols)
   if (a.rows() == 0) throw ShapeError("colwise_mean: the mean over 0 rows is undefined");
   return a.tape().record(
       "colwise_mean", {a}, 1, a.cols(), [](OpContext<T>& c) { c.out() = c.in(0).colwise().mean(); },
-      [](OpContext<T>& c) { c.grad_in(0).rowwise() += c.grad_out().row(0) / T(c.in(0).rows()); });
+      [](OpContext<T>& c) { c.grad_in(0).rowwise() += c.grad_out().row(0) / T(c.in(0).rows()); }, T(0),
+      detail::reduction_cost<1>);
 }
 
 template <class T>
 Var<T> rowwise_mean(Var<T> a) {
-  // c_i = Σ_j A_ij / C   =>   dA_ij += dc_i / C
+  // c_i = Σ_j A_ij / C   =>   dA_ij += dc_i / C   (cost: a + rows; backward a + rows)
   if (a.cols() == 0) throw ShapeError("rowwise_mean: the mean over 0 columns is undefined");
   return a.tape().record(
       "rowwise_mean", {a}, a.rows(), 1, [](OpContext<T>& c) { c.out() = c.in(0).rowwise().mean(); },
-      [](OpContext<T>& c) { c.grad_in(0).colwise() += c.grad_out().col(0) / T(c.in(0).cols()); });
+      [](OpContext<T>& c) { c.grad_in(0).colwise() += c.grad_out().col(0) / T(c.in(0).cols()); }, T(0),
+      detail::reduction_cost<1>);
 }
 
 template <class T>
 Var<T> norm(Var<T> a) {
-  // c = ‖A‖_F   =>   dA += A dc / c   (0 at A = 0)
+  // c = ‖A‖_F   =>   dA += A dc / c   (0 at A = 0; cost: 2a + 1 (multiply-adds, √), backward 2a + 1)
+  static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
+    const double a = detail::in_size(s, 0);
+    return backward ? OpCost{2 * a + 1, 3 * a + 2} : OpCost{2 * a + 1, a + 1};
+  };
   return a.tape().record(
       "norm", {a}, 1, 1, [](OpContext<T>& c) { c.out()(0, 0) = c.in(0).norm(); },
       [](OpContext<T>& c) {
         const T n = c.out()(0, 0);
         if (n > T(0)) c.grad_in(0) += (c.grad_out()(0, 0) / n) * c.in(0);
-      });
+      },
+      T(0), cost);
 }
 
 template <class T>
 Var<T> rowwise_logsumexp(Var<T> a) {
   // c_i = log Σ_j exp(A_ij)   =>   dA_ij += softmax(A)_ij dc_i,   softmax(A)_ij = exp(A_ij - c_i)
+  // (cost: 4a + 2 rows (max, -, exp, + per entry; log, + per row); backward 4a (-, exp, ∘, +=))
+  static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
+    const double a = detail::in_size(s, 0), r = detail::out_size(s);
+    return backward ? OpCost{4 * a, 3 * a + 2 * r} : OpCost{4 * a + 2 * r, a + r};
+  };
   if (a.cols() == 0) throw ShapeError("rowwise_logsumexp: a row of 0 columns has no logsumexp");
   return a.tape().record(
       "rowwise_logsumexp", {a}, a.rows(), 1,
@@ -92,7 +108,8 @@ Var<T> rowwise_logsumexp(Var<T> a) {
         for (Index i = 0; i < x.rows(); ++i) {
           g.row(i).array() += (x.row(i).array() - c.out()(i, 0)).exp() * c.grad_out()(i, 0);
         }
-      });
+      },
+      T(0), cost);
 }
 
 #define TAPEGRAD_INSTANTIATE(T)            \

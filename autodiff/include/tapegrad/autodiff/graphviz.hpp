@@ -15,6 +15,9 @@
 //
 // Named parameters and constants show their name first ("U: parameter ∇ #0").
 //
+// With `DotOptions::node_times` (a Profiler's node_ns()), op nodes are coloured by time instead: white for
+// none, to red for the slowest, labelled with their time and share.
+//
 // By default the picture is the graph as recorded: the formula as the user wrote it. With
 // `DotOptions::as_run` it is what runs after the graph optimizer's rewrites (docs/graph-optimizer.md):
 // nodes the plan leaves out are not drawn, a fused node is labelled with the kernel that runs and, on a
@@ -27,6 +30,7 @@
 
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 #include "tapegrad/autodiff/tape.hpp"
 
@@ -42,6 +46,10 @@ struct DotOptions {
   bool indices = true;
   /// Draw what runs after the graph optimizer's rewrites instead of the graph as recorded.
   bool as_run = false;
+  /// Colour by time: each node's time in ns, indexed by node (Profiler::node_ns(); best with as_run). When
+  /// given, every op node with a time is filled from white (no time) to red (the most), and its label gets
+  /// its time and share of the total ("1.23ms 45.6%").
+  std::vector<double> node_times = {};
 };
 
 /// Writes every node of `tape` as a Graphviz DOT digraph to `out`.

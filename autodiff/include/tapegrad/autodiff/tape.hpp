@@ -87,6 +87,32 @@ using ForwardFn = void (*)(OpContext<T>&);
 template <class T>
 using BackwardFn = void (*)(OpContext<T>&);
 
+/// What one run of an op costs, counted from its shapes (docs/profiling.md gives the convention: a
+/// multiply-add is 2 FLOPs, a GEMM m·n·k·2, an elementwise operation or elementary function 1 per entry, a
+/// reduction of N entries N; `elements` counts every matrix entry read plus every entry written, each
+/// matrix once, so bytes touched = elements · sizeof(T)).
+struct OpCost {
+  double flops = 0;
+  double elements = 0;
+};
+
+/// The shapes (and parameters) an op's cost is counted from.
+struct OpShapes {
+  Index rows = 0, cols = 0;  // the output
+  Index in_rows[3] = {0, 0, 0}, in_cols[3] = {0, 0, 0};
+  bool needs_grad[3] = {false, false, false};  // input k receives a gradient (backward)
+  std::uint8_t n_in = 0;
+  std::uint32_t attr = 0;  // the node's op parameters
+  double scalar = 0;
+  Index size() const { return rows * cols; }
+  Index in_size(int k) const { return in_rows[k] * in_cols[k]; }
+};
+
+/// An op's cost: forward (backward = false) or backward (the work for the inputs with needs_grad).
+using CostFn = OpCost (*)(const OpShapes&, bool backward);
+
+class Profiler;
+
 /// What the graph optimizer knows an op to be (src/graph_optimizer.cpp matches on these). An op that no
 /// rewrite pattern mentions is `custom`: it always runs as recorded.
 enum class OpKind : std::uint8_t {
@@ -113,17 +139,25 @@ enum class OpKind : std::uint8_t {
   log_softmax,  // attr as softmax
 };
 
-/// An op's definition: its name, kind, forward and backward. Ops that the graph optimizer produces or
-/// matches are recorded from one of these (see Tape::record).
+/// An op's definition: its name, kind, forward and backward, and optionally its cost (for the profiler;
+/// null: unknown). Ops that the graph optimizer produces or matches are recorded from one of these (see
+/// Tape::record).
 template <class T>
 struct OpDef {
   const char* name;
   OpKind kind;
   ForwardFn<T> forward;
   BackwardFn<T> backward;
+  CostFn cost = nullptr;
 };
 
 namespace detail {
+
+/// Matrix<T>::Identity(r, c): a constant that needs writing only once.
+template <class Derived>
+struct is_identity_expr : std::false_type {};
+template <class S, class P>
+struct is_identity_expr<Eigen::CwiseNullaryOp<Eigen::internal::scalar_identity_op<S>, P>> : std::true_type {};
 template <class T>
 struct Node;
 
@@ -139,6 +173,7 @@ struct Step {
   std::uint8_t n_in = 0;
   std::uint32_t attr = 0;  // op parameter: flags (matmul's transposes, ...)
   T scalar = T(0);         // op parameter: exponent, scalar operand, divisor, ...
+  CostFn cost = nullptr;   // the op's cost from its shapes (the profiler's FLOPs and bytes), if known
 };
 
 template <class T>
@@ -157,6 +192,7 @@ struct Node {
   bool live = true;       // the plan computes this node (false: every use was rewritten away)
   bool bypassed = false;  // a use of this node was rewritten to read its inputs: its gradient is partial
   bool observed = false;  // the user read its value or gradient, or swept from it: rewrites keep it
+  bool identity = false;  // a constant whose value holds the identity matrix of its shape
   Parameter<T>* param = nullptr;
   std::string name;          // a constant's name, for graph pictures
   Matrix<T>* val = nullptr;  // &param->value for parameters, &value otherwise
@@ -221,20 +257,34 @@ class Tape {
   Var<T> constant(const Matrix<T>& m, std::string_view name = {});
   /// The same from any Eigen expression (`Matrix<T>::Identity(n, n)`, ...), evaluated straight into the
   /// node's buffer: re-recording it allocates nothing.
+  /// An identity matrix (`Matrix<T>::Identity(n, n)`) re-recorded in the same place with the same shape is
+  /// not written again: the node already holds it.
   template <class Derived>
   Var<T> constant(const Eigen::MatrixBase<Derived>& m, std::string_view name = {}) {
-    bool same = false;
-    auto& n = begin_constant(m.rows(), m.cols(), name, same);
-    n.value = m;
+    bool same = false, identity = false;
+    auto& n = begin_constant(m.rows(), m.cols(), name, same, &identity);
+    if constexpr (detail::is_identity_expr<Derived>::value) {
+      if (!identity) n.value = m;
+      n.identity = true;
+    } else {
+      n.value = m;
+    }
     return finish_record(n, same);
   }
+  /// A leaf that reads `m` itself instead of a copy, like `torch.from_numpy`: recording it copies
+  /// nothing (for a large data matrix re-recorded every step), and forward() sees changes to m's entries.
+  /// `m` must outlive the tape's use of the node and keep its shape: forward() and backward() throw
+  /// ShapeError if it changed. set_constant() gives the node a copy of its own.
+  Var<T> constant_view(const Matrix<T>& m, std::string_view name = {});
+  /// A temporary would be gone before the tape reads it.
+  Var<T> constant_view(Matrix<T>&& m, std::string_view name = {}) = delete;
   /// A 1x1 constant.
   Var<T> scalar(T v);
 
   /// Appends an op node: checks that the inputs belong to this tape, records the op and its output shape.
   /// This is how every op is written (see docs/adding-an-op.md); `forward` runs when the value is needed.
   Var<T> record(const char* op, std::initializer_list<Var<T>> inputs, Index rows, Index cols,
-                ForwardFn<T> forward, BackwardFn<T> backward, T scalar = T(0));
+                ForwardFn<T> forward, BackwardFn<T> backward, T scalar = T(0), CostFn cost = nullptr);
   /// The same from an op definition, with the op's kind (for the graph optimizer) and parameters.
   Var<T> record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs, Index rows, Index cols,
                 T scalar = T(0), std::uint32_t attr = 0);
@@ -268,6 +318,15 @@ class Tape {
   /// and as written (no rewrites), so the error comes from the op that made the value.
   void set_anomaly_detection(bool on);
   bool anomaly_detection() const { return anomaly_; }
+
+  /// Records every op this tape runs, forward and backward, into `profiler` (its name after the rewrites,
+  /// shapes, wall time, FLOPs and bytes: tapegrad/autodiff/profiler.hpp); null turns profiling off. Off, the
+  /// sweeps take no extra branch (the check shares anomaly detection's). The profiler must outlive its use.
+  void set_profiler(Profiler* profiler) {
+    profiler_ = profiler;
+    hooked_ = anomaly_ || profiler_;
+  }
+  Profiler* profiler() const { return profiler_; }
 
   /// Throws TapeError unless `v` is a live node of this tape. `op` names the caller in the message.
   void check(const Var<T>& v, const char* op) const;
@@ -329,7 +388,9 @@ class Tape {
     return in;
   }
   Var<T> finish_record(detail::Node<T>& n, bool same);
-  detail::Node<T>& begin_constant(Index rows, Index cols, std::string_view name, bool& same);
+  detail::Node<T>& begin_constant(Index rows, Index cols, std::string_view name, bool& same,
+                                  bool* identity = nullptr);
+  void check_views(const char* op) const;
   void mark_observed(detail::Node<T>* n);  // the user reads n: later plans keep it as written
   void observe(detail::Node<T>* n);        // ... and compute it now
   void deoptimize();                       // computes every node, and makes each run as recorded
@@ -339,6 +400,9 @@ class Tape {
     if (!eager() && !plan_current()) plan();
   }
   void run_forward(detail::Node<T>* n, const detail::Step<T>& s);
+  // run_forward / run_backward with anomaly detection or profiling on (profiler.cpp).
+  void run_forward_hooked(detail::Node<T>* n, const detail::Step<T>& s);
+  void run_backward_hooked(detail::Node<T>* n, const detail::Step<T>& s);
   template <class Seed>
   void backward_from(std::uint32_t root, const Seed& seed);  // seed: the root's gradient, checked
   void sweep(std::uint32_t root);
@@ -367,6 +431,7 @@ class Tape {
   // The last backward sweep's plan (which nodes to zero, which backward functions to run, in order), reused
   // while the graph and the root are the same: a replayed or re-recorded graph pays for it once.
   std::vector<detail::Node<T>*> plan_zero_, plan_run_;
+  std::vector<detail::Node<T>*> views_;  // constant_view nodes of this recording, whose shape is checked
   std::uint64_t bplan_gen_ = 0;
   std::size_t bplan_size_ = 0;  // 0: no plan
   std::uint32_t bplan_root_ = 0;
@@ -384,6 +449,8 @@ class Tape {
   std::uint64_t base_ = 0;
   bool optimize_ = true;
   bool anomaly_ = false;
+  bool hooked_ = false;  // anomaly_ or a profiler: run_forward and run_backward take the hooked path
+  Profiler* profiler_ = nullptr;
   bool eager() const { return !optimize_ || anomaly_; }
 };
 

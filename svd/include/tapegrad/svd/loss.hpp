@@ -24,16 +24,26 @@ struct RowBlocks {
 /// with U m×n, d 1×n (or n×1), V n×n, recorded as written with matmul, transpose, diag, square and mean;
 /// the tape's graph optimizer runs it as scale_columns, matmul_nt, gram, gram_rows and mse (no n×n
 /// product with diag(d²), no transposed copies, no residual matrix).
+/// M is read in place (Tape::constant_view), not copied: `m` must outlive the tape's use of the loss.
 template <class T>
 Var<T> seed_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& d, Parameter<T>& v, const Matrix<T>& m,
                  const RowBlocks<T>& rows = {});
+/// A temporary matrix would be gone before the tape reads it.
+template <class T>
+Var<T> seed_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& d, Parameter<T>& v, Matrix<T>&& m,
+                 const RowBlocks<T>& rows = {}) = delete;
 
 /// The auto recipe's loss (see docs/svd-auto.md), recorded on `tape`:
 ///   ½‖M − U diag(s) Vᵀ‖²_F + (μ/4)(‖UᵀU − I‖²_F + ‖VᵀV − I‖²_F)
 /// with U m×k, s 1×k, V n×k, recorded as written (sum(square(...)) of matmul, transpose, diag). s enters
 /// linearly, so no singular value can get stuck at zero.
+/// M is read in place, as in seed_loss.
 template <class T>
 Var<T> auto_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& s, Parameter<T>& v, const Matrix<T>& m, T mu,
                  const RowBlocks<T>& rows = {});
+/// A temporary matrix would be gone before the tape reads it.
+template <class T>
+Var<T> auto_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& s, Parameter<T>& v, Matrix<T>&& m, T mu,
+                 const RowBlocks<T>& rows = {}) = delete;
 
 }  // namespace tapegrad::svd
