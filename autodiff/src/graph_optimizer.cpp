@@ -11,6 +11,9 @@
 //   mean(square(a)), sum(square(a))  -> mean_squares / sum_squares
 //   tanh(a + b), sigmoid(..), relu(..) -> add_tanh, add_sigmoid, add_relu   one pass (a bias and its
 //   activation)
+//   log(rowwise_softmax(x)) & colwise -> log_softmax          stable: finite where log(0) would be -inf
+//   -mean(rowwise_sum(y * log(rowwise_softmax(x)))), or with rowwise_log_softmax(x)
+//                                    -> softmax_cross_entropy one stable node, no softmax or product kept
 //
 // A pattern matches on what the nodes were recorded as (their kind and recorded inputs), so patterns
 // compose: in matmul(matmul(U, diag(s)), transpose(V)) the inner product becomes scale_columns and the outer
@@ -127,6 +130,49 @@ void rewrite_activation(Node<T>* c) {
   x->bypassed = true;
 }
 
+// log(softmax(x)) -> log_softmax(x), in the softmax's direction (its attr).
+template <class T>
+void rewrite_log(Node<T>* c) {
+  Node<T>* s = c->rec.inp[0];
+  if (!foldable(s, OpKind::softmax)) return;
+  set_run(c, log_softmax_op<T>(), {s->rec.inp[0]}, T(0), s->rec.attr,
+          s->rec.attr == 1 ? "log(rowwise_softmax(x))" : "log(colwise_softmax(x))");
+  s->bypassed = true;
+}
+
+// -mean(rowwise_sum(y * l)) with l = log(rowwise_softmax(x)) or rowwise_log_softmax(x) (y on either side of
+// the product, of l's shape): the cross-entropy of the rows of x against the target rows y.
+template <class T>
+void rewrite_cross_entropy(Node<T>* c) {
+  Node<T>* m = c->rec.inp[0];
+  if (!foldable(m, OpKind::mean)) return;
+  Node<T>* r = m->rec.inp[0];
+  if (!foldable(r, OpKind::rowwise_sum)) return;
+  Node<T>* p = r->rec.inp[0];
+  if (!foldable(p, OpKind::mul)) return;
+  for (int k = 0; k < 2; ++k) {
+    Node<T>* l = p->rec.inp[k];
+    Node<T>* y = p->rec.inp[1 - k];
+    if (y->rows != p->rows || y->cols != p->cols || l->rows != p->rows || l->cols != p->cols) continue;
+    Node<T>* x = nullptr;
+    Node<T>* softmax = nullptr;
+    if (foldable(l, OpKind::log_softmax) && l->rec.attr == 1) {
+      x = l->rec.inp[0];
+    } else if (foldable(l, OpKind::log) && foldable(l->rec.inp[0], OpKind::softmax) &&
+               l->rec.inp[0]->rec.attr == 1) {
+      softmax = l->rec.inp[0];
+      x = softmax->rec.inp[0];
+    }
+    if (!x) continue;
+    set_run(c, softmax_cross_entropy_op<T>(), {x, y}, T(p->rows), 0,
+            softmax ? "-mean(rowwise_sum(y * log(rowwise_softmax(x))))"
+                    : "-mean(rowwise_sum(y * rowwise_log_softmax(x)))");
+    m->bypassed = r->bypassed = p->bypassed = l->bypassed = true;
+    if (softmax) softmax->bypassed = true;
+    return;
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -148,6 +194,12 @@ std::size_t rewrite_graph(Node<T>* const* nodes, std::size_t n) {
       case OpKind::sigmoid:
       case OpKind::relu:
         rewrite_activation(c);
+        break;
+      case OpKind::log:
+        rewrite_log(c);
+        break;
+      case OpKind::neg:
+        rewrite_cross_entropy(c);
         break;
       default:
         break;

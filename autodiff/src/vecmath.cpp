@@ -26,6 +26,12 @@ struct Kernels {
   void (*tanh)(const T*, T*, Index);
   void (*sigmoid)(const T*, T*, Index);
   void (*pow)(const T*, T, T*, Index);
+  void (*powv)(const T*, const T*, T*, Index);
+  void (*sin)(const T*, T*, Index);
+  void (*cos)(const T*, T*, Index);
+  void (*log1p)(const T*, T*, Index);
+  void (*expm1)(const T*, T*, Index);
+  void (*softplus)(const T*, T*, Index);
 };
 
 // ---- libm, one element at a time: the fallback, and the reference path of the tests.
@@ -59,7 +65,37 @@ void pow(const T* x, T p, T* y, Index n) {
 }
 
 template <class T>
-constexpr Kernels<T> kernels = {exp<T>, log<T>, tanh<T>, sigmoid<T>, pow<T>};
+void powv(const T* x, const T* p, T* y, Index n) {
+  for (Index i = 0; i < n; ++i) y[i] = std::pow(x[i], p[i]);
+}
+template <class T>
+void sin(const T* x, T* y, Index n) {
+  for (Index i = 0; i < n; ++i) y[i] = std::sin(x[i]);
+}
+template <class T>
+void cos(const T* x, T* y, Index n) {
+  for (Index i = 0; i < n; ++i) y[i] = std::cos(x[i]);
+}
+template <class T>
+void log1p(const T* x, T* y, Index n) {
+  for (Index i = 0; i < n; ++i) y[i] = std::log1p(x[i]);
+}
+template <class T>
+void expm1(const T* x, T* y, Index n) {
+  for (Index i = 0; i < n; ++i) y[i] = std::expm1(x[i]);
+}
+// The same formula as the vector paths' (vecmath_kernels.inc): max(x, 0) + log1p(exp(-|x|)).
+template <class T>
+void softplus(const T* x, T* y, Index n) {
+  for (Index i = 0; i < n; ++i) {
+    const T v = x[i];
+    y[i] = (v > T(0) ? v : T(0)) + std::log1p(std::exp(v > T(0) ? -v : v));
+  }
+}
+
+template <class T>
+constexpr Kernels<T> kernels = {exp<T>, log<T>, tanh<T>,  sigmoid<T>, pow<T>,     powv<T>,
+                                sin<T>, cos<T>, log1p<T>, expm1<T>,   softplus<T>};
 
 }  // namespace scalar
 
@@ -85,6 +121,14 @@ f32x4 Sleef_tanhf4_u35sse2(f32x4);
 f64x2 Sleef_tanhd2_u35sse2(f64x2);
 f32x4 Sleef_powf4_u10sse2(f32x4, f32x4);
 f64x2 Sleef_powd2_u10sse2(f64x2, f64x2);
+f32x4 Sleef_sinf4_u10sse2(f32x4);
+f64x2 Sleef_sind2_u10sse2(f64x2);
+f32x4 Sleef_cosf4_u10sse2(f32x4);
+f64x2 Sleef_cosd2_u10sse2(f64x2);
+f32x4 Sleef_log1pf4_u10sse2(f32x4);
+f64x2 Sleef_log1pd2_u10sse2(f64x2);
+f32x4 Sleef_expm1f4_u10sse2(f32x4);
+f64x2 Sleef_expm1d2_u10sse2(f64x2);
 }
 
 namespace sse2 {
@@ -98,6 +142,14 @@ inline VF vtanh(VF x) { return Sleef_tanhf4_u35sse2(x); }
 inline VD vtanh(VD x) { return Sleef_tanhd2_u35sse2(x); }
 inline VF vpow(VF x, VF p) { return Sleef_powf4_u10sse2(x, p); }
 inline VD vpow(VD x, VD p) { return Sleef_powd2_u10sse2(x, p); }
+inline VF vsin(VF x) { return Sleef_sinf4_u10sse2(x); }
+inline VD vsin(VD x) { return Sleef_sind2_u10sse2(x); }
+inline VF vcos(VF x) { return Sleef_cosf4_u10sse2(x); }
+inline VD vcos(VD x) { return Sleef_cosd2_u10sse2(x); }
+inline VF vlog1p(VF x) { return Sleef_log1pf4_u10sse2(x); }
+inline VD vlog1p(VD x) { return Sleef_log1pd2_u10sse2(x); }
+inline VF vexpm1(VF x) { return Sleef_expm1f4_u10sse2(x); }
+inline VD vexpm1(VD x) { return Sleef_expm1d2_u10sse2(x); }
 #include "vecmath_kernels.inc"
 }  // namespace sse2
 
@@ -119,6 +171,14 @@ f32x8 Sleef_tanhf8_u35avx2(f32x8);
 f64x4 Sleef_tanhd4_u35avx2(f64x4);
 f32x8 Sleef_powf8_u10avx2(f32x8, f32x8);
 f64x4 Sleef_powd4_u10avx2(f64x4, f64x4);
+f32x8 Sleef_sinf8_u10avx2(f32x8);
+f64x4 Sleef_sind4_u10avx2(f64x4);
+f32x8 Sleef_cosf8_u10avx2(f32x8);
+f64x4 Sleef_cosd4_u10avx2(f64x4);
+f32x8 Sleef_log1pf8_u10avx2(f32x8);
+f64x4 Sleef_log1pd4_u10avx2(f64x4);
+f32x8 Sleef_expm1f8_u10avx2(f32x8);
+f64x4 Sleef_expm1d4_u10avx2(f64x4);
 }
 
 namespace avx2 {
@@ -132,6 +192,14 @@ inline VF vtanh(VF x) { return Sleef_tanhf8_u35avx2(x); }
 inline VD vtanh(VD x) { return Sleef_tanhd4_u35avx2(x); }
 inline VF vpow(VF x, VF p) { return Sleef_powf8_u10avx2(x, p); }
 inline VD vpow(VD x, VD p) { return Sleef_powd4_u10avx2(x, p); }
+inline VF vsin(VF x) { return Sleef_sinf8_u10avx2(x); }
+inline VD vsin(VD x) { return Sleef_sind4_u10avx2(x); }
+inline VF vcos(VF x) { return Sleef_cosf8_u10avx2(x); }
+inline VD vcos(VD x) { return Sleef_cosd4_u10avx2(x); }
+inline VF vlog1p(VF x) { return Sleef_log1pf8_u10avx2(x); }
+inline VD vlog1p(VD x) { return Sleef_log1pd4_u10avx2(x); }
+inline VF vexpm1(VF x) { return Sleef_expm1f8_u10avx2(x); }
+inline VD vexpm1(VD x) { return Sleef_expm1d4_u10avx2(x); }
 #include "vecmath_kernels.inc"
 }  // namespace avx2
 
@@ -240,5 +308,17 @@ void sigmoid(const float* x, float* y, Index n) { kernels_of(x).sigmoid(x, y, n)
 void sigmoid(const double* x, double* y, Index n) { kernels_of(x).sigmoid(x, y, n); }
 void pow(const float* x, float p, float* y, Index n) { kernels_of(x).pow(x, p, y, n); }
 void pow(const double* x, double p, double* y, Index n) { kernels_of(x).pow(x, p, y, n); }
+void pow(const float* x, const float* p, float* y, Index n) { kernels_of(x).powv(x, p, y, n); }
+void pow(const double* x, const double* p, double* y, Index n) { kernels_of(x).powv(x, p, y, n); }
+void sin(const float* x, float* y, Index n) { kernels_of(x).sin(x, y, n); }
+void sin(const double* x, double* y, Index n) { kernels_of(x).sin(x, y, n); }
+void cos(const float* x, float* y, Index n) { kernels_of(x).cos(x, y, n); }
+void cos(const double* x, double* y, Index n) { kernels_of(x).cos(x, y, n); }
+void log1p(const float* x, float* y, Index n) { kernels_of(x).log1p(x, y, n); }
+void log1p(const double* x, double* y, Index n) { kernels_of(x).log1p(x, y, n); }
+void expm1(const float* x, float* y, Index n) { kernels_of(x).expm1(x, y, n); }
+void expm1(const double* x, double* y, Index n) { kernels_of(x).expm1(x, y, n); }
+void softplus(const float* x, float* y, Index n) { kernels_of(x).softplus(x, y, n); }
+void softplus(const double* x, double* y, Index n) { kernels_of(x).softplus(x, y, n); }
 
 }  // namespace tapegrad::detail::vec

@@ -1,5 +1,6 @@
-// Vectorised elementwise math over contiguous arrays (internal): exp, log, tanh, sigmoid and pow for float
-// and double, through SLEEF's SIMD functions where the build and the CPU allow, else libm.
+// Vectorised elementwise math over contiguous arrays (internal): exp, log, tanh, sigmoid, pow, sin, cos,
+// log1p, expm1 and softplus for float and double, through SLEEF's SIMD functions where the build and the CPU
+// allow, else libm.
 //
 // The library is compiled for baseline x86-64, so the instruction set is chosen at run time, once, at the
 // first call (thread-safe): AVX2+FMA when the CPU has both, SSE2 otherwise; libm's scalar functions when
@@ -12,7 +13,8 @@
 // type) over the whole domain, special values included: on the SLEEF paths exp, log and pow within 1 ulp
 // (SLEEF's "u10" functions), tanh within 1.001 ulp in double and 3.5 ulp in float (SLEEF's faster "u35"
 // function); on the libm path exp, log and pow within 1 ulp, tanh
-// within 2.5 (glibc's tanhf); sigmoid within 3 ulp on every path. Special values follow C99 (log(0) = -inf,
+// within 2.5 (glibc's tanhf); sigmoid within 3 ulp on every path; sin, cos, log1p, expm1 within 1 ulp and
+// softplus within 2 on every path. Special values follow C99 (log(0) = -inf,
 // log(x < 0) = NaN, pow's special cases, NaN in NaN out). One exception, SLEEF's and in double only: exp and
 // pow overflow to inf once the result exceeds 1.79769e308, 1.75e-6 below DBL_MAX (exp(x) for
 // x > 709.7827111 rather than 709.7827129). The SSE2 and AVX2+FMA paths may differ in the last bit.
@@ -57,5 +59,25 @@ void sigmoid(const double* x, double* y, Index n);
 /// y[i] = pow(x[i], p) for i < n, with C99's special cases (negative x: finite only for integer p).
 void pow(const float* x, float p, float* y, Index n);
 void pow(const double* x, double p, double* y, Index n);
+/// y[i] = pow(x[i], p[i]) for i < n: an exponent per element (y may be x or p; no other overlap).
+void pow(const float* x, const float* p, float* y, Index n);
+void pow(const double* x, const double* p, double* y, Index n);
+
+/// y[i] = sin(x[i]), cos(x[i]) for i < n (SLEEF's u10 functions, with full argument reduction).
+void sin(const float* x, float* y, Index n);
+void sin(const double* x, double* y, Index n);
+void cos(const float* x, float* y, Index n);
+void cos(const double* x, double* y, Index n);
+
+/// y[i] = log(1 + x[i]) and exp(x[i]) - 1 for i < n, accurate for tiny x (where 1 + x rounds).
+void log1p(const float* x, float* y, Index n);
+void log1p(const double* x, double* y, Index n);
+void expm1(const float* x, float* y, Index n);
+void expm1(const double* x, double* y, Index n);
+
+/// y[i] = log(1 + exp(x[i])) for i < n, computed as max(x, 0) + log1p(exp(-|x|)): never overflows, keeps
+/// the relative accuracy of tiny results (softplus(-700) = 9.86e-305 in double). Within 2 ulp.
+void softplus(const float* x, float* y, Index n);
+void softplus(const double* x, double* y, Index n);
 
 }  // namespace tapegrad::detail::vec

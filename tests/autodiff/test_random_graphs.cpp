@@ -1,10 +1,10 @@
-// Random graphs against the graph optimizer: thousands of graphs made of every op, with a strong bias toward
-// the formulas the optimizer rewrites (transposes and diags feeding matmuls, square(a - b) feeding mean/sum,
-// nodes with several uses, the same node on both sides of a product, patterns nested in patterns), each run
-// with the optimizer on and compared with the same graph run as written (optimizer off): the loss, every
-// parameter's gradient, the value and gradient of intermediate nodes read after the sweep (also nodes the
-// plan read around), replays with forward(), re-recordings after clear(), two graphs alternating on one tape,
-// and values read in the middle of a recording.
+// Random graphs against the graph optimizer: thousands of graphs made of every op (issue 15's included), with
+// a strong bias toward the formulas the optimizer rewrites (transposes and diags feeding matmuls, square(a -
+// b) feeding mean/sum, nodes with several uses, the same node on both sides of a product, patterns nested in
+// patterns), each run with the optimizer on and compared with the same graph run as written (optimizer off):
+// the loss, every parameter's gradient, the value and gradient of intermediate nodes read after the sweep
+// (also nodes the plan read around), replays with forward(), re-recordings after clear(), two graphs
+// alternating on one tape, and values read in the middle of a recording.
 //
 // A graph is a program (a list of op instructions on earlier nodes), made from a seed: one instruction
 // records one node, so node i of every tape that runs the program is instruction i. The generator runs each
@@ -76,16 +76,104 @@ enum class Op : std::uint8_t {
   logsumexp,
   mse,
   sum_squares,
+  // issue 15's ops
+  cat,           // s: dim
+  narrow,        // s = dim * 1e6 + start * 1e3 + length
+  index_select,  // s: dim (indices fixed by the shape: index_list)
+  reshape,       // s 0: to c x r, 1: to 1 x rc
+  maximum,
+  minimum,
+  max_all,
+  min_all,
+  rowwise_max,
+  colwise_max,
+  rowwise_min,
+  colwise_min,
+  clamp,  // clamp(a, -s, s)
+  rowwise_softmax,
+  colwise_softmax,
+  rowwise_log_softmax,
+  colwise_log_softmax,
+  colwise_logsumexp,
+  logsumexp_all,
+  cross_entropy,    // integer labels fixed by the shape: label_list
+  cross_entropy_p,  // target probabilities b
+  bce_logits,
+  sin,
+  cos,
+  log1p,
+  expm1,
+  softplus,
+  pow_m,  // a^b elementwise
 };
 
 const char* op_str(Op op) {
-  static const char* names[] = {
-      "param",      "constant", "matmul",      "matmul_nt",   "transpose",    "diag",         "scale_columns",
-      "scale_rows", "gram",     "gram_rows",   "add",         "sub",          "mul",          "div",
-      "neg",        "add_s",    "mul_s",       "s_sub",       "s_div",        "square",       "exp",
-      "log",        "sqrt",     "pow",         "abs",         "relu",         "tanh",         "sigmoid",
-      "sum",        "mean",     "colwise_sum", "rowwise_sum", "colwise_mean", "rowwise_mean", "norm",
-      "logsumexp",  "mse",      "sum_squares"};
+  static const char* names[] = {"param",
+                                "constant",
+                                "matmul",
+                                "matmul_nt",
+                                "transpose",
+                                "diag",
+                                "scale_columns",
+                                "scale_rows",
+                                "gram",
+                                "gram_rows",
+                                "add",
+                                "sub",
+                                "mul",
+                                "div",
+                                "neg",
+                                "add_s",
+                                "mul_s",
+                                "s_sub",
+                                "s_div",
+                                "square",
+                                "exp",
+                                "log",
+                                "sqrt",
+                                "pow",
+                                "abs",
+                                "relu",
+                                "tanh",
+                                "sigmoid",
+                                "sum",
+                                "mean",
+                                "colwise_sum",
+                                "rowwise_sum",
+                                "colwise_mean",
+                                "rowwise_mean",
+                                "norm",
+                                "logsumexp",
+                                "mse",
+                                "sum_squares",
+                                "cat",
+                                "narrow",
+                                "index_select",
+                                "reshape",
+                                "maximum",
+                                "minimum",
+                                "max",
+                                "min",
+                                "rowwise_max",
+                                "colwise_max",
+                                "rowwise_min",
+                                "colwise_min",
+                                "clamp",
+                                "rowwise_softmax",
+                                "colwise_softmax",
+                                "rowwise_log_softmax",
+                                "colwise_log_softmax",
+                                "colwise_logsumexp",
+                                "logsumexp_all",
+                                "cross_entropy",
+                                "cross_entropy_p",
+                                "bce_logits",
+                                "sin",
+                                "cos",
+                                "log1p",
+                                "expm1",
+                                "softplus",
+                                "pow_m"};
   return names[static_cast<int>(op)];
 }
 
@@ -141,6 +229,15 @@ struct Program {
     return o.str();
   }
 };
+
+// The indices index_select takes from n rows or columns, and the labels cross_entropy takes for r rows of c
+// classes: fixed by the shape, so that an instruction needs no list.
+std::vector<Index> index_list(Index n) { return {n - 1, 0, n / 2, n - 1}; }
+std::vector<Index> label_list(Index r, Index c) {
+  std::vector<Index> y;
+  for (Index i = 0; i < r; ++i) y.push_back((i * 7 + 3) % c);
+  return y;
+}
 
 // Records instruction `in` on t: one node.
 template <class T>
@@ -226,6 +323,64 @@ Var<T> apply(Tape<T>& t, const Instr& in, const std::vector<Var<T>>& v, std::vec
       return mse(A(), B());
     case Op::sum_squares:
       return sum_squares(A());
+    case Op::cat:
+      return cat(A(), B(), int(in.s));
+    case Op::narrow: {
+      const auto code = static_cast<long>(in.s);
+      return narrow(A(), int(code / 1000000), Index(code / 1000 % 1000), Index(code % 1000));
+    }
+    case Op::index_select:
+      return index_select(A(), int(in.s), index_list(in.s == 0 ? A().rows() : A().cols()));
+    case Op::reshape:
+      return in.s == 0 ? reshape(A(), A().cols(), A().rows()) : reshape(A(), 1, A().rows() * A().cols());
+    case Op::maximum:
+      return maximum(A(), B());
+    case Op::minimum:
+      return minimum(A(), B());
+    case Op::max_all:
+      return max(A());
+    case Op::min_all:
+      return min(A());
+    case Op::rowwise_max:
+      return rowwise_max(A());
+    case Op::colwise_max:
+      return colwise_max(A());
+    case Op::rowwise_min:
+      return rowwise_min(A());
+    case Op::colwise_min:
+      return colwise_min(A());
+    case Op::clamp:
+      return clamp(A(), -s, s);
+    case Op::rowwise_softmax:
+      return rowwise_softmax(A());
+    case Op::colwise_softmax:
+      return colwise_softmax(A());
+    case Op::rowwise_log_softmax:
+      return rowwise_log_softmax(A());
+    case Op::colwise_log_softmax:
+      return colwise_log_softmax(A());
+    case Op::colwise_logsumexp:
+      return colwise_logsumexp(A());
+    case Op::logsumexp_all:
+      return logsumexp(A());
+    case Op::cross_entropy:
+      return cross_entropy(A(), label_list(A().rows(), A().cols()));
+    case Op::cross_entropy_p:
+      return cross_entropy(A(), B());
+    case Op::bce_logits:
+      return binary_cross_entropy_with_logits(A(), B());
+    case Op::sin:
+      return sin(A());
+    case Op::cos:
+      return cos(A());
+    case Op::log1p:
+      return log1p(A());
+    case Op::expm1:
+      return expm1(A());
+    case Op::softplus:
+      return softplus(A());
+    case Op::pow_m:
+      return pow(A(), B());
   }
   throw std::logic_error("unknown op");
 }
@@ -241,7 +396,9 @@ std::vector<Var<T>> record(Tape<T>& t, const Program& p, std::vector<Parameter<T
   v.reserve(p.code.size());
   for (std::size_t k = 0; k < p.code.size(); ++k) {
     v.push_back(apply(t, p.code[k], v, ps, cs));
-    if (v.back().index() != k) throw std::logic_error("node " + std::to_string(k) + " is not instruction k");
+    // index_select, cross_entropy and clamp record their indices, labels or bounds as a constant first.
+    if (v.back().index() < k || (k > 0 && v.back().index() <= v[k - 1].index()))
+      throw std::logic_error("node " + std::to_string(k) + " is out of order");
     if (hook) hook(k, v);
   }
   return v;
@@ -356,7 +513,37 @@ class Generator {
         break;
       case Op::exp:
       case Op::sigmoid:
+      case Op::rowwise_softmax:
+      case Op::colwise_softmax:
+      case Op::softplus:
         in.pos = true;
+        break;
+      case Op::cross_entropy:
+      case Op::cross_entropy_p:
+      case Op::bce_logits:
+        in.nonneg = true;
+        break;
+      case Op::cat:
+      case Op::maximum:
+        in.pos = (P(a) && P(b)) ||
+                 (at(a).r == at(b).r && at(a).c == at(b).c && op == Op::maximum && (P(a) || P(b)));
+        in.nonneg = (N(a) && N(b)) || (op == Op::maximum && (N(a) || N(b)));
+        break;
+      case Op::minimum:
+        in.pos = P(a) && P(b);
+        in.nonneg = N(a) && N(b);
+        break;
+      case Op::narrow:
+      case Op::index_select:
+      case Op::reshape:
+      case Op::max_all:
+      case Op::min_all:
+      case Op::rowwise_max:
+      case Op::colwise_max:
+      case Op::rowwise_min:
+      case Op::colwise_min:
+        in.pos = P(a);
+        in.nonneg = N(a);
         break;
       case Op::square:
       case Op::abs:
@@ -741,9 +928,70 @@ class Generator {
     }
   }
 
+  // Issue 15's ops: shaping, max/min, clamp, softmax and its losses (with the literal log(softmax) and
+  // cross-entropy formulas the optimizer fuses), the new elementwise functions.
+  int new_op() {
+    const int x = pick();
+    const Index r = at(x).r, c = at(x).c;
+    switch (uni(0, 16)) {
+      case 0: {
+        const int dim = uni(0, 1);
+        return emit(Op::cat, x, dim == 0 ? make(-1, c) : make(r, -1), dim);
+      }
+      case 1: {
+        const int dim = uni(0, 1);
+        const Index n = dim == 0 ? r : c, start = uni(0, int(n) - 1), len = uni(1, int(n - start));
+        return emit(Op::narrow, x, -1, dim * 1e6 + double(start) * 1e3 + double(len));
+      }
+      case 2:
+        return emit(Op::index_select, x, -1, uni(0, 1));
+      case 3:
+        return emit(Op::reshape, x, -1, uni(0, 1));
+      case 4:
+        return emit(coin(0.5) ? Op::maximum : Op::minimum, x, make(r, c));
+      case 5: {
+        static const Op ops[] = {Op::max_all,     Op::min_all,     Op::rowwise_max,
+                                 Op::colwise_max, Op::rowwise_min, Op::colwise_min};
+        return emit(any(ops), x);
+      }
+      case 6:
+        return emit(Op::clamp, x, -1, real(0.2, 2));
+      case 7: {
+        static const Op ops[] = {Op::rowwise_softmax,     Op::colwise_softmax,   Op::rowwise_log_softmax,
+                                 Op::colwise_log_softmax, Op::colwise_logsumexp, Op::logsumexp_all};
+        return emit(any(ops), x);
+      }
+      case 8:  // log(softmax(x)): log_softmax
+        return emit(Op::log, emit(coin(0.5) ? Op::rowwise_softmax : Op::colwise_softmax, x));
+      case 9: {  // -mean(rowwise_sum(y * log(rowwise_softmax(x)))): softmax_cross_entropy
+        const int y = coin(0.5) ? constant(random_matrix(r, c, 0, 1)) : emit(Op::rowwise_softmax, make(r, c));
+        const int l =
+            coin(0.6) ? emit(Op::log, emit(Op::rowwise_softmax, x)) : emit(Op::rowwise_log_softmax, x);
+        const int p = coin(0.5) ? emit(Op::mul, y, l) : emit(Op::mul, l, y);
+        return emit(Op::neg, emit(Op::mean, emit(Op::rowwise_sum, p)));
+      }
+      case 10:
+        return emit(Op::cross_entropy, x);
+      case 11:
+        return emit(Op::cross_entropy_p, x, emit(Op::rowwise_softmax, make(r, c)));
+      case 12:
+        return emit(Op::bce_logits, x, emit(Op::sigmoid, make(r, c)));
+      case 13: {
+        static const Op ops[] = {Op::sin, Op::cos, Op::expm1, Op::softplus};
+        return emit(any(ops), x);
+      }
+      case 14:
+        return emit(Op::log1p, positive(x));
+      case 15:
+        return emit(Op::pow_m, positive(x), safe(emit(Op::mul_s, make(r, c), -1, 0.5)));
+      default:
+        return emit(Op::mul_s, emit(Op::rowwise_log_softmax, x), -1, 0.5);
+    }
+  }
+
   void move() {
     // Weights: the rewrite patterns first.
-    static const int weights[] = {8, 8, 5, 6, 6, 6, 4, 7, 4, 3, 2, 8, 4, 10, 3, 5, 8};
+    static const int weights[] = {8, 8, 5, 6, 6, 6, 4, 7, 4, 3, 2, 8, 4, 10, 3, 5, 8, 12};
     int total = 0;
     for (int w : weights) total += w;
     int u = uni(0, total - 1), k = 0;
@@ -797,8 +1045,11 @@ class Generator {
       case 15:
         activation();
         break;
-      default:
+      case 16:
         loss_of(pick());
+        break;
+      default:
+        new_op();
         break;
     }
   }
@@ -1031,13 +1282,16 @@ Checker<T> check_program(const Program& p, const Program& q, std::uint64_t seed,
   Tape<T> t;
   auto v = record(t, p, ps, c.constants);
   backward(t, p, v, c);
-  std::vector<std::size_t> around;  // nodes the plan reads around, and the inputs of rewritten nodes
+  std::vector<std::size_t> around;          // nodes the plan reads around, and the inputs of rewritten nodes
+  std::vector<int> instr_of(t.size(), -1);  // a tape node's instruction (-1: an op's own constant)
+  for (std::size_t k = 0; k < v.size(); ++k) instr_of[v[k].index()] = int(k);
   for (std::uint32_t i = 0; i < t.size(); ++i) {
-    if (!t.runs(i)) around.push_back(i);
+    if (!t.runs(i) && instr_of[i] >= 0) around.push_back(std::size_t(instr_of[i]));
     if (t.replaced_pattern(i)) {
       ++stats.fused[t.run_op_name(i)];
       ++stats.patterns[t.replaced_pattern(i)];
-      for (auto k : t.inputs_of(i)) around.push_back(k);
+      for (auto k : t.inputs_of(i))
+        if (instr_of[k] >= 0) around.push_back(std::size_t(instr_of[k]));
     }
   }
   ++stats.graphs;
@@ -1293,9 +1547,9 @@ TEST_CASE("random graphs give the same with the optimizer on and off", "[optimiz
   for (const auto& [k, n] : stats.patterns) o << "\n  " << k << ": " << n;
   INFO(o.str());
   if (only) return;
-  for (const char* op :
-       {"matmul_nt", "matmul_tn", "matmul_tt", "gram", "gram_rows", "scale_columns", "scale_rows", "mse",
-        "sum_squared_difference", "mean_squares", "sum_squares", "add_tanh", "add_sigmoid", "add_relu"}) {
+  for (const char* op : {"matmul_nt", "matmul_tn", "matmul_tt", "gram", "gram_rows", "scale_columns",
+                         "scale_rows", "mse", "sum_squared_difference", "mean_squares", "sum_squares",
+                         "add_tanh", "add_sigmoid", "add_relu", "log_softmax", "softmax_cross_entropy"}) {
     CAPTURE(op);
     CHECK(stats.fused[op] >= 20);
   }

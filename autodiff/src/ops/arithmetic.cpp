@@ -144,13 +144,14 @@ Var<T> mul(Var<T> a, Var<T> b) {
     if (s.needs_grad[1]) c = {c.flops + 2 * n, c.elements + n + a + 2 * b};
     return c;
   };
-  return t.record(
-      "mul", {a, b}, r, cols, [](OpContext<T>& c) { binary_forward(c, [](T x, T y) { return x * y; }); },
-      [](OpContext<T>& c) {
-        binary_backward(
-            c, [](T, T y, T g) { return g * y; }, [](T x, T, T g) { return g * x; });
-      },
-      T(0), cost);
+  static constexpr OpDef<T> op{"mul", OpKind::mul,
+                               [](OpContext<T>& c) { binary_forward(c, [](T x, T y) { return x * y; }); },
+                               [](OpContext<T>& c) {
+                                 binary_backward(
+                                     c, [](T, T y, T g) { return g * y; }, [](T x, T, T g) { return g * x; });
+                               },
+                               cost};
+  return t.record(op, {a, b}, r, cols);
 }
 
 template <class T>
@@ -179,9 +180,10 @@ Var<T> div(Var<T> a, Var<T> b) {
 template <class T>
 Var<T> neg(Var<T> a) {
   // C = -A   =>   dA -= dC   (cost: n, backward n)
-  return a.tape().record(
-      "neg", {a}, a.rows(), a.cols(), [](OpContext<T>& c) { c.out() = -c.in(0); },
-      [](OpContext<T>& c) { c.grad_in(0) -= c.grad_out(); }, T(0), detail::unary_cost<1, 1, 0>);
+  static constexpr OpDef<T> op{"neg", OpKind::neg, [](OpContext<T>& c) { c.out() = -c.in(0); },
+                               [](OpContext<T>& c) { c.grad_in(0) -= c.grad_out(); },
+                               detail::unary_cost<1, 1, 0>};
+  return a.tape().record(op, {a}, a.rows(), a.cols());
 }
 
 template <class T>

@@ -1,4 +1,5 @@
-// Elementwise functions of one matrix. The transcendental ones (exp, log, tanh, sigmoid, pow) go through
+// Elementwise functions of one matrix (and pow with a matrix exponent). The transcendental ones (exp, log,
+// tanh, sigmoid, pow, sin, cos, log1p, expm1, softplus) go through
 // detail::vec: SLEEF's SIMD functions (within 1 ulp; float tanh 3.5, sigmoid 3) or libm (vecmath.hpp).
 #include <algorithm>
 #include <cmath>
@@ -33,6 +34,21 @@ void add_pow_grad(const T* x, T p, const T* dc, T* dx, Index n) {
   }
 }
 
+// dx[i] += f(x[i]) * dc[i] for i < n, f an array function of detail::vec evaluated into a 256-element
+// chunk on the stack (no allocation); sign -1 subtracts.
+template <class T>
+void add_vec_grad(void (*f)(const T*, T*, Index), const T* x, const T* dc, T* dx, Index n, T sign = T(1)) {
+  using Chunk = Eigen::Array<T, Eigen::Dynamic, 1>;
+  constexpr Index kChunk = 256;
+  T fx[kChunk];
+  for (Index i = 0; i < n; i += kChunk) {
+    const Index m = std::min(kChunk, n - i);
+    f(x + i, fx, m);
+    Eigen::Map<Chunk>(dx + i, m) +=
+        sign * Eigen::Map<const Chunk>(fx, m) * Eigen::Map<const Chunk>(dc + i, m);
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -58,11 +74,12 @@ Var<T> exp(Var<T> a) {
 template <class T>
 Var<T> log(Var<T> a) {
   // C = log(A)   =>   dA += dC / A   (cost: n, backward 2n reading dC, A)
-  return a.tape().record(
-      "log", {a}, a.rows(), a.cols(),
+  static constexpr OpDef<T> op{
+      "log", OpKind::log,
       [](OpContext<T>& c) { detail::vec::log(c.in(0).data(), out_like_in(c), c.in(0).size()); },
-      [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out().array() / c.in(0).array(); }, T(0),
-      detail::unary_cost<1, 2, 1>);
+      [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out().array() / c.in(0).array(); },
+      detail::unary_cost<1, 2, 1>};
+  return a.tape().record(op, {a}, a.rows(), a.cols());
 }
 
 template <class T>
@@ -142,6 +159,96 @@ Var<T> sigmoid(Var<T> a) {
   return a.tape().record(op, {a}, a.rows(), a.cols());
 }
 
+template <class T>
+Var<T> sin(Var<T> a) {
+  // C = sin(A)   =>   dA += cos(A) ∘ dC
+  return a.tape().record(
+      "sin", {a}, a.rows(), a.cols(),
+      [](OpContext<T>& c) { detail::vec::sin(c.in(0).data(), out_like_in(c), c.in(0).size()); },
+      [](OpContext<T>& c) {
+        add_vec_grad<T>(detail::vec::cos, c.in(0).data(), c.grad_out().data(), c.grad_in(0).data(),
+                        c.in(0).size());
+      });
+}
+
+template <class T>
+Var<T> cos(Var<T> a) {
+  // C = cos(A)   =>   dA -= sin(A) ∘ dC
+  return a.tape().record(
+      "cos", {a}, a.rows(), a.cols(),
+      [](OpContext<T>& c) { detail::vec::cos(c.in(0).data(), out_like_in(c), c.in(0).size()); },
+      [](OpContext<T>& c) {
+        add_vec_grad<T>(detail::vec::sin, c.in(0).data(), c.grad_out().data(), c.grad_in(0).data(),
+                        c.in(0).size(), T(-1));
+      });
+}
+
+template <class T>
+Var<T> log1p(Var<T> a) {
+  // C = log(1 + A)   =>   dA += dC / (1 + A)
+  return a.tape().record(
+      "log1p", {a}, a.rows(), a.cols(),
+      [](OpContext<T>& c) { detail::vec::log1p(c.in(0).data(), out_like_in(c), c.in(0).size()); },
+      [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out().array() / (T(1) + c.in(0).array()); });
+}
+
+template <class T>
+Var<T> expm1(Var<T> a) {
+  // C = exp(A) - 1   =>   dA += (C + 1) ∘ dC
+  return a.tape().record(
+      "expm1", {a}, a.rows(), a.cols(),
+      [](OpContext<T>& c) { detail::vec::expm1(c.in(0).data(), out_like_in(c), c.in(0).size()); },
+      [](OpContext<T>& c) { c.grad_in(0).array() += (c.out().array() + T(1)) * c.grad_out().array(); });
+}
+
+template <class T>
+Var<T> softplus(Var<T> a) {
+  // C = log(1 + exp(A))   =>   dA += sigmoid(A) ∘ dC
+  return a.tape().record(
+      "softplus", {a}, a.rows(), a.cols(),
+      [](OpContext<T>& c) { detail::vec::softplus(c.in(0).data(), out_like_in(c), c.in(0).size()); },
+      [](OpContext<T>& c) {
+        add_vec_grad<T>(detail::vec::sigmoid, c.in(0).data(), c.grad_out().data(), c.grad_in(0).data(),
+                        c.in(0).size());
+      });
+}
+
+template <class T>
+Var<T> pow(Var<T> a, Var<T> b) {
+  // C = A^B   =>   dA += B A^(B-1) ∘ dC,   dB += C log(A) ∘ dC   (0 where A = 0 and B >= 0, as PyTorch)
+  Tape<T>& t = detail::same_tape("pow", a, b);
+  if (a.rows() != b.rows() || a.cols() != b.cols())
+    throw ShapeError("pow: the exponent's shape " + detail::shape_of(b) + " differs from the base's " +
+                     detail::shape_of(a) + " (use pow(a, p) for a scalar exponent)");
+  return t.record(
+      "pow_matrix", {a, b}, a.rows(), a.cols(),
+      [](OpContext<T>& c) {
+        detail::vec::pow(c.in(0).data(), c.in(1).data(), out_like_in(c), c.in(0).size());
+      },
+      [](OpContext<T>& c) {
+        using Chunk = Eigen::Array<T, Eigen::Dynamic, 1>;
+        constexpr Index kChunk = 256;
+        T buf[kChunk];
+        const T *x = c.in(0).data(), *p = c.in(1).data(), *y = c.out().data(), *dc = c.grad_out().data();
+        const Index n = c.in(0).size();
+        for (Index i = 0; i < n; i += kChunk) {
+          const Index m = std::min(kChunk, n - i);
+          const Eigen::Map<const Chunk> xs(x + i, m), ps(p + i, m), ys(y + i, m), ds(dc + i, m);
+          Eigen::Map<Chunk> f(buf, m);
+          if (c.needs_grad(0)) {
+            f = ps - T(1);
+            detail::vec::pow(x + i, buf, buf, m);
+            Eigen::Map<Chunk>(c.grad_in(0).data() + i, m) += ps * f * ds;
+          }
+          if (c.needs_grad(1)) {
+            detail::vec::log(x + i, buf, m);
+            Eigen::Map<Chunk>(c.grad_in(1).data() + i, m) +=
+                (xs == T(0) && ps >= T(0)).select(T(0), ys * f * ds);
+          }
+        }
+      });
+}
+
 namespace detail {
 
 // act(A + B) in one node, B (or A) broadcasting like add (a bias): the activation runs in place on the sum,
@@ -217,16 +324,22 @@ const OpDef<T>& add_activation_op(OpKind act) {
 
 }  // namespace detail
 
-#define TAPEGRAD_INSTANTIATE(T)       \
-  template Var<T> square<T>(Var<T>);  \
-  template Var<T> exp<T>(Var<T>);     \
-  template Var<T> log<T>(Var<T>);     \
-  template Var<T> sqrt<T>(Var<T>);    \
-  template Var<T> pow<T>(Var<T>, T);  \
-  template Var<T> abs<T>(Var<T>);     \
-  template Var<T> relu<T>(Var<T>);    \
-  template Var<T> tanh<T>(Var<T>);    \
-  template Var<T> sigmoid<T>(Var<T>); \
+#define TAPEGRAD_INSTANTIATE(T)           \
+  template Var<T> square<T>(Var<T>);      \
+  template Var<T> exp<T>(Var<T>);         \
+  template Var<T> log<T>(Var<T>);         \
+  template Var<T> sqrt<T>(Var<T>);        \
+  template Var<T> pow<T>(Var<T>, T);      \
+  template Var<T> abs<T>(Var<T>);         \
+  template Var<T> relu<T>(Var<T>);        \
+  template Var<T> tanh<T>(Var<T>);        \
+  template Var<T> sigmoid<T>(Var<T>);     \
+  template Var<T> sin<T>(Var<T>);         \
+  template Var<T> cos<T>(Var<T>);         \
+  template Var<T> log1p<T>(Var<T>);       \
+  template Var<T> expm1<T>(Var<T>);       \
+  template Var<T> softplus<T>(Var<T>);    \
+  template Var<T> pow<T>(Var<T>, Var<T>); \
   template const OpDef<T>& detail::add_activation_op<T>(OpKind);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)

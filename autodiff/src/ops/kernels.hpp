@@ -40,4 +40,15 @@ const OpDef<T>& squares_op(bool mean);
 template <class T>
 const OpDef<T>& add_activation_op(OpKind act);
 
+/// Softmax and log-softmax with the direction as the node's attr (1: each row, 0: each column), and
+/// -Σ Y ∘ log_softmax(X) / scalar over the rows of X with inputs (X, Y) of one shape:
+/// "softmax_cross_entropy", what -mean(rowwise_sum(mul(Y, log(rowwise_softmax(X))))) becomes
+/// (ops/softmax.cpp).
+template <class T>
+const OpDef<T>& softmax_op();
+template <class T>
+const OpDef<T>& log_softmax_op();
+template <class T>
+const OpDef<T>& softmax_cross_entropy_op();
+
 }  // namespace tapegrad::detail

@@ -37,10 +37,10 @@ Var<T> colwise_sum(Var<T> a) {
 template <class T>
 Var<T> rowwise_sum(Var<T> a) {
   // c_i = Σ_j A_ij   =>   dA_ij += dc_i   (cost: a; backward a)
-  return a.tape().record(
-      "rowwise_sum", {a}, a.rows(), 1, [](OpContext<T>& c) { c.out() = c.in(0).rowwise().sum(); },
-      [](OpContext<T>& c) { c.grad_in(0).colwise() += c.grad_out().col(0); }, T(0),
-      detail::reduction_cost<0>);
+  static constexpr OpDef<T> op{
+      "rowwise_sum", OpKind::rowwise_sum, [](OpContext<T>& c) { c.out() = c.in(0).rowwise().sum(); },
+      [](OpContext<T>& c) { c.grad_in(0).colwise() += c.grad_out().col(0); }, detail::reduction_cost<0>};
+  return a.tape().record(op, {a}, a.rows(), 1);
 }
 
 template <class T>

@@ -131,6 +131,12 @@ enum class OpKind : std::uint8_t {
   tanh,         // elementwise activations
   sigmoid,
   relu,
+  log,          // log(A), elementwise
+  neg,          // -A
+  mul,          // A ∘ B
+  rowwise_sum,  // Σ_j A_ij
+  softmax,      // attr 1: each row, 0: each column
+  log_softmax,  // attr as softmax
 };
 
 /// An op's definition: its name, kind, forward and backward, and optionally its cost (for the profiler;

@@ -1,0 +1,191 @@
+// Maximum and minimum: of two matrices elementwise, of all entries, of each row or column; and clamp.
+// Gradients at ties follow PyTorch 1.13: split evenly between two equal operands (maximum, minimum) and among
+// the equal maxima of a full reduction (max, min); to the first maximal entry of a row or column (what
+// torch.max(a, dim) returns as its index).
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "op_support.hpp"
+
+namespace tapegrad {
+
+namespace {
+
+// Greater for max (Sign = 1), less for min (Sign = -1); a NaN always wins, so that NaN propagates.
+template <int Sign, class T>
+bool better(T v, T best) {
+  if (std::isnan(best)) return false;
+  if (std::isnan(v)) return true;
+  return Sign > 0 ? v > best : v < best;
+}
+
+template <class T, int Sign>
+Var<T> elementwise_extreme(const char* name, Var<T> a, Var<T> b) {
+  // C = max(A, B)   =>   dA += [A > B] dC + [A = B] dC / 2,   dB likewise   (min: with < )
+  Tape<T>& t = detail::same_tape(name, a, b);
+  if (a.rows() != b.rows() || a.cols() != b.cols())
+    throw ShapeError(std::string(name) + ": shapes " + detail::shape_of(a) + " and " + detail::shape_of(b) +
+                     " differ");
+  static constexpr OpDef<T> op{Sign > 0 ? "maximum" : "minimum", OpKind::custom,
+                               [](OpContext<T>& c) {
+                                 if constexpr (Sign > 0)
+                                   c.out() = c.in(0).array().max(c.in(1).array());
+                                 else
+                                   c.out() = c.in(0).array().min(c.in(1).array());
+                               },
+                               [](OpContext<T>& c) {
+                                 const auto a = c.in(0).array(), b = c.in(1).array();
+                                 const auto g = c.grad_out().array();
+                                 const auto wins = Sign > 0 ? (a > b) : (a < b);
+                                 const auto loses = Sign > 0 ? (a < b) : (a > b);
+                                 if (c.needs_grad(0))
+                                   c.grad_in(0).array() += wins.select(g, (a == b).select(g / T(2), T(0)));
+                                 if (c.needs_grad(1))
+                                   c.grad_in(1).array() += loses.select(g, (a == b).select(g / T(2), T(0)));
+                               }};
+  return t.record(op, {a, b}, a.rows(), a.cols());
+}
+
+template <class T, int Sign>
+Var<T> full_extreme(const char* name, Var<T> a) {
+  // c = max A   =>   dA_ij += dc / k for the k entries equal to c
+  if (a.rows() * a.cols() == 0)
+    throw ShapeError(std::string(name) + ": an empty " + detail::shape_of(a) + " matrix has no " + name);
+  static constexpr OpDef<T> op{Sign > 0 ? "max" : "min", OpKind::custom,
+                               [](OpContext<T>& c) {
+                                 const auto& x = c.in(0);
+                                 T best = x(0);
+                                 for (Index i = 1; i < x.size(); ++i)
+                                   if (better<Sign>(x(i), best)) best = x(i);
+                                 c.out()(0, 0) = best;
+                               },
+                               [](OpContext<T>& c) {
+                                 const T m = c.out()(0, 0);
+                                 const auto& x = c.in(0);
+                                 auto& g = c.grad_in(0);
+                                 // The entries equal to the extreme (NaN: the NaNs) share dc evenly.
+                                 auto hit = [m](T v) { return std::isnan(m) ? std::isnan(v) : v == m; };
+                                 Index k = 0;
+                                 for (Index i = 0; i < x.size(); ++i) k += hit(x(i)) ? 1 : 0;
+                                 const T d = c.grad_out()(0, 0) / T(k);
+                                 for (Index i = 0; i < x.size(); ++i)
+                                   if (hit(x(i))) g(i) += d;
+                               }};
+  return a.tape().record(op, {a}, 1, 1);
+}
+
+// The index of the first extreme entry of x(i, .) (Rows) or x(., i), in the reduced direction.
+template <int Sign, bool Rows, class T>
+Index arg_extreme(const Matrix<T>& x, Index i) {
+  const Index n = Rows ? x.cols() : x.rows();
+  Index at = 0;
+  T best = Rows ? x(i, 0) : x(0, i);
+  for (Index j = 1; j < n; ++j) {
+    const T v = Rows ? x(i, j) : x(j, i);
+    if (better<Sign>(v, best)) best = v, at = j;
+  }
+  return at;
+}
+
+template <class T, int Sign, bool Rows>
+Var<T> directional_extreme(const char* name, Var<T> a) {
+  // c_i = max_j A_ij   =>   dA_{i, j*} += dc_i with j* the first j where A_ij = c_i   (columns likewise)
+  if (Rows ? a.cols() == 0 : a.rows() == 0)
+    throw ShapeError(std::string(name) + ": " + detail::shape_of(a) + " has an empty " +
+                     (Rows ? "row" : "column"));
+  static constexpr OpDef<T> op{
+      Sign > 0 ? (Rows ? "rowwise_max" : "colwise_max") : (Rows ? "rowwise_min" : "colwise_min"),
+      OpKind::custom,
+      [](OpContext<T>& c) {
+        const auto& x = c.in(0);
+        const Index n = Rows ? x.rows() : x.cols();
+        for (Index i = 0; i < n; ++i) {
+          const Index j = arg_extreme<Sign, Rows>(x, i);
+          c.out()(Rows ? i : 0, Rows ? 0 : i) = Rows ? x(i, j) : x(j, i);
+        }
+      },
+      [](OpContext<T>& c) {
+        const auto& x = c.in(0);
+        const Index n = Rows ? x.rows() : x.cols();
+        for (Index i = 0; i < n; ++i) {
+          const Index j = arg_extreme<Sign, Rows>(x, i);
+          (Rows ? c.grad_in(0)(i, j) : c.grad_in(0)(j, i)) += c.grad_out()(Rows ? i : 0, Rows ? 0 : i);
+        }
+      }};
+  return a.tape().record(op, {a}, Rows ? a.rows() : 1, Rows ? 1 : a.cols());
+}
+
+}  // namespace
+
+template <class T>
+Var<T> maximum(Var<T> a, Var<T> b) {
+  return elementwise_extreme<T, 1>("maximum", a, b);
+}
+template <class T>
+Var<T> minimum(Var<T> a, Var<T> b) {
+  return elementwise_extreme<T, -1>("minimum", a, b);
+}
+template <class T>
+Var<T> max(Var<T> a) {
+  return full_extreme<T, 1>("max", a);
+}
+template <class T>
+Var<T> min(Var<T> a) {
+  return full_extreme<T, -1>("min", a);
+}
+template <class T>
+Var<T> rowwise_max(Var<T> a) {
+  return directional_extreme<T, 1, true>("rowwise_max", a);
+}
+template <class T>
+Var<T> colwise_max(Var<T> a) {
+  return directional_extreme<T, 1, false>("colwise_max", a);
+}
+template <class T>
+Var<T> rowwise_min(Var<T> a) {
+  return directional_extreme<T, -1, true>("rowwise_min", a);
+}
+template <class T>
+Var<T> colwise_min(Var<T> a) {
+  return directional_extreme<T, -1, false>("colwise_min", a);
+}
+
+template <class T>
+Var<T> clamp(Var<T> a, T lo, T hi) {
+  // C = min(max(A, lo), hi)   =>   dA += [lo <= A <= hi] dC
+  if (!(lo <= hi))
+    throw std::invalid_argument("clamp: the lower bound " + std::to_string(lo) +
+                                " is not at most the upper bound " + std::to_string(hi));
+  Tape<T>& t = a.tape();
+  t.check(a, "clamp");
+  // The bounds travel as a 1x2 constant: a node has room for one scalar parameter. (Evaluated straight into
+  // the node's kept buffer: re-recording allocates nothing.)
+  Var<T> bounds = t.constant(
+      Matrix<T>::NullaryExpr(1, 2, [lo, hi](Index, Index j) { return j == 0 ? lo : hi; }), "clamp bounds");
+  static constexpr OpDef<T> op{
+      "clamp", OpKind::custom,
+      [](OpContext<T>& c) { c.out() = c.in(0).array().max(c.in(1)(0, 0)).min(c.in(1)(0, 1)); },
+      [](OpContext<T>& c) {
+        if (!c.needs_grad(0)) return;
+        const T l = c.in(1)(0, 0), h = c.in(1)(0, 1);
+        const auto x = c.in(0).array();
+        c.grad_in(0).array() += (x >= l && x <= h).select(c.grad_out().array(), T(0));
+      }};
+  return t.record(op, {a, bounds}, a.rows(), a.cols());
+}
+
+#define TAPEGRAD_INSTANTIATE(T)               \
+  template Var<T> maximum<T>(Var<T>, Var<T>); \
+  template Var<T> minimum<T>(Var<T>, Var<T>); \
+  template Var<T> max<T>(Var<T>);             \
+  template Var<T> min<T>(Var<T>);             \
+  template Var<T> rowwise_max<T>(Var<T>);     \
+  template Var<T> colwise_max<T>(Var<T>);     \
+  template Var<T> rowwise_min<T>(Var<T>);     \
+  template Var<T> colwise_min<T>(Var<T>);     \
+  template Var<T> clamp<T>(Var<T>, T, T);
+TAPEGRAD_INSTANTIATE(float)
+TAPEGRAD_INSTANTIATE(double)
+
+}  // namespace tapegrad
