@@ -5,6 +5,16 @@
 #include <stdexcept>
 #include <string>
 
+// Matrices are allocated on one side of the library boundary and freed on the other, so Eigen must allocate
+// the same way in tapegrad and in every program that uses it, whatever either was compiled for (-march=native
+// included). The CMake targets (tapegrad::autodiff and those that link it) define both macros for you; a
+// build without CMake must pass -DEIGEN_MAX_ALIGN_BYTES=16 -DEIGEN_MALLOC_ALREADY_ALIGNED=0 to every
+// translation unit that includes Eigen (autodiff/CMakeLists.txt says why).
+static_assert(EIGEN_MAX_ALIGN_BYTES == 16 && EIGEN_MALLOC_ALREADY_ALIGNED == 0,
+              "tapegrad needs Eigen configured as the library was: compile with -DEIGEN_MAX_ALIGN_BYTES=16 "
+              "-DEIGEN_MALLOC_ALREADY_ALIGNED=0 (link the CMake target tapegrad::autodiff, which sets them), "
+              "defined before any Eigen header is included");
+
 namespace tapegrad {
 
 /// The dense matrix type of every node, parameter and gradient: column-major, dynamic size.
