@@ -298,7 +298,8 @@ template <class Seed>
 void Tape<T>::backward_from(std::uint32_t root, const Seed& seed) {
   auto& n = *ptr_[root];
   mark_observed(&n);
-  evaluate();                 // every value the sweep reads
+  evaluate();  // every value the sweep reads
+  backward_root_serial_ = base_ + root;
   if (!n.needs_grad) return;  // nothing on this graph depends on a parameter
   if (n.param) {
     n.param->grad += seed;
@@ -406,6 +407,7 @@ void Tape<T>::unfused_gradients() {
 template <class T>
 const Matrix<T>& Tape<T>::observed_grad(std::uint32_t i) {
   auto* n = ptr_[i];
+  if (!n->param) grad_available(i);  // throws for a node without a gradient, or before any backward()
   const bool rewritten = !n->live || n->bypassed;
   mark_observed(n);
   // The last sweep left this node's gradient partial if it ran a plan that read around it (this plan, or
@@ -417,7 +419,26 @@ const Matrix<T>& Tape<T>::observed_grad(std::uint32_t i) {
     if (last_root_serial_ < base_ || root >= size_ || n->self > root || !n->on_path)
       zero_to(*n->grd, n->rows, n->cols);
   }
+  // Not reached by the last backward() (its root does not depend on n, or needs no gradient, or is a
+  // parameter, so that nothing was swept): zero, not what an earlier sweep left.
+  if (!n->param) {
+    const auto root = static_cast<std::uint32_t>(backward_root_serial_ - base_);
+    const auto* r = ptr_[root];
+    if (n->self > root || !r->needs_grad || r->param || !n->on_path) zero_to(*n->grd, n->rows, n->cols);
+  }
   return *n->grd;
+}
+
+template <class T>
+void Tape<T>::grad_available(std::uint32_t i) const {
+  const auto* n = ptr_[i];
+  const std::string node = "grad(): node " + std::to_string(i) + " (" + n->rec.op + ")";
+  if (!n->needs_grad) {
+    throw TapeError(node + (n->kind == OpKind::constant ? " is a constant" : " depends on no parameter") +
+                    ", so it has no gradient; record the leaf as a Parameter to get one");
+  }
+  if (backward_root_serial_ < base_ || backward_root_serial_ - base_ >= size_)
+    throw TapeError(node + ": no backward() has run since it was recorded");
 }
 
 template <class T>

@@ -5,4 +5,5 @@
 #include "tapegrad/autodiff/graphviz.hpp"
 #include "tapegrad/autodiff/matrix.hpp"
 #include "tapegrad/autodiff/ops.hpp"
+#include "tapegrad/autodiff/print.hpp"
 #include "tapegrad/autodiff/tape.hpp"

@@ -122,9 +122,94 @@ Var<T> mse(Var<T> a, Var<T> b);
 template <class T>
 Var<T> sum_squares(Var<T> a);
 
+// ---- scalar operands of any arithmetic type ------------------------------------------------
+// add(x, 1), mul(x, 2), sub(x, 1.0), div(x, 2), pow(x, 2), sub(1, x), ... for a Var<float> or Var<double>
+// and a scalar of any arithmetic type (not bool): the scalar is converted to the Var's type and the call
+// goes to the op above. Anything else (a Var of the other scalar type, an Eigen matrix, ...) stops at a
+// static_assert that says so, instead of a page of candidate overloads.
+namespace detail {
+template <class S>
+inline constexpr bool is_var_v = false;
+template <class T>
+inline constexpr bool is_var_v<Var<T>> = true;
+/// A scalar operand: an arithmetic type other than bool.
+template <class S>
+inline constexpr bool is_scalar_v = std::is_arithmetic_v<S> && !std::is_same_v<std::remove_cv_t<S>, bool>;
+}  // namespace detail
+
+/// a + s, for a scalar s of any arithmetic type.
+template <class T, class S>
+Var<T> add(Var<T> a, S s) {
+  static_assert(
+      detail::is_scalar_v<S>,
+      "tapegrad::add(a, b): b must be a Var of a's scalar type or an arithmetic scalar (int, double, ...)");
+  return add(a, static_cast<T>(s));
+}
+/// s + a
+template <class S, class T>
+requires(!detail::is_var_v<S>) Var<T> add(S s, Var<T> a) {
+  static_assert(detail::is_scalar_v<S>,
+                "tapegrad::add(s, a): s must be an arithmetic scalar (int, double, ...)");
+  return add(a, static_cast<T>(s));
+}
+/// a - s
+template <class T, class S>
+Var<T> sub(Var<T> a, S s) {
+  static_assert(
+      detail::is_scalar_v<S>,
+      "tapegrad::sub(a, b): b must be a Var of a's scalar type or an arithmetic scalar (int, double, ...)");
+  return add(a, -static_cast<T>(s));  // negated after the conversion: -1u is not -1
+}
+/// s - a
+template <class S, class T>
+requires(!detail::is_var_v<S>) Var<T> sub(S s, Var<T> a) {
+  static_assert(detail::is_scalar_v<S>,
+                "tapegrad::sub(s, a): s must be an arithmetic scalar (int, double, ...)");
+  return sub(static_cast<T>(s), a);
+}
+/// a * s, elementwise.
+template <class T, class S>
+Var<T> mul(Var<T> a, S s) {
+  static_assert(
+      detail::is_scalar_v<S>,
+      "tapegrad::mul(a, b): b must be a Var of a's scalar type or an arithmetic scalar (int, double, ...)");
+  return mul(a, static_cast<T>(s));
+}
+/// s * a, elementwise.
+template <class S, class T>
+requires(!detail::is_var_v<S>) Var<T> mul(S s, Var<T> a) {
+  static_assert(detail::is_scalar_v<S>,
+                "tapegrad::mul(s, a): s must be an arithmetic scalar (int, double, ...)");
+  return mul(a, static_cast<T>(s));
+}
+/// a / s, computed as a * (1/s) (one rounding more than a true division unless s is a power of two).
+template <class T, class S>
+Var<T> div(Var<T> a, S s) {
+  static_assert(
+      detail::is_scalar_v<S>,
+      "tapegrad::div(a, b): b must be a Var of a's scalar type or an arithmetic scalar (int, double, ...)");
+  return mul(a, T(1) / static_cast<T>(s));
+}
+/// s / a, elementwise.
+template <class S, class T>
+requires(!detail::is_var_v<S>) Var<T> div(S s, Var<T> a) {
+  static_assert(detail::is_scalar_v<S>,
+                "tapegrad::div(s, a): s must be an arithmetic scalar (int, double, ...)");
+  return div(static_cast<T>(s), a);
+}
+/// a^p elementwise, for a scalar exponent p of any arithmetic type.
+template <class T, class S>
+Var<T> pow(Var<T> a, S p) {
+  static_assert(
+      detail::is_scalar_v<S>,
+      "tapegrad::pow(a, p): p must be an arithmetic scalar (int, double, ...) or a Var of a's scalar type");
+  return pow(a, static_cast<T>(p));
+}
+
 // ---- operators ------------------------------------------------------------------------------
 // + and - (and unary -) with Vars or scalars on either side; * and / only with a scalar, because
 // "A * B" means the matrix product in Eigen but the elementwise one in PyTorch: say matmul or mul.
+// Scalars are of any arithmetic type (x * 2, 1 - x, x / 2.0f); anything else is a static_assert.
 template <class T>
 Var<T> operator+(Var<T> a, Var<T> b) {
   return add(a, b);
@@ -137,37 +222,63 @@ template <class T>
 Var<T> operator-(Var<T> a) {
   return neg(a);
 }
-template <class T>
-Var<T> operator+(Var<T> a, std::type_identity_t<T> s) {
-  return add(a, s);
+template <class T, class S>
+Var<T> operator+(Var<T> a, S s) {
+  static_assert(detail::is_scalar_v<S>,
+                "tapegrad: Var + x: x must be a Var of the same scalar type or an arithmetic scalar (int, "
+                "double, ...)");
+  return add(a, static_cast<T>(s));
 }
-template <class T>
-Var<T> operator+(std::type_identity_t<T> s, Var<T> a) {
-  return add(a, s);
+template <class S, class T>
+requires(!detail::is_var_v<S>) Var<T>
+operator+(S s, Var<T> a) {
+  static_assert(detail::is_scalar_v<S>,
+                "tapegrad: x + Var: x must be an arithmetic scalar (int, double, ...)");
+  return add(a, static_cast<T>(s));
 }
-template <class T>
-Var<T> operator-(Var<T> a, std::type_identity_t<T> s) {
-  return add(a, -s);
+template <class T, class S>
+Var<T> operator-(Var<T> a, S s) {
+  static_assert(detail::is_scalar_v<S>,
+                "tapegrad: Var - x: x must be a Var of the same scalar type or an arithmetic scalar (int, "
+                "double, ...)");
+  return add(a, -static_cast<T>(s));
 }
-template <class T>
-Var<T> operator-(std::type_identity_t<T> s, Var<T> a) {
-  return sub(s, a);
+template <class S, class T>
+requires(!detail::is_var_v<S>) Var<T>
+operator-(S s, Var<T> a) {
+  static_assert(detail::is_scalar_v<S>,
+                "tapegrad: x - Var: x must be an arithmetic scalar (int, double, ...)");
+  return sub(static_cast<T>(s), a);
 }
-template <class T>
-Var<T> operator*(Var<T> a, std::type_identity_t<T> s) {
-  return mul(a, s);
+template <class T, class S>
+Var<T> operator*(Var<T> a, S s) {
+  static_assert(
+      !detail::is_var_v<S>,
+      "tapegrad: Var * Var is not defined (matrix or elementwise product?): write matmul(a, b) or mul(a, b)");
+  static_assert(detail::is_var_v<S> || detail::is_scalar_v<S>,
+                "tapegrad: Var * x: x must be an arithmetic scalar (int, double, ...)");
+  return mul(a, static_cast<T>(s));
 }
-template <class T>
-Var<T> operator*(std::type_identity_t<T> s, Var<T> a) {
-  return mul(a, s);
+template <class S, class T>
+requires(!detail::is_var_v<S>) Var<T>
+operator*(S s, Var<T> a) {
+  static_assert(detail::is_scalar_v<S>,
+                "tapegrad: x * Var: x must be an arithmetic scalar (int, double, ...)");
+  return mul(a, static_cast<T>(s));
 }
-template <class T>
-Var<T> operator/(Var<T> a, std::type_identity_t<T> s) {
-  return mul(a, T(1) / s);
+template <class T, class S>
+Var<T> operator/(Var<T> a, S s) {
+  static_assert(!detail::is_var_v<S>, "tapegrad: Var / Var is not defined: write div(a, b) (elementwise)");
+  static_assert(detail::is_var_v<S> || detail::is_scalar_v<S>,
+                "tapegrad: Var / x: x must be an arithmetic scalar (int, double, ...)");
+  return mul(a, T(1) / static_cast<T>(s));
 }
-template <class T>
-Var<T> operator/(std::type_identity_t<T> s, Var<T> a) {
-  return div(s, a);
+template <class S, class T>
+requires(!detail::is_var_v<S>) Var<T>
+operator/(S s, Var<T> a) {
+  static_assert(detail::is_scalar_v<S>,
+                "tapegrad: x / Var: x must be an arithmetic scalar (int, double, ...)");
+  return div(static_cast<T>(s), a);
 }
 
 }  // namespace tapegrad

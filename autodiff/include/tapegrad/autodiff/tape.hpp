@@ -62,7 +62,13 @@ class Var {
   /// The node's value: computed first (with what it depends on) if it is not yet. The reference stays valid
   /// while more nodes are recorded, until clear().
   const Matrix<T>& value() const;
-  /// The gradient of the last backward() with respect to this node (nodes on a path to a parameter).
+  /// The value of a 1x1 node as a scalar (PyTorch's .item()); throws ShapeError for any other shape.
+  T item() const;
+  /// The gradient of the last backward()'s root with respect to this node, for a node that depends on a
+  /// parameter: zero of the node's shape if that root does not depend on it (it was not reached, or was
+  /// recorded after the root). A parameter's node gives the parameter's accumulated gradient. Throws
+  /// TapeError for a node that has no gradient (a constant, or a node computed from constants only: make
+  /// the leaf a Parameter to get one) and when no backward() has run since the node was recorded.
   const Matrix<T>& grad() const;
   /// The name of the op that made this node ("matmul", "parameter", ...).
   const char* op_name() const;
@@ -340,6 +346,7 @@ class Tape {
   void run_backward(detail::Node<T>* n, const detail::Step<T>& s);
   void unfused_gradients();  // recompute the last sweep as recorded, for grad() of a rewritten node
   const Matrix<T>& observed_grad(std::uint32_t i);
+  void grad_available(std::uint32_t i) const;  // throws TapeError if node i has no gradient to read
 
   // nodes_[0, size_) are live; the rest are kept buffers. A deque, so that references to node values
   // (Var::value()) stay valid while more nodes are recorded. ptr_[i] == &nodes_[i]: one load instead of
@@ -367,6 +374,7 @@ class Tape {
   std::size_t path_marked_ = 0;  // nodes below this index may still carry on_path from an earlier sweep
   // The last sweep's root and seed (for unfused_gradients); last_seed_one_: the seed was backward(loss)'s 1.
   std::uint64_t last_root_serial_ = ~std::uint64_t{0};
+  std::uint64_t backward_root_serial_ = ~std::uint64_t{0};  // the last backward()'s root, whatever it was
   Matrix<T> last_seed_;
   bool last_seed_one_ = true;
   bool unfused_valid_ = false;        // unfused_gradients() ran after the last sweep
@@ -403,6 +411,16 @@ template <class T>
 const Matrix<T>& Var<T>::value() const {
   tape().check(*this, "value");
   return tape_->value_of(tape_->index_of(*this));
+}
+template <class T>
+T Var<T>::item() const {
+  tape().check(*this, "item");
+  const auto i = tape_->index_of(*this);
+  if (tape_->rows_of(i) != 1 || tape_->cols_of(i) != 1) {
+    throw ShapeError(std::string("item: node ") + std::to_string(i) + " (" + tape_->op_name(i) + ") is " +
+                     shape_string(tape_->rows_of(i), tape_->cols_of(i)) + ", not 1x1; read it with value()");
+  }
+  return tape_->value_of(i)(0, 0);
 }
 template <class T>
 const Matrix<T>& Var<T>::grad() const {
