@@ -30,7 +30,10 @@ class OpContext;
 template <class T>
 class Parameter {
  public:
+  /// An empty parameter (0x0).
   Parameter() = default;
+  /// A parameter with this initial value and a zero gradient of its shape; `name` labels it in graph pictures
+  /// and checkpoints.
   explicit Parameter(Matrix<T> initial, std::string name = {})
       : value(std::move(initial)),
         grad(Matrix<T>::Zero(value.rows(), value.cols())),
@@ -39,9 +42,13 @@ class Parameter {
   Matrix<T> value;  ///< The current value; optimizers update it in place.
   Matrix<T> grad;   ///< d(loss)/d(value), accumulated over backward passes; same shape as value.
 
+  /// Sets the gradient to zero, of the value's shape (PyTorch's p.grad.zero_()).
   void zero_grad() { grad.setZero(value.rows(), value.cols()); }
+  /// The name given at construction (empty if none).
   const std::string& name() const { return name_; }
+  /// The value's row count.
   Index rows() const { return value.rows(); }
+  /// The value's column count.
   Index cols() const { return value.cols(); }
 
  private:
@@ -53,11 +60,14 @@ class Parameter {
 template <class T>
 class Var {
  public:
+  /// A handle to no node: every accessor throws TapeError.
   Var() = default;
 
+  /// The tape the node is on; throws TapeError for a default-constructed Var.
   Tape<T>& tape() const;
-  /// The node's shape (known when recorded: computes nothing).
+  /// The node's row count (known when recorded: computes nothing).
   Index rows() const;
+  /// The node's column count (known when recorded: computes nothing).
   Index cols() const;
   /// The node's value: computed first (with what it depends on) if it is not yet. The reference stays valid
   /// while more nodes are recorded, until clear().
@@ -74,6 +84,8 @@ class Var {
   const char* op_name() const;
   /// The node's position on its tape (recording order).
   std::uint32_t index() const;
+  /// True if the node depends on a parameter (it has a gradient); false for constants and what is made
+  /// from constants only.
   bool needs_grad() const;
 
  private:
@@ -117,10 +129,10 @@ enum class OpKind : std::uint8_t {
 /// matches are recorded from one of these (see Tape::record).
 template <class T>
 struct OpDef {
-  const char* name;
-  OpKind kind;
-  ForwardFn<T> forward;
-  BackwardFn<T> backward;
+  const char* name;        ///< the op's name, as op_name() reports it
+  OpKind kind;             ///< what the graph optimizer knows the op to be
+  ForwardFn<T> forward;    ///< computes the value
+  BackwardFn<T> backward;  ///< adds the inputs' gradient contributions
 };
 
 namespace detail {
@@ -178,14 +190,21 @@ struct Node {
 template <class T>
 class OpContext {
  public:
+  /// The node's value, to write in forward (already sized to the recorded shape).
   Matrix<T>& out() { return n_->value; }
+  /// The node's value (in backward: the forward result).
   const Matrix<T>& out() const { return n_->value; }
+  /// The value of input k.
   const Matrix<T>& in(int k) const { return *s_->inp[k]->val; }
+  /// The gradient of the loss with respect to this node (in backward).
   const Matrix<T>& grad_out() const { return n_->grad; }
   /// The gradient buffer of input k (sized and zeroed before the first contribution).
   Matrix<T>& grad_in(int k) { return *s_->inp[k]->grd; }
+  /// Whether input k wants a gradient (backward skips it otherwise).
   bool needs_grad(int k) const { return s_->inp[k]->needs_grad; }
+  /// The op's scalar parameter as recorded (exponent, scalar operand, ...).
   T scalar() const { return s_->scalar; }
+  /// The op's flags as recorded.
   std::uint32_t attr() const { return s_->attr; }
 
  private:
@@ -209,6 +228,7 @@ class OpContext {
 template <class T>
 class Tape {
  public:
+  /// An empty tape, with the graph optimizer on and anomaly detection off.
   Tape() = default;
   Tape(const Tape&) = delete;
   Tape& operator=(const Tape&) = delete;
@@ -255,18 +275,21 @@ class Tape {
   /// Forgets all nodes (handles become invalid) but keeps their buffers for the next recording. A
   /// recording with the same structure as the last one reuses its plan (no rewrite pass).
   void clear();
+  /// The number of recorded nodes.
   std::size_t size() const { return size_; }
 
   /// Turns the graph optimizer on (the default) or off. Off, every op runs when it is recorded, as
   /// written: the reference that the optimized graph is tested against. Values already recorded are
   /// computed first.
   void set_graph_optimization(bool on);
+  /// Whether the graph optimizer is on.
   bool graph_optimization() const { return optimize_; }
 
   /// When on, every forward value and backward gradient is checked, and the first NaN or infinity
   /// raises NonFiniteError naming the op, the node, the shapes and the pass. Ops then run when recorded
   /// and as written (no rewrites), so the error comes from the op that made the value.
   void set_anomaly_detection(bool on);
+  /// Whether anomaly detection is on.
   bool anomaly_detection() const { return anomaly_; }
 
   /// Throws TapeError unless `v` is a live node of this tape. `op` names the caller in the message.
@@ -285,14 +308,23 @@ class Tape {
   }
   /// The value buffer as it is (no computation): what value_of gives once computed.
   const Matrix<T>& stored_value(std::uint32_t i) const { return *ptr_[i]->val; }
+  /// Whether node i's value is computed for the parameters' current values.
   bool is_computed(std::uint32_t i) const { return ptr_[i]->computed; }
+  /// Node i's gradient buffer as it is (no check; Var::grad() is the checked way).
   const Matrix<T>& node_grad(std::uint32_t i) const { return *ptr_[i]->grd; }
+  /// The name of the op recorded at node i.
   const char* op_name(std::uint32_t i) const { return ptr_[i]->rec.op; }
+  /// The kind of the op recorded at node i.
   OpKind op_kind(std::uint32_t i) const { return ptr_[i]->kind; }
+  /// Node i's row count.
   Index rows_of(std::uint32_t i) const { return ptr_[i]->rows; }
+  /// Node i's column count.
   Index cols_of(std::uint32_t i) const { return ptr_[i]->cols; }
+  /// Whether node i depends on a parameter.
   bool needs_grad(std::uint32_t i) const { return ptr_[i]->needs_grad; }
+  /// Whether node i is a parameter leaf.
   bool is_parameter(std::uint32_t i) const { return ptr_[i]->param != nullptr; }
+  /// The name of node i's parameter (node i must be a parameter leaf).
   const std::string& parameter_name(std::uint32_t i) const { return ptr_[i]->param->name(); }
   /// The inputs as recorded.
   std::vector<std::uint32_t> inputs_of(std::uint32_t i) const { return inputs(ptr_[i]->rec); }
@@ -456,7 +488,9 @@ Matrix<T>& Tape<T>::grad_of(std::uint32_t i) {
   return *ptr_[i]->grd;
 }
 
+/// \cond
 extern template class Tape<float>;
 extern template class Tape<double>;
+/// \endcond
 
 }  // namespace tapegrad
