@@ -432,13 +432,16 @@ const Matrix<T>& Tape<T>::observed_grad(std::uint32_t i) {
 template <class T>
 void Tape<T>::grad_available(std::uint32_t i) const {
   const auto* n = ptr_[i];
+  const bool swept = backward_root_serial_ >= base_ && backward_root_serial_ - base_ < size_;
+  if (n->needs_grad && swept) [[likely]]
+    return;
+  // The messages are built only here: grad() allocates nothing.
   const std::string node = "grad(): node " + std::to_string(i) + " (" + n->rec.op + ")";
   if (!n->needs_grad) {
     throw TapeError(node + (n->kind == OpKind::constant ? " is a constant" : " depends on no parameter") +
                     ", so it has no gradient; record the leaf as a Parameter to get one");
   }
-  if (backward_root_serial_ < base_ || backward_root_serial_ - base_ >= size_)
-    throw TapeError(node + ": no backward() has run since it was recorded");
+  throw TapeError(node + ": no backward() has run since it was recorded");
 }
 
 template <class T>
