@@ -18,7 +18,8 @@ function(tapegrad_install_test name suffix)
                    -DCONSUMER_DIR=${CMAKE_CURRENT_SOURCE_DIR}/install/consumer -DGENERATOR=${CMAKE_GENERATOR}
                    "-DCXX_FLAGS=${flags}" "-DCONSUMER_ARGS=${args}" ${lib}
                    -P ${CMAKE_CURRENT_SOURCE_DIR}/install/check_install.cmake)
-  set_tests_properties("install: ${name}" PROPERTIES TIMEOUT 600)
+  # Each builds a consumer (and one builds the libraries too) while other tests run: generous limits.
+  set_tests_properties("install: ${name}" PROPERTIES TIMEOUT 1800)
 endfunction()
 tapegrad_install_test("a consumer project builds against the installed package" "")
 
