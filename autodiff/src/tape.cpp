@@ -24,6 +24,21 @@ void zero_to(Matrix<T>& m, Index rows, Index cols) {
   m.setZero();
 }
 
+// Marks the nodes of nodes[0..root] that a sweep from root reaches through the planned steps (what
+// sweep_steps marks, without running anything): for grad() after a replayed plan's sweep, which marks
+// nothing.
+template <class T>
+void mark_path(detail::Node<T>* const* nodes, std::uint32_t root) {
+  for (std::uint32_t i = 0; i < root; ++i) nodes[i]->on_path = false;
+  nodes[root]->on_path = true;
+  for (std::int64_t i = root; i >= 0; --i) {
+    const auto* n = nodes[static_cast<std::size_t>(i)];
+    if (!n->on_path || !n->run.backward) continue;
+    for (std::uint8_t k = 0; k < n->run.n_in; ++k)
+      if (n->run.inp[k]->needs_grad) n->run.inp[k]->on_path = true;
+  }
+}
+
 // Bit for bit: 0.0 and -0.0 are different op parameters (1 / (x * -0.0)), and a NaN is the same as itself.
 template <class T>
 bool same_bits(T a, T b) {
@@ -407,7 +422,17 @@ void Tape<T>::unfused_gradients() {
 template <class T>
 const Matrix<T>& Tape<T>::observed_grad(std::uint32_t i) {
   auto* n = ptr_[i];
-  if (!n->param) grad_available(i);  // throws for a node without a gradient, or before any backward()
+  if (!n->param) {
+    grad_available(i);  // throws for a node without a gradient, or before any backward()
+    // A sweep that replayed its plan (the same graph recorded again) marked no path: mark it now. A sweep
+    // always marks its root, and a new recording unmarks every node, so an unmarked root means exactly that.
+    const auto root = static_cast<std::uint32_t>(backward_root_serial_ - base_);
+    const auto* r = ptr_[root];
+    if (r->needs_grad && !r->param && !r->on_path) {
+      mark_path(ptr_.data(), root);
+      path_marked_ = std::max<std::size_t>(path_marked_, std::size_t{root} + 1);
+    }
+  }
   const bool rewritten = !n->live || n->bypassed;
   mark_observed(n);
   // The last sweep left this node's gradient partial if it ran a plan that read around it (this plan, or
