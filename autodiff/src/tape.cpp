@@ -24,6 +24,21 @@ void zero_to(Matrix<T>& m, Index rows, Index cols) {
   m.setZero();
 }
 
+// Marks the nodes of nodes[0..root] that a sweep from root reaches through the planned steps (what
+// sweep_steps marks, without running anything): for grad() after a replayed plan's sweep, which marks
+// nothing.
+template <class T>
+void mark_path(detail::Node<T>* const* nodes, std::uint32_t root) {
+  for (std::uint32_t i = 0; i < root; ++i) nodes[i]->on_path = false;
+  nodes[root]->on_path = true;
+  for (std::int64_t i = root; i >= 0; --i) {
+    const auto* n = nodes[static_cast<std::size_t>(i)];
+    if (!n->on_path || !n->run.backward) continue;
+    for (std::uint8_t k = 0; k < n->run.n_in; ++k)
+      if (n->run.inp[k]->needs_grad) n->run.inp[k]->on_path = true;
+  }
+}
+
 // Bit for bit: 0.0 and -0.0 are different op parameters (1 / (x * -0.0)), and a NaN is the same as itself.
 template <class T>
 bool same_bits(T a, T b) {
@@ -346,7 +361,8 @@ void Tape<T>::backward_from(std::uint32_t root, const Seed& seed) {
   auto& n = *ptr_[root];
   if (!views_.empty()) check_views("backward");
   mark_observed(&n);
-  evaluate();                 // every value the sweep reads
+  evaluate();  // every value the sweep reads
+  backward_root_serial_ = base_ + root;
   if (!n.needs_grad) return;  // nothing on this graph depends on a parameter
   if (n.param) {
     n.param->grad += seed;
@@ -460,6 +476,17 @@ void Tape<T>::unfused_gradients() {
 template <class T>
 const Matrix<T>& Tape<T>::observed_grad(std::uint32_t i) {
   auto* n = ptr_[i];
+  if (!n->param) {
+    grad_available(i);  // throws for a node without a gradient, or before any backward()
+    // A sweep that replayed its plan (the same graph recorded again) marked no path: mark it now. A sweep
+    // always marks its root, and a new recording unmarks every node, so an unmarked root means exactly that.
+    const auto root = static_cast<std::uint32_t>(backward_root_serial_ - base_);
+    const auto* r = ptr_[root];
+    if (r->needs_grad && !r->param && !r->on_path) {
+      mark_path(ptr_.data(), root);
+      path_marked_ = std::max<std::size_t>(path_marked_, std::size_t{root} + 1);
+    }
+  }
   const bool rewritten = !n->live || n->bypassed;
   mark_observed(n);
   // The last sweep left this node's gradient partial if it ran a plan that read around it (this plan, or
@@ -471,7 +498,29 @@ const Matrix<T>& Tape<T>::observed_grad(std::uint32_t i) {
     if (last_root_serial_ < base_ || root >= size_ || n->self > root || !n->on_path)
       zero_to(*n->grd, n->rows, n->cols);
   }
+  // Not reached by the last backward() (its root does not depend on n, or needs no gradient, or is a
+  // parameter, so that nothing was swept): zero, not what an earlier sweep left.
+  if (!n->param) {
+    const auto root = static_cast<std::uint32_t>(backward_root_serial_ - base_);
+    const auto* r = ptr_[root];
+    if (n->self > root || !r->needs_grad || r->param || !n->on_path) zero_to(*n->grd, n->rows, n->cols);
+  }
   return *n->grd;
+}
+
+template <class T>
+void Tape<T>::grad_available(std::uint32_t i) const {
+  const auto* n = ptr_[i];
+  const bool swept = backward_root_serial_ >= base_ && backward_root_serial_ - base_ < size_;
+  if (n->needs_grad && swept) [[likely]]
+    return;
+  // The messages are built only here: grad() allocates nothing.
+  const std::string node = "grad(): node " + std::to_string(i) + " (" + n->rec.op + ")";
+  if (!n->needs_grad) {
+    throw TapeError(node + (n->kind == OpKind::constant ? " is a constant" : " depends on no parameter") +
+                    ", so it has no gradient; record the leaf as a Parameter to get one");
+  }
+  throw TapeError(node + ": no backward() has run since it was recorded");
 }
 
 template <class T>

@@ -1312,7 +1312,11 @@ Checker<T> check_program(const Program& p, const Program& q, std::uint64_t seed,
     if (grad_first && has_grad)
       ck.near("grad() of " + node_name(p, i) + " (read first)", v[i].grad(), ref.node_grads[i]);
     ck.near("value() of " + node_name(p, i), v[i].value(), ref.values[i]);
-    if (has_grad) ck.near("grad() of " + node_name(p, i), v[i].grad(), ref.node_grads[i]);
+    if (has_grad)
+      ck.near("grad() of " + node_name(p, i), v[i].grad(), ref.node_grads[i]);
+    else if (p.needs_grad[i] && !p.leaf(i))  // the root does not depend on it: zero of its shape
+      ck.equal("grad() of unreached " + node_name(p, i), v[i].grad(),
+               Matrix<T>::Zero(v[i].rows(), v[i].cols()));
   }
   for (std::size_t k = 0; k < ps.size(); ++k)
     ck.equal("parameter " + std::to_string(k) + "'s gradient after reads", ps[k].grad, saved[k]);
@@ -1352,6 +1356,9 @@ Checker<T> check_program(const Program& p, const Program& q, std::uint64_t seed,
         if (p2.on_path[i] && p2.needs_grad[i])
           ck.near("backward from " + node_name(p, r) + ": grad() of " + node_name(p, i), v[i].grad(),
                   r2.node_grads[i]);
+        else if (p2.needs_grad[i] && !p2.leaf(i))  // not a gradient left over from the first root's sweeps
+          ck.equal("backward from " + node_name(p, r) + ": grad() of unreached " + node_name(p, i),
+                   v[i].grad(), Matrix<T>::Zero(v[i].rows(), v[i].cols()));
         for (auto& x : ps) x.zero_grad();
         backward(t, p, v, c);
         ck.grads("backward from the root again", ps, ref);

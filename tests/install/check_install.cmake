@@ -1,12 +1,32 @@
 # Installs the build tree into a scratch prefix, then configures, builds and runs the consumer project.
+# CXX_FLAGS (optional): the consumer's own compiler flags (-march=native, -mavx2: a consumer built for another
+# instruction set than the library must work, README "Using tapegrad from another project").
+# CONSUMER_ARGS (optional, a |-separated list): more -D options for the consumer's configuration.
+# SOURCE_DIR and LIB_ARGS (optional, a |-separated list): install a fresh build of SOURCE_DIR configured with LIB_ARGS
+# (-DTAPEGRAD_USE_MPI=OFF, ...) instead of BUILD_DIR.
+string(REPLACE "|" ";" CONSUMER_ARGS "${CONSUMER_ARGS}")
+string(REPLACE "|" ";" LIB_ARGS "${LIB_ARGS}")
 file(REMOVE_RECURSE ${WORK_DIR})
 set(prefix ${WORK_DIR}/prefix)
+if(SOURCE_DIR)
+  set(BUILD_DIR ${WORK_DIR}/lib)
+  execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${BUILD_DIR} -G ${GENERATOR} ${LIB_ARGS}
+                  RESULT_VARIABLE rc)
+  if(rc)
+    message(FATAL_ERROR "configuring tapegrad with ${LIB_ARGS} failed: ${rc}")
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} --build ${BUILD_DIR} -j2 RESULT_VARIABLE rc)
+  if(rc)
+    message(FATAL_ERROR "building tapegrad with ${LIB_ARGS} failed: ${rc}")
+  endif()
+endif()
 execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix} RESULT_VARIABLE rc OUTPUT_QUIET)
 if(rc)
   message(FATAL_ERROR "cmake --install failed: ${rc}")
 endif()
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${WORK_DIR}/build -G ${GENERATOR}
                         -DCMAKE_PREFIX_PATH=${prefix} -DTAPEGRAD_INCLUDE_DIR=${prefix}/include
+                        "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}" ${CONSUMER_ARGS}
                 RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "configuring the consumer failed: ${rc}")

@@ -6,4 +6,5 @@
 #include "tapegrad/autodiff/matrix.hpp"
 #include "tapegrad/autodiff/ops.hpp"
 #include "tapegrad/autodiff/profiler.hpp"
+#include "tapegrad/autodiff/print.hpp"
 #include "tapegrad/autodiff/tape.hpp"

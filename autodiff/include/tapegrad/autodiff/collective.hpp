@@ -27,6 +27,7 @@
 
 #include "tapegrad/autodiff/tape.hpp"
 
+/// Collective ops over MPI processes and the process-wide MPI context (library tapegrad::mpi).
 namespace tapegrad::mpi {
 
 /// The processes the collective ops work over. Make exactly one, in main(), before any collective op,
@@ -34,12 +35,15 @@ namespace tapegrad::mpi {
 /// duplicates MPI_COMM_WORLD, and finalises MPI on destruction if it initialised it.
 class Context {
  public:
+  /// Initialises MPI if needed (argc and argv as for MPI_Init; may be null) and becomes the live context.
   Context(int* argc, char*** argv);
   ~Context();
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
 
+  /// This process's rank, 0 to size() - 1.
   int rank() const { return rank_; }
+  /// The number of processes.
   int size() const { return size_; }
   /// The live context; throws std::logic_error if there is none.
   static Context& current();
@@ -75,8 +79,11 @@ inline int launched_rank() {
 
 /// In-place sums and maxima of `count` values over all processes of the current context (collective).
 void sum(double* values, std::int64_t count);
+/// The same in float.
 void sum(float* values, std::int64_t count);
+/// In-place maxima of `count` values over all processes (collective).
 void max(double* values, std::int64_t count);
+/// The same in float.
 void max(float* values, std::int64_t count);
 /// Blocks until every process has called it.
 void barrier();
@@ -89,10 +96,12 @@ Matrix<double> gather_rows(const Matrix<double>& local);
 /// payload bytes handed to them (an allreduce of B bytes moves about 2B(P−1)/P bytes per process with a
 /// ring algorithm, and about B log2 P with recursive doubling, Open MPI's choice for small messages).
 struct Traffic {
-  std::int64_t calls = 0;
-  std::int64_t bytes = 0;
+  std::int64_t calls = 0;  ///< collective calls
+  std::int64_t bytes = 0;  ///< payload bytes handed to them
 };
+/// This process's counters since the last reset.
 Traffic traffic();
+/// Sets the counters to zero.
 void reset_traffic();
 
 /// Y = Σ_p X_p over all processes, on every process. Backward: dX_p += dY.
@@ -105,9 +114,10 @@ Var<T> replicated(Var<T> x);
 /// Rows [begin, begin + count) of an m-row matrix for process `rank` of `size`: contiguous blocks, the
 /// first m mod size processes get one row more.
 struct RowBlock {
-  Index begin = 0;
-  Index count = 0;
+  Index begin = 0;  ///< the first row
+  Index count = 0;  ///< the number of rows
 };
+/// The block of `rows` rows that process `rank` of `size` holds.
 RowBlock row_block(Index rows, int rank, int size);
 
 }  // namespace tapegrad::mpi

@@ -15,20 +15,24 @@ namespace tapegrad {
 using GradCheckFunction =
     std::function<Var<double>(Tape<double>& tape, const std::vector<Var<double>>& inputs)>;
 
+/// How check_gradients compares.
 struct GradCheckOptions {
-  double step = 1e-6;  ///< finite-difference step h: (f(x + h) - f(x - h)) / 2h
-  double rtol = 1e-6;  ///< an element passes if |analytic - numeric| <= atol + rtol * |numeric|
-  double atol = 1e-8;
+  double step = 1e-6;         ///< finite-difference step h: (f(x + h) - f(x - h)) / 2h
+  double rtol = 1e-6;         ///< an element passes if |analytic - numeric| <= atol + rtol * |numeric|
+  double atol = 1e-8;         ///< absolute tolerance (see rtol)
   std::uint64_t seed = 1234;  ///< seed of the random projection for non-scalar outputs
 };
 
+/// What check_gradients found.
 struct GradCheckResult {
-  bool ok = true;
-  double max_error = 0;    ///< the worst |analytic - numeric| / (atol + rtol |numeric|); ok means <= 1
-  std::size_t input = 0;   ///< where the worst element is: which input,
-  Index row = 0, col = 0;  ///< and which entry of it,
-  double analytic = 0, numeric = 0;  ///< with both derivatives there.
-  std::size_t checked = 0;           ///< number of entries compared
+  bool ok = true;           ///< every entry within tolerance
+  double max_error = 0;     ///< the worst |analytic - numeric| / (atol + rtol |numeric|); ok means <= 1
+  std::size_t input = 0;    ///< where the worst element is: which input,
+  Index row = 0;            ///< and which entry of it (row,
+  Index col = 0;            ///< column),
+  double analytic = 0;      ///< with the tape's derivative there
+  double numeric = 0;       ///< and the finite-difference one.
+  std::size_t checked = 0;  ///< number of entries compared
   /// "worst: input 1 (2, 0): analytic 0.5 vs numeric 0.49 (error 3.2x tolerance)"
   std::string report() const;
 };

@@ -65,11 +65,13 @@ void write_dot(const Tape<T>& tape, std::ostream& out, Var<T> root, const DotOpt
 template <class T>
 std::string to_dot(const Tape<T>& tape, Var<T> root, const DotOptions& options = {});
 
+/// \cond
 extern template void write_dot<float>(const Tape<float>&, std::ostream&, const DotOptions&);
 extern template void write_dot<double>(const Tape<double>&, std::ostream&, const DotOptions&);
 extern template void write_dot<float>(const Tape<float>&, std::ostream&, Var<float>, const DotOptions&);
 extern template void write_dot<double>(const Tape<double>&, std::ostream&, Var<double>, const DotOptions&);
 extern template std::string to_dot<float>(const Tape<float>&, Var<float>, const DotOptions&);
 extern template std::string to_dot<double>(const Tape<double>&, Var<double>, const DotOptions&);
+/// \endcond
 
 }  // namespace tapegrad

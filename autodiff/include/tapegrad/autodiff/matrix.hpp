@@ -1,10 +1,35 @@
 // Dense matrices and the errors every part of tapegrad shares.
 #pragma once
 
+// GCC 12's AVX-512 headers warn "'__Y' may be used uninitialized" from _mm256_undefined_pd() (a
+// self-initialised variable, GCC bug 105593, fixed in GCC 13) wherever Eigen's AVX-512 code is inlined, which
+// breaks -Werror builds with -march=native. The warning is placed in the system header, so including that
+// header here first, with the warning off for its lines only, silences exactly those and nothing in any other
+// code.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12 && defined(__AVX512F__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+#endif
+
 #include <Eigen/Core>
 #include <stdexcept>
 #include <string>
 
+// Matrices are allocated on one side of the library boundary and freed on the other, so Eigen must allocate
+// the same way in tapegrad and in every program that uses it, whatever either was compiled for (-march=native
+// included). The CMake targets (tapegrad::autodiff and those that link it) define both macros for you; a
+// build without CMake must pass -DEIGEN_MAX_ALIGN_BYTES=16 -DEIGEN_MALLOC_ALREADY_ALIGNED=0 to every
+// translation unit that includes Eigen (autodiff/CMakeLists.txt says why).
+static_assert(EIGEN_MAX_ALIGN_BYTES == 16 && EIGEN_MALLOC_ALREADY_ALIGNED == 0,
+              "tapegrad needs Eigen configured as the library was: compile with -DEIGEN_MAX_ALIGN_BYTES=16 "
+              "-DEIGEN_MALLOC_ALREADY_ALIGNED=0 (link the CMake target tapegrad::autodiff, which sets them), "
+              "defined before any Eigen header is included");
+
+/// tapegrad: reverse-mode automatic differentiation over dense matrices (the tape, its ops, the gradient
+/// checker). tapegrad::optim holds the optimizers, tapegrad::svd the SVD solver and matrix readers,
+/// tapegrad::mpi the collective ops.
 namespace tapegrad {
 
 /// The dense matrix type of every node, parameter and gradient: column-major, dynamic size.

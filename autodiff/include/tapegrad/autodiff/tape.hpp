@@ -30,7 +30,10 @@ class OpContext;
 template <class T>
 class Parameter {
  public:
+  /// An empty parameter (0x0).
   Parameter() = default;
+  /// A parameter with this initial value and a zero gradient of its shape; `name` labels it in graph pictures
+  /// and checkpoints.
   explicit Parameter(Matrix<T> initial, std::string name = {})
       : value(std::move(initial)),
         grad(Matrix<T>::Zero(value.rows(), value.cols())),
@@ -39,9 +42,13 @@ class Parameter {
   Matrix<T> value;  ///< The current value; optimizers update it in place.
   Matrix<T> grad;   ///< d(loss)/d(value), accumulated over backward passes; same shape as value.
 
+  /// Sets the gradient to zero, of the value's shape (PyTorch's p.grad.zero_()).
   void zero_grad() { grad.setZero(value.rows(), value.cols()); }
+  /// The name given at construction (empty if none).
   const std::string& name() const { return name_; }
+  /// The value's row count.
   Index rows() const { return value.rows(); }
+  /// The value's column count.
   Index cols() const { return value.cols(); }
 
  private:
@@ -53,21 +60,32 @@ class Parameter {
 template <class T>
 class Var {
  public:
+  /// A handle to no node: every accessor throws TapeError.
   Var() = default;
 
+  /// The tape the node is on; throws TapeError for a default-constructed Var.
   Tape<T>& tape() const;
-  /// The node's shape (known when recorded: computes nothing).
+  /// The node's row count (known when recorded: computes nothing).
   Index rows() const;
+  /// The node's column count (known when recorded: computes nothing).
   Index cols() const;
   /// The node's value: computed first (with what it depends on) if it is not yet. The reference stays valid
   /// while more nodes are recorded, until clear().
   const Matrix<T>& value() const;
-  /// The gradient of the last backward() with respect to this node (nodes on a path to a parameter).
+  /// The value of a 1x1 node as a scalar (PyTorch's .item()); throws ShapeError for any other shape.
+  T item() const;
+  /// The gradient of the last backward()'s root with respect to this node, for a node that depends on a
+  /// parameter: zero of the node's shape if that root does not depend on it (it was not reached, or was
+  /// recorded after the root). A parameter's node gives the parameter's accumulated gradient. Throws
+  /// TapeError for a node that has no gradient (a constant, or a node computed from constants only: make
+  /// the leaf a Parameter to get one) and when no backward() has run since the node was recorded.
   const Matrix<T>& grad() const;
   /// The name of the op that made this node ("matmul", "parameter", ...).
   const char* op_name() const;
   /// The node's position on its tape (recording order).
   std::uint32_t index() const;
+  /// True if the node depends on a parameter (it has a gradient); false for constants and what is made
+  /// from constants only.
   bool needs_grad() const;
 
  private:
@@ -144,11 +162,11 @@ enum class OpKind : std::uint8_t {
 /// Tape::record).
 template <class T>
 struct OpDef {
-  const char* name;
-  OpKind kind;
-  ForwardFn<T> forward;
-  BackwardFn<T> backward;
-  CostFn cost = nullptr;
+  const char* name;        ///< the op's name, as op_name() reports it
+  OpKind kind;             ///< what the graph optimizer knows the op to be
+  ForwardFn<T> forward;    ///< computes the value
+  BackwardFn<T> backward;  ///< adds (or, with first_write, writes) the inputs' gradient contributions
+  CostFn cost = nullptr;   ///< FLOPs and entries touched from the shapes, for the profiler (null: unknown)
   /// The backward may be told to write an input's gradient instead of adding to it (OpContext::first):
   /// it writes the whole buffer, input by input in order. Otherwise the tape zeroes the buffer first.
   bool first_write = false;
@@ -219,9 +237,13 @@ struct Node {
 template <class T>
 class OpContext {
  public:
+  /// The node's value, to write in forward (already sized to the recorded shape).
   Matrix<T>& out() { return n_->value; }
+  /// The node's value (in backward: the forward result).
   const Matrix<T>& out() const { return n_->value; }
+  /// The value of input k.
   const Matrix<T>& in(int k) const { return *s_->inp[k]->val; }
+  /// The gradient of the loss with respect to this node (in backward).
   const Matrix<T>& grad_out() const { return n_->grad; }
   /// The gradient buffer of input k: sized, and zeroed before the first contribution unless first(k).
   Matrix<T>& grad_in(int k) { return *s_->inp[k]->grd; }
@@ -239,8 +261,11 @@ class OpContext {
     else
       grad_in(k).noalias() += x;
   }
+  /// Whether input k wants a gradient (backward skips it otherwise).
   bool needs_grad(int k) const { return s_->inp[k]->needs_grad; }
+  /// The op's scalar parameter as recorded (exponent, scalar operand, ...).
   T scalar() const { return s_->scalar; }
+  /// The op's flags as recorded.
   std::uint32_t attr() const { return s_->attr; }
 
  private:
@@ -264,6 +289,7 @@ class OpContext {
 template <class T>
 class Tape {
  public:
+  /// An empty tape, with the graph optimizer on and anomaly detection off.
   Tape() = default;
   Tape(const Tape&) = delete;
   Tape& operator=(const Tape&) = delete;
@@ -324,18 +350,21 @@ class Tape {
   /// Forgets all nodes (handles become invalid) but keeps their buffers for the next recording. A
   /// recording with the same structure as the last one reuses its plan (no rewrite pass).
   void clear();
+  /// The number of recorded nodes.
   std::size_t size() const { return size_; }
 
   /// Turns the graph optimizer on (the default) or off. Off, every op runs when it is recorded, as
   /// written: the reference that the optimized graph is tested against. Values already recorded are
   /// computed first.
   void set_graph_optimization(bool on);
+  /// Whether the graph optimizer is on.
   bool graph_optimization() const { return optimize_; }
 
   /// When on, every forward value and backward gradient is checked, and the first NaN or infinity
   /// raises NonFiniteError naming the op, the node, the shapes and the pass. Ops then run when recorded
   /// and as written (no rewrites), so the error comes from the op that made the value.
   void set_anomaly_detection(bool on);
+  /// Whether anomaly detection is on.
   bool anomaly_detection() const { return anomaly_; }
 
   /// Records every op this tape runs, forward and backward, into `profiler` (its name after the rewrites,
@@ -363,14 +392,23 @@ class Tape {
   }
   /// The value buffer as it is (no computation): what value_of gives once computed.
   const Matrix<T>& stored_value(std::uint32_t i) const { return *ptr_[i]->val; }
+  /// Whether node i's value is computed for the parameters' current values.
   bool is_computed(std::uint32_t i) const { return ptr_[i]->computed; }
+  /// Node i's gradient buffer as it is (no check; Var::grad() is the checked way).
   const Matrix<T>& node_grad(std::uint32_t i) const { return *ptr_[i]->grd; }
+  /// The name of the op recorded at node i.
   const char* op_name(std::uint32_t i) const { return ptr_[i]->rec.op; }
+  /// The kind of the op recorded at node i.
   OpKind op_kind(std::uint32_t i) const { return ptr_[i]->kind; }
+  /// Node i's row count.
   Index rows_of(std::uint32_t i) const { return ptr_[i]->rows; }
+  /// Node i's column count.
   Index cols_of(std::uint32_t i) const { return ptr_[i]->cols; }
+  /// Whether node i depends on a parameter.
   bool needs_grad(std::uint32_t i) const { return ptr_[i]->needs_grad; }
+  /// Whether node i is a parameter leaf.
   bool is_parameter(std::uint32_t i) const { return ptr_[i]->param != nullptr; }
+  /// The name of node i's parameter (node i must be a parameter leaf).
   const std::string& parameter_name(std::uint32_t i) const { return ptr_[i]->param->name(); }
   /// The inputs as recorded.
   std::vector<std::uint32_t> inputs_of(std::uint32_t i) const { return inputs(ptr_[i]->rec); }
@@ -429,6 +467,7 @@ class Tape {
   void run_backward(detail::Node<T>* n, const detail::Step<T>& s);
   void unfused_gradients();  // recompute the last sweep as recorded, for grad() of a rewritten node
   const Matrix<T>& observed_grad(std::uint32_t i);
+  void grad_available(std::uint32_t i) const;  // throws TapeError if node i has no gradient to read
 
   // nodes_[0, size_) are live; the rest are kept buffers. A deque, so that references to node values
   // (Var::value()) stay valid while more nodes are recorded. ptr_[i] == &nodes_[i]: one load instead of
@@ -462,6 +501,7 @@ class Tape {
   std::size_t path_marked_ = 0;  // nodes below this index may still carry on_path from an earlier sweep
   // The last sweep's root and seed (for unfused_gradients); last_seed_one_: the seed was backward(loss)'s 1.
   std::uint64_t last_root_serial_ = ~std::uint64_t{0};
+  std::uint64_t backward_root_serial_ = ~std::uint64_t{0};  // the last backward()'s root, whatever it was
   Matrix<T> last_seed_;
   bool last_seed_one_ = true;
   bool unfused_valid_ = false;        // unfused_gradients() ran after the last sweep
@@ -502,6 +542,16 @@ const Matrix<T>& Var<T>::value() const {
   return tape_->value_of(tape_->index_of(*this));
 }
 template <class T>
+T Var<T>::item() const {
+  tape().check(*this, "item");
+  const auto i = tape_->index_of(*this);
+  if (tape_->rows_of(i) != 1 || tape_->cols_of(i) != 1) {
+    throw ShapeError(std::string("item: node ") + std::to_string(i) + " (" + tape_->op_name(i) + ") is " +
+                     shape_string(tape_->rows_of(i), tape_->cols_of(i)) + ", not 1x1; read it with value()");
+  }
+  return tape_->value_of(i)(0, 0);
+}
+template <class T>
 const Matrix<T>& Var<T>::grad() const {
   tape().check(*this, "grad");
   return tape_->observed_grad(tape_->index_of(*this));
@@ -535,7 +585,9 @@ Matrix<T>& Tape<T>::grad_of(std::uint32_t i) {
   return *ptr_[i]->grd;
 }
 
+/// \cond
 extern template class Tape<float>;
 extern template class Tape<double>;
+/// \endcond
 
 }  // namespace tapegrad

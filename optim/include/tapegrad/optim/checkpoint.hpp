@@ -19,9 +19,11 @@ void save_checkpoint(const std::string& path, const Optimizer<T>& opt);
 template <class T>
 void load_checkpoint(const std::string& path, Optimizer<T>& opt);
 
+/// \cond
 extern template void save_checkpoint<float>(const std::string&, const Optimizer<float>&);
 extern template void save_checkpoint<double>(const std::string&, const Optimizer<double>&);
 extern template void load_checkpoint<float>(const std::string&, Optimizer<float>&);
 extern template void load_checkpoint<double>(const std::string&, Optimizer<double>&);
+/// \endcond
 
 }  // namespace tapegrad::optim

@@ -17,9 +17,11 @@ double clip_grad_norm(const std::vector<Parameter<T>*>& params, double max_norm)
 template <class T>
 double clip_grad_norm(const Optimizer<T>& opt, double max_norm);
 
+/// \cond
 extern template double clip_grad_norm<float>(const std::vector<Parameter<float>*>&, double);
 extern template double clip_grad_norm<double>(const std::vector<Parameter<double>*>&, double);
 extern template double clip_grad_norm<float>(const Optimizer<float>&, double);
 extern template double clip_grad_norm<double>(const Optimizer<double>&, double);
+/// \endcond
 
 }  // namespace tapegrad::optim

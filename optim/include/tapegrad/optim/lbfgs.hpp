@@ -20,6 +20,7 @@
 
 namespace tapegrad::optim {
 
+/// L-BFGS's options.
 struct LbfgsOptions {
   double lr = 1;            ///< first trial step length of every line search
   long history_size = 50;   ///< number of (s, y) pairs kept
@@ -30,6 +31,8 @@ struct LbfgsOptions {
 /// Throws std::invalid_argument for lr <= 0, history_size < 1, c1 outside (0, 1), max_backtracks < 1.
 void validate(const LbfgsOptions& o);
 
+/// L-BFGS with a backtracking Armijo line search (see the file comment); recommended for smooth, full-batch
+/// problems (docs/choosing-an-optimizer.md). Call step(closure, loss), not step().
 template <class T>
 class Lbfgs : public Optimizer<T> {
  public:
@@ -42,7 +45,9 @@ class Lbfgs : public Optimizer<T> {
   /// Sums `count` values over all processes, in place (data-parallel runs; see set_reduce).
   using Reduce = std::function<void(T* values, int count)>;
 
+  /// One group of parameters with these options (validated: std::invalid_argument).
   Lbfgs(std::vector<Parameter<T>*> params, LbfgsOptions o = {});
+  /// Scales the initial inverse Hessian by the preconditioner's diagonal (none by default).
   void set_preconditioner(Preconditioner p) { precondition_ = std::move(p); }
   /// Data-parallel runs (tapegrad::mpi, issue 8): the parameters are one process's share of the problem,
   /// and every dot product and norm of a step becomes a sum over processes. Each process computes its
@@ -60,12 +65,14 @@ class Lbfgs : public Optimizer<T> {
   T step(const Closure& closure, T loss);
   /// L-BFGS needs a closure: throws std::logic_error.
   void step() override;
+  /// Whether the last step's line search found no decrease.
   bool line_search_failed() const { return failed_; }
   /// Evaluations of the closure so far.
   long evaluations() const { return evaluations_; }
 
   void reset_state() override;
   const char* name() const override { return "lbfgs"; }
+  /// The options, with the current lr.
   LbfgsOptions options() const;
 
  private:
@@ -93,7 +100,9 @@ class Lbfgs : public Optimizer<T> {
   long evaluations_ = 0;
 };
 
+/// \cond
 extern template class Lbfgs<float>;
 extern template class Lbfgs<double>;
+/// \endcond
 
 }  // namespace tapegrad::optim

@@ -12,6 +12,8 @@
 
 #include "tapegrad/autodiff/tape.hpp"
 
+/// Optimizers over parameters and their gradients, with PyTorch 1.13's equations; learning-rate schedules,
+/// gradient clipping and checkpoints (docs/optimizers.md).
 namespace tapegrad::optim {
 
 /// A saved optimizer state or checkpoint could not be restored: it is truncated, corrupted, of another
@@ -40,6 +42,7 @@ class Optimizer {
   /// Sets every parameter's gradient to zero (keeps the buffer: no allocation).
   void zero_grad();
 
+  /// The number of parameter groups.
   std::size_t num_groups() const { return groups_.size(); }
   /// The learning rate of a group (the one the next step() uses).
   double lr(std::size_t group = 0) const;
@@ -66,10 +69,11 @@ class Optimizer {
  protected:
   Optimizer() = default;
 
+  /// A parameter group: its parameters and learning rate (the derived class keeps the other options).
   struct Group {
-    std::vector<Parameter<T>*> params;
-    double lr = 0;
-    std::size_t first = 0;  // index of params[0] in the flat per-parameter state
+    std::vector<Parameter<T>*> params;  ///< the group's parameters, in the order given
+    double lr = 0;                      ///< the group's learning rate
+    std::size_t first = 0;              ///< index of params[0] in the flat per-parameter state
   };
 
   /// Validates and appends a group (non-empty, no null, no parameter already in a group, lr >= 0).
@@ -80,17 +84,21 @@ class Optimizer {
   // Serialization hooks of the derived class: its group options, then its per-parameter state.
   // load_body parses everything into temporaries (throwing StateError on any problem) and returns
   // the function that commits them, so that a failed load leaves the optimizer as it was.
+  /// Writes the derived class's group options and per-parameter state.
   virtual void save_body(detail::StateWriter& w) const = 0;
+  /// Parses what save_body wrote; returns the function that commits it.
   virtual std::function<void()> load_body(detail::StateReader& r) = 0;
 
-  std::vector<Group> groups_;
-  std::size_t num_params_ = 0;
+  std::vector<Group> groups_;   ///< the parameter groups, in the order added
+  std::size_t num_params_ = 0;  ///< the number of parameters over all groups
 };
 
 /// Throws std::invalid_argument (PyTorch's message) unless lr is a number >= 0.
 void check_lr(double lr);
 
+/// \cond
 extern template class Optimizer<float>;
 extern template class Optimizer<double>;
+/// \endcond
 
 }  // namespace tapegrad::optim

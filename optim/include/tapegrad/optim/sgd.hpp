@@ -8,19 +8,25 @@
 
 namespace tapegrad::optim {
 
+/// torch.optim.SGD's options, with its defaults.
 struct SgdOptions {
-  double lr = 0.01;
-  double momentum = 0, dampening = 0, weight_decay = 0;
-  bool nesterov = false, maximize = false;
+  double lr = 0.01;         ///< learning rate
+  double momentum = 0;      ///< momentum factor μ (0: plain SGD)
+  double dampening = 0;     ///< dampening τ of the momentum buffer: b ← μ b + (1 − τ) g
+  double weight_decay = 0;  ///< L2 penalty λ: g ← g + λ θ
+  bool nesterov = false;    ///< Nesterov momentum (needs momentum > 0 and dampening 0)
+  bool maximize = false;    ///< ascend instead of descend
 };
 
 /// Throws std::invalid_argument as torch.optim.SGD's constructor does: negative lr, momentum or
 /// weight_decay; nesterov without momentum > 0 and dampening == 0.
 void validate(const SgdOptions& o);
 
+/// Stochastic gradient descent with momentum, as torch.optim.SGD (PyTorch 1.13); docs/optimizers.md.
 template <class T>
 class Sgd : public Optimizer<T> {
  public:
+  /// One group of parameters with these options (validated: std::invalid_argument).
   Sgd(std::vector<Parameter<T>*> params, SgdOptions o = {});
   /// A new group with its own options (PyTorch's add_param_group).
   void add_param_group(std::vector<Parameter<T>*> params, SgdOptions o);
@@ -42,7 +48,9 @@ class Sgd : public Optimizer<T> {
   std::vector<State> state_;
 };
 
+/// \cond
 extern template class Sgd<float>;
 extern template class Sgd<double>;
+/// \endcond
 
 }  // namespace tapegrad::optim

@@ -24,7 +24,9 @@ namespace tapegrad::svd {
 /// A matrix file could not be read: what() is "FILE:LINE:COL: message" ("FILE: message" when line is 0).
 class ParseError : public std::runtime_error {
  public:
+  /// An error at `line`, `column` of `file` (0, 0: the whole file).
   ParseError(std::string file, long line, long column, std::string message);
+  /// The file's name as given.
   const std::string& file() const noexcept { return file_; }
   long line() const noexcept { return line_; }      ///< 1-based; 0 when the error concerns the whole file
   long column() const noexcept { return column_; }  ///< 1-based byte column; 0 with line 0
@@ -49,6 +51,7 @@ struct ReadLimits {
   Index max_elements = Index{1} << 26;           ///< the largest dense matrix: 67,108,864 entries (512 MiB)
 };
 
+/// The matrix file formats the readers know.
 enum class MatrixFormat { Csv, MatrixMarket, Npy };
 
 /// CSV text: rows of numbers separated by commas or by spaces/tabs (one style per file); `#` starts a
@@ -72,6 +75,7 @@ std::string read_file_bytes(const std::string& path, const ReadLimits& limits = 
 /// Other names are recognised by their content (the .npy magic, the %%MatrixMarket banner), else CSV.
 /// Compressed or archive names (.gz, .bz2, .xz, .zst, .zip, .npz) are refused with ParseError.
 MatrixFormat detect_format(const std::string& path, std::string_view head = {});
+/// "csv", "mtx" or "npy".
 const char* to_string(MatrixFormat f);
 
 /// Reads a matrix file in the format of its name (see detect_format); "-" reads CSV from stdin.
@@ -82,9 +86,10 @@ Matrix<double> read_matrix(const std::string& path, const ReadLimits& limits = {
 /// parsed). Throws ParseError as read_matrix does. Only regular files: stdin ("-"), pipes and devices are
 /// refused with ParseError, as they cannot be read twice.
 struct MatrixShape {
-  Index rows = 0;
-  Index cols = 0;
+  Index rows = 0;  ///< row count
+  Index cols = 0;  ///< column count
 };
+/// The shape of the matrix file at `path` (see MatrixShape).
 MatrixShape read_matrix_shape(const std::string& path, const ReadLimits& limits = {});
 
 /// Rows [begin, begin + count) of a matrix file, equal to read_matrix(path).middleRows(begin, count), without
@@ -101,6 +106,7 @@ Matrix<double> read_matrix_rows(const std::string& path, Index begin, Index coun
 /// CSV text of m: values separated by ',', one row per line ('\n'), each value in the shortest form that
 /// reads back to the same double (non-finite values as nan, inf, -inf).
 std::string format_csv(const Matrix<double>& m);
+/// Writes format_csv(m) to `out`.
 void write_csv(std::ostream& out, const Matrix<double>& m);
 
 /// Writes content to path atomically: a temporary file in the same directory, flushed to disk, then renamed

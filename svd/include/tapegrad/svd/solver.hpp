@@ -17,10 +17,14 @@
 
 #include "tapegrad/autodiff/matrix.hpp"
 
+/// The SVD by gradient descent (the seed and auto recipes), its losses, and matrix file readers and writers.
 namespace tapegrad::svd {
 
+/// The seed notebooks' fixed recipe, or the auto recipe (docs/svd-auto.md).
 enum class Recipe { Seed, Auto };
+/// The optimizer a run uses.
 enum class OptimizerKind { Sgd, Adam, AdamW };
+/// The scalar type a run computes in.
 enum class Dtype { Float32, Float64 };
 
 /// How a run ended.
@@ -40,19 +44,26 @@ struct SeedInit {
 
 /// What the solver reports while it runs (called every `progress_every` iterations).
 struct Progress {
-  long iteration = 0;
-  long max_iterations = 0;
-  double loss = 0;
+  long iteration = 0;       ///< iterations done
+  long max_iterations = 0;  ///< the limit
+  double loss = 0;          ///< the current loss
 };
 
+/// What solve() computes and how; unset options take the recipe's defaults.
 struct SvdOptions {
-  Recipe recipe = Recipe::Auto;
+  Recipe recipe = Recipe::Auto;  ///< the recipe
   /// Unset: seed uses SGD (lr 0.9, momentum 0.9); auto chooses its own method.
   std::optional<OptimizerKind> optimizer;
   // Optimizer options; unset ones take the recipe's defaults (seed: the notebooks' values).
-  std::optional<double> lr, momentum, dampening, weight_decay, beta1, beta2, eps;
-  bool nesterov = false;
-  bool amsgrad = false;
+  std::optional<double> lr;            ///< learning rate
+  std::optional<double> momentum;      ///< SGD momentum
+  std::optional<double> dampening;     ///< SGD dampening
+  std::optional<double> weight_decay;  ///< weight decay
+  std::optional<double> beta1;         ///< Adam's first-moment decay
+  std::optional<double> beta2;         ///< Adam's second-moment decay
+  std::optional<double> eps;           ///< Adam's epsilon
+  bool nesterov = false;               ///< SGD with Nesterov momentum
+  bool amsgrad = false;                ///< Adam's AMSGrad variant
   /// Seed: the iteration count (default 20000). Auto: the maximum (default: see docs/svd-auto.md).
   std::optional<long> iterations;
   /// Auto: the convergence tolerance (unset: the solver's default for the dtype).
@@ -67,27 +78,29 @@ struct SvdOptions {
   std::optional<SeedInit> init;
   /// Keep the loss at every iteration in SvdResult::loss_history.
   bool record_loss = true;
-  std::function<void(const Progress&)> progress;
-  long progress_every = 1000;
+  std::function<void(const Progress&)> progress;  ///< called while the solver runs (if set)
+  long progress_every = 1000;                     ///< iterations between progress calls
 };
 
+/// What solve() found, and how it ran.
 struct SvdResult {
-  Matrix<double> U;                ///< m×k, columns sorted with the singular values
-  Matrix<double> singular_values;  ///< k×1, descending
-  Matrix<double> V;                ///< n×k
-  Status status = Status::NotConverged;
-  long iterations = 0;
-  double final_loss = 0;
-  double seconds = 0;                ///< the solver's own time
-  std::vector<double> loss_history;  ///< loss at iterations 0, 1, ... (when record_loss)
-  double reconstruction_error = 0;   ///< ‖M − U S Vᵀ‖_F / ‖M‖_F
-  double orthogonality_error = 0;    ///< max(max|UᵀU − I|, max|VᵀV − I|)
-  std::string message;               ///< human-readable: why it stopped, and what to try if it failed
-  Recipe recipe = Recipe::Auto;
-  OptimizerKind optimizer = OptimizerKind::Sgd;
-  std::string method;  ///< e.g. "sgd", "adam", or the auto recipe's method name
-  Dtype dtype = Dtype::Float64;
-  Index rank = 0;
+  Matrix<double> U;                      ///< m×k, columns sorted with the singular values
+  Matrix<double> singular_values;        ///< k×1, descending
+  Matrix<double> V;                      ///< n×k
+  Status status = Status::NotConverged;  ///< how the run ended
+  long iterations = 0;                   ///< iterations run
+  double final_loss = 0;                 ///< the loss at the end
+  double seconds = 0;                    ///< the solver's own time
+  std::vector<double> loss_history;      ///< loss at iterations 0, 1, ... (when record_loss)
+  double reconstruction_error = 0;       ///< ‖M − U S Vᵀ‖_F / ‖M‖_F
+  double orthogonality_error = 0;        ///< max(max|UᵀU − I|, max|VᵀV − I|)
+  std::string message;                   ///< human-readable: why it stopped, and what to try if it failed
+  Recipe recipe = Recipe::Auto;          ///< the recipe that ran
+  OptimizerKind optimizer = OptimizerKind::Sgd;  ///< the optimizer that ran
+  std::string method;                            ///< e.g. "sgd", "adam", or the auto recipe's method name
+  Dtype dtype = Dtype::Float64;                  ///< the scalar type it computed in
+  Index rank = 0;                                ///< the number of triplets
+  /// Converged (auto) or completed (seed).
   bool converged() const { return status == Status::Converged || status == Status::Completed; }
 };
 
@@ -100,9 +113,13 @@ class SvdOptionError : public std::invalid_argument {
 /// Computes the SVD of m by gradient descent. Throws SvdOptionError on bad options.
 SvdResult solve(const Matrix<double>& m, const SvdOptions& options = {});
 
+/// "seed" or "auto".
 const char* to_string(Recipe r);
+/// "sgd", "adam" or "adamw".
 const char* to_string(OptimizerKind o);
+/// "float32" or "float64".
 const char* to_string(Dtype d);
+/// The status's name.
 const char* to_string(Status s);
 
 }  // namespace tapegrad::svd
