@@ -119,7 +119,9 @@ OUTPUTS (--out DIR; each file written atomically: temporary file, then rename)
 
 --json prints one object on stdout with the keys singular_values, iterations, converged, final_loss, seconds
 (the solver's own time), reconstruction_error (|M - U S V^T|_F / |M|_F), orthogonality_error (the larger of
-max|U^T U - I| and max|V^T V - I|), recipe, optimizer (the method used), dtype, shape ([m, n]) and rank.
+max|U^T U - I| and max|V^T V - I|), error_bound (a bound on max|sigma - exact sigma| / sigma_max, from the
+residuals |M v - sigma u|, |M^T u - sigma v| and the gaps), recipe, optimizer (the method used), dtype, shape
+([m, n]) and rank.
 Non-finite numbers appear as null.
 
 SEVERAL PROCESSES
@@ -128,8 +130,10 @@ SEVERAL PROCESSES
   Not with stdin or --graph. See docs/scale-out.md.
 
 EXIT CODES
-  0  done: converged (auto) or the fixed iteration count was run (seed)
-  1  not converged within --iters (results are still written)
+  0  converged: the accuracy test holds (float64: every singular value within 1e-10 sigma_max, factors
+     orthonormal to 1e-10; float32: 1e-5; see "error_bound" and docs/svd-auto.md)
+  1  not converged: the test fails within --iters (auto) or after the fixed count (seed); results are
+     still written, with "converged": false
   2  bad usage or bad input: the message names the option, or the file as FILE:LINE:COL
   3  diverged (non-finite or exploding loss): the message says what to try, e.g. a smaller --lr
   4  internal error (a bug; please report it)
@@ -157,7 +161,8 @@ void add_options(CLI::App& app, Cli& c) {
   app.add_flag("--amsgrad", c.amsgrad, "Adam with AMSGrad");
   app.add_option("--iters", c.iters, "Iterations: the seed recipe's count (default 20000), auto's maximum")
       ->type_name("N");
-  app.add_option("--tol", c.tol, "Auto: convergence tolerance, > 0 (default: the solver's for the dtype)")
+  app.add_option("--tol", c.tol,
+                 "Bound on error_bound for converged, > 0 (default: 5e-11 float64, 5e-6 float32)")
       ->type_name("X");
   app.add_option("--rank", c.rank, "Number of singular triplets k, 1 <= k <= min(m, n) (default: min(m, n))")
       ->type_name("K");
@@ -369,6 +374,7 @@ nlohmann::ordered_json to_json(const SvdResult& r, const MatrixShape& m) {
   j["seconds"] = number(r.seconds);
   j["reconstruction_error"] = number(r.reconstruction_error);
   j["orthogonality_error"] = number(r.orthogonality_error);
+  j["error_bound"] = number(r.error_bound);
   j["recipe"] = to_string(r.recipe);
   j["optimizer"] = r.method.empty() ? std::string(to_string(r.optimizer)) : r.method;
   j["dtype"] = to_string(r.dtype);
@@ -385,8 +391,8 @@ void print_summary(const SvdResult& r, const MatrixShape& m, const std::string& 
   for (Index i = 0; i < r.singular_values.size(); ++i) std::printf(" %.10g", r.singular_values(i));
   std::printf("\n%s after %ld iterations in %.3g s, final loss %.3g\n", to_string(r.status), r.iterations,
               r.seconds, r.final_loss);
-  std::printf("reconstruction error %.3g, orthogonality error %.3g\n", r.reconstruction_error,
-              r.orthogonality_error);
+  std::printf("reconstruction error %.3g, orthogonality error %.3g, error bound %.3g\n",
+              r.reconstruction_error, r.orthogonality_error, r.error_bound);
   if (!r.message.empty() && r.converged()) std::printf("%s\n", r.message.c_str());
 }
 
@@ -617,8 +623,8 @@ SvdResult solve_job(Job& job, const Processes& procs) {
 int exit_code(Status status) {
   switch (status) {
     case Status::Converged:
-    case Status::Completed:
       return kExitOk;
+    case Status::Completed:
     case Status::NotConverged:
       return kExitNotConverged;
     case Status::Diverged:
@@ -641,7 +647,7 @@ void report(const Job& job, const SvdResult& r) {
     print_summary(r, job.shape, job.name);
 
   // The solver's message says why and what to try; it goes to stderr, next to the summary or the JSON.
-  if (r.status == Status::NotConverged)
+  if (r.status == Status::NotConverged || r.status == Status::Completed)
     std::fprintf(stderr, "tapegrad-svd: %s\n",
                  r.message.empty() ? ("not converged within " + std::to_string(r.iterations) +
                                       " iterations: raise --iters or loosen --tol")
