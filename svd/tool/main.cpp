@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -134,7 +135,8 @@ EXIT CODES
      orthonormal to 1e-10; float32: 1e-5; see "error_bound" and docs/svd-auto.md)
   1  not converged: the test fails within --iters (auto) or after the fixed count (seed); results are
      still written, with "converged": false
-  2  bad usage or bad input: the message names the option, or the file as FILE:LINE:COL
+  2  bad usage or bad input: the message names the option, or the file as FILE:LINE:COL; or the results
+     cannot be written (a write error on stdout or in --out, e.g. a full disk)
   3  diverged (non-finite or exploding loss): the message says what to try, e.g. a smaller --lr
   4  internal error (a bug; please report it)
 )";
@@ -267,8 +269,16 @@ SvdOptions to_options(const Cli& c, std::optional<std::int64_t>& rank) {
 void set_threads(const Cli& c) {
   // One thread unless told: the solver's products are small or medium-sized, where a second BLAS
   // thread costs more than it gives, and runs are then comparable (bench/RESULTS.md).
-  const auto n = c.threads.empty() ? 1 : parse_whole("--threads", c.threads);
+  auto n = c.threads.empty() ? std::int64_t{1} : parse_whole("--threads", c.threads);
   if (n < 1 || n > 1024) throw UsageError{"--threads: must be from 1 to 1024, got " + c.threads};
+  // More threads than cores only costs (and each OpenBLAS worker reserves memory): capped, with a note.
+  const long cores = std::max(1L, static_cast<long>(std::thread::hardware_concurrency()));
+  if (n > cores) {
+    std::fprintf(stderr,
+                 "tapegrad-svd: --threads %ld is more than the %ld cores of this machine; using %ld\n",
+                 static_cast<long>(n), cores, cores);
+    n = cores;
+  }
   Eigen::setNbThreads(static_cast<int>(n));
 #if defined(TAPEGRAD_HAVE_BLAS) && defined(__GNUC__)
   if (openblas_set_num_threads != nullptr) openblas_set_num_threads(static_cast<int>(n));
@@ -641,10 +651,14 @@ void report(const Job& job, const SvdResult& r) {
     write_outputs(c.out_dir, r,
                   job.name + ", " + to_string(r.recipe) + ", " + method + ", " + to_string(r.dtype));
   }
+  errno = 0;
   if (c.json)
     std::cout << to_json(r, job.shape).dump() << std::endl;
   else
     print_summary(r, job.shape, job.name);
+  // A full disk or a closed pipe on stdout is an error, not a lost result (`> /dev/full`).
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0 || !std::cout)
+    throw IoError(std::string("stdout: write failed: ") + (errno ? std::strerror(errno) : "stream error"));
 
   // The solver's message says why and what to try; it goes to stderr, next to the summary or the JSON.
   if (r.status == Status::NotConverged || r.status == Status::Completed)

@@ -23,19 +23,19 @@ find_package(Threads REQUIRED)
 tapegrad_add_test(test_threads svd/test_threads.cpp LIBS tapegrad::svd Threads::Threads)
 
 # ------------------------------------------------------------------------------------------------- the CLI
-# tapegrad_cli_test(NAME EXIT code REGEX regex ARGS args... [STDIN file] [OUT_DIR dir FILES files...]):
+# tapegrad_cli_test(NAME EXIT code REGEX regex ARGS args... [STDIN file] [STDOUT file] [OUT_DIR dir FILES files...]):
 # "cli: NAME" runs tapegrad-svd with ARGS and checks the exit code and that stdout+stderr match REGEX.
 if(NOT TARGET tapegrad-svd)
   return()
 endif()
 set(TAPEGRAD_CLI_DATA ${CMAKE_CURRENT_SOURCE_DIR}/data)
 function(tapegrad_cli_test name)
-  cmake_parse_arguments(A "" "EXIT;REGEX;STDIN;OUT_DIR" "ARGS;FILES" ${ARGN})
+  cmake_parse_arguments(A "" "EXIT;REGEX;STDIN;STDOUT;OUT_DIR" "ARGS;FILES" ${ARGN})
   string(JOIN "@@" args ${A_ARGS})
   string(JOIN "@@" files ${A_FILES})
   add_test(NAME "cli: ${name}"
            COMMAND ${CMAKE_COMMAND} "-DEXE=$<TARGET_FILE:tapegrad-svd>" "-DARGS=${args}" "-DEXPECT_EXIT=${A_EXIT}"
-                   "-DEXPECT_REGEX=${A_REGEX}" "-DSTDIN=${A_STDIN}" "-DOUT_DIR=${A_OUT_DIR}"
+                   "-DEXPECT_REGEX=${A_REGEX}" "-DSTDIN=${A_STDIN}" "-DSTDOUT=${A_STDOUT}" "-DOUT_DIR=${A_OUT_DIR}"
                    "-DEXPECT_FILES=${files}" -P ${CMAKE_CURRENT_SOURCE_DIR}/svd/run_cli.cmake)
 endfunction()
 
@@ -188,3 +188,15 @@ tapegrad_cli_test("seed --iters 10: not converged, exit 1" EXIT 1 REGEX "\"conve
                   ARGS --json --recipe seed --iters 10 ${M1})
 tapegrad_cli_test("seed --nesterov 2000: not converged, exit 1" EXIT 1 REGEX "\"converged\":false.*not converged, error bound"
                   ARGS --json --recipe seed --nesterov --iters 2000 ${M1})
+
+# ------------------------------------------------------------------------------- issue 16: faults
+# Write errors on stdout are errors (exit 2, a message), for the JSON and for the summary.
+if(EXISTS /dev/full)
+  tapegrad_cli_test("--json > /dev/full: exit 2, a message" EXIT 2 REGEX "stdout: write failed: No space left on device"
+                    ARGS --json ${M1} STDOUT /dev/full)
+  tapegrad_cli_test("summary > /dev/full: exit 2, a message" EXIT 2 REGEX "stdout: write failed"
+                    ARGS ${M1} STDOUT /dev/full)
+endif()
+# --threads beyond the machine's cores is capped, with a note (1024 is the usage limit; no machine here has more).
+tapegrad_cli_test("--threads 1024: capped to the cores" EXIT 0 REGEX "--threads 1024 is more than the [0-9]+ cores of this machine; using [0-9]+"
+                  ARGS --threads 1024 --json ${M1})
