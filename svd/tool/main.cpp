@@ -1,4 +1,8 @@
 // tapegrad-svd: the SVD of a matrix file by gradient descent, from the command line. Run with --help.
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -14,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <new>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -111,7 +116,8 @@ RECIPES
   seed  the blog notebooks exactly: SGD lr 0.9 momentum 0.9 (or Adam with weight decay 1e-5), 20000
         iterations, float32, random start or --init-dir. Needs rows >= columns.
 
-OUTPUTS (--out DIR; each file written atomically: temporary file, then rename)
+OUTPUTS (--out DIR, replaced as a whole: written into a temporary directory beside it, then one rename;
+  a second run into the same DIR is refused while one writes; DIR may hold only these files)
   U.csv                m x k left singular vectors
   singular_values.csv  one row, descending
   V.csv                n x k right singular vectors
@@ -285,14 +291,223 @@ void set_threads(const Cli& c) {
 #endif
 }
 
-/// Creates DIR if needed and checks it is a writable directory, before any long computation.
-void prepare_out_dir(const std::string& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw UsageError{"--out: cannot create the directory '" + dir + "': " + ec.message()};
-  if (!fs::is_directory(dir, ec)) throw UsageError{"--out: '" + dir + "' is not a directory"};
-  if (::access(dir.c_str(), W_OK | X_OK) != 0)
-    throw UsageError{"--out: cannot write to '" + dir + "': " + std::strerror(errno)};
+// ---- --out as one unit (issue 16): a run's results are all from that run, or not there at all.
+//
+// DIR's parent holds three hidden names beside it: .DIR.lock (held with fcntl for the whole run: a second
+// writer is refused), .DIR.tmp-XXXXXX (the new results, written there first) and, for a moment, the old
+// results after the exchange. The new directory replaces DIR in one rename (renameat2 RENAME_EXCHANGE, or two
+// renames where the file system lacks it); the old one is removed after. SIGINT, SIGTERM and SIGHUP are
+// deferred while temporaries exist and delivered once they are gone, so an interrupted run leaves the
+// previous results or the new ones, never a mix and never a temporary. A stale temporary (a SIGKILLed run) is
+// removed by the next run into DIR, under the lock.
+
+const char* const kResultFiles[] = {"U.csv", "singular_values.csv", "V.csv", "loss.csv", "convergence.svg"};
+
+volatile sig_atomic_t g_defer_signals = 0, g_pending_signal = 0;
+
+extern "C" void on_deferrable_signal(int sig) {
+  if (g_defer_signals != 0) {  // temporaries exist: remember it, the writer delivers it when they are gone
+    g_pending_signal = sig;
+    return;
+  }
+  ::signal(sig, SIG_DFL);  // otherwise its usual effect, at once (async-signal-safe calls only)
+  ::raise(sig);
+}
+
+/// Defers SIGINT, SIGTERM and SIGHUP while it lives: the handler (whichever thread, e.g. a BLAS worker, gets
+/// the signal) only records it; it is delivered with its usual effect (the run ends) at the end, after the
+/// temporaries were removed or renamed into place.
+class DeferSignals {
+ public:
+  DeferSignals() {
+    struct sigaction sa {};
+    sa.sa_handler = on_deferrable_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+    g_defer_signals = 1;
+  }
+  ~DeferSignals() {
+    g_defer_signals = 0;
+    if (const int sig = g_pending_signal; sig != 0) {
+      std::fflush(stdout);
+      ::signal(sig, SIG_DFL);
+      ::raise(sig);
+    }
+  }
+  DeferSignals(const DeferSignals&) = delete;
+  DeferSignals& operator=(const DeferSignals&) = delete;
+};
+
+/// TAPEGRAD_SVD_FAULT (tests only): "fail:FILE" makes writing FILE of --out fail like a full disk;
+/// "signal:FILE" sends this process SIGTERM just after FILE was written into the temporary directory.
+void fault_hook(const char* file, bool before) {
+  const char* f = std::getenv("TAPEGRAD_SVD_FAULT");
+  if (f == nullptr) return;
+  const std::string fault(f);
+  if (before && fault == std::string("fail:") + file) {
+    errno = ENOSPC;
+    throw IoError(std::string(file) + ": write failed: " + std::strerror(ENOSPC) + " (TAPEGRAD_SVD_FAULT)");
+  }
+  if (!before && fault == std::string("signal:") + file) ::kill(::getpid(), SIGTERM);
+}
+
+/// The --out directory of a run: checked and locked before the solve, replaced as one unit after it.
+class OutDir {
+ public:
+  explicit OutDir(const std::string& dir) : dir_(fs::path(dir).lexically_normal()) {
+    if (dir.empty()) throw UsageError{"--out: the directory name is empty"};
+    if (dir_.filename().empty()) dir_ = dir_.parent_path();  // "d/" -> "d"
+    if (dir_.filename().empty() || dir_.filename() == "." || dir_.filename() == "..")
+      throw UsageError{"--out: '" + dir +
+                       "' names no directory of its own; give a directory name, e.g. results"};
+    parent_ = dir_.parent_path().empty() ? fs::path(".") : dir_.parent_path();
+    std::error_code ec;
+    fs::create_directories(parent_, ec);
+    if (ec) throw UsageError{"--out: cannot create '" + parent_.string() + "': " + ec.message()};
+    if (::access(parent_.c_str(), W_OK | X_OK) != 0)
+      throw UsageError{"--out: cannot write to '" + parent_.string() + "': " + std::strerror(errno)};
+    const std::string base = dir_.filename().string();
+    lock_path_ = (parent_ / ("." + base + ".lock")).string();
+    lock_fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (lock_fd_ < 0)
+      throw UsageError{"--out: cannot open the lock " + lock_path_ + ": " + std::strerror(errno)};
+    struct flock l {};
+    l.l_type = F_WRLCK;
+    l.l_whence = SEEK_SET;
+    if (::fcntl(lock_fd_, F_SETLK, &l) != 0) {
+      const int e = errno;
+      ::close(lock_fd_);
+      lock_fd_ = -1;
+      if (e == EACCES || e == EAGAIN)
+        throw UsageError{"--out: another tapegrad-svd is writing to '" + dir_.string() + "' (it holds " +
+                         lock_path_ + "); wait for it to finish or choose another --out"};
+      throw UsageError{"--out: cannot lock " + lock_path_ + ": " + std::strerror(e)};
+    }
+    check_existing();
+    // Temporaries of a run that was killed (SIGKILL, power loss): ours to remove, under the lock.
+    for (const auto& e : fs::directory_iterator(parent_, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("." + base + ".tmp-", 0) == 0 && name.size() == base.size() + 12)
+        fs::remove_all(e.path(), ec);
+    }
+  }
+  ~OutDir() {
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+  }
+  OutDir(const OutDir&) = delete;
+  OutDir& operator=(const OutDir&) = delete;
+
+  const fs::path& path() const { return dir_; }
+
+  /// Writes the results into a new temporary directory (fill(tmp) writes the files), then puts it in
+  /// DIR's place in one rename and removes the previous results. On any failure the previous results are
+  /// untouched and nothing temporary is left; throws IoError.
+  template <class Fill>
+  void replace_with(Fill fill) {
+    check_existing();  // again: it may have changed during the solve
+    const DeferSignals defer;
+    std::string tmp = (parent_ / ("." + dir_.filename().string() + ".tmp-XXXXXX")).string();
+    if (::mkdtemp(tmp.data()) == nullptr)
+      throw IoError("--out: cannot create a temporary directory in " + parent_.string() + ": " +
+                    std::strerror(errno));
+    std::error_code ec;
+    try {
+      fill(fs::path(tmp));
+      if (::chmod(tmp.c_str(), 0755) != 0) throw IoError(tmp + ": chmod failed: " + std::strerror(errno));
+      if (fs::exists(fs::symlink_status(dir_))) {
+        if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dir_.c_str(), RENAME_EXCHANGE) != 0) {
+          if (errno != EINVAL && errno != ENOSYS)
+            throw IoError(dir_.string() + ": cannot replace it: " + std::strerror(errno));
+          // No exchange on this file system: the old results aside, then the new ones in place.
+          std::string old = (parent_ / ("." + dir_.filename().string() + ".tmp-XXXXXX")).string();
+          if (::mkdtemp(old.data()) == nullptr || ::rename(dir_.c_str(), old.c_str()) != 0)
+            throw IoError(dir_.string() +
+                          ": cannot move the previous results aside: " + std::strerror(errno));
+          if (::rename(tmp.c_str(), dir_.c_str()) != 0) {
+            const int e = errno;
+            ::rename(old.c_str(), dir_.c_str());
+            throw IoError(dir_.string() + ": cannot rename the new results into place: " + std::strerror(e));
+          }
+          tmp = old;
+        }
+        fs::remove_all(tmp, ec);  // the previous results, now at the temporary name
+      } else if (::rename(tmp.c_str(), dir_.c_str()) != 0) {
+        throw IoError(dir_.string() + ": cannot rename the new results into place: " + std::strerror(errno));
+      }
+    } catch (...) {
+      fs::remove_all(tmp, ec);
+      throw;
+    }
+  }
+
+ private:
+  /// DIR may be new, or a real directory (not a symlink) holding only tapegrad-svd's result files: replacing
+  /// it must never delete anything else.
+  void check_existing() const {
+    std::error_code ec;
+    const auto st = fs::symlink_status(dir_, ec);
+    if (!fs::exists(st)) return;
+    if (fs::is_symlink(st))
+      throw UsageError{"--out: '" + dir_.string() + "' is a symbolic link; give the real directory"};
+    if (!fs::is_directory(st)) throw UsageError{"--out: '" + dir_.string() + "' is not a directory"};
+    for (const auto& e : fs::directory_iterator(dir_, ec)) {
+      const std::string name = e.path().filename().string();
+      bool ours = false;
+      for (const char* f : kResultFiles) ours = ours || name == f;
+      if (!ours)
+        throw UsageError{
+            "--out: '" + dir_.string() + "' holds '" + name +
+            "', which is not a tapegrad-svd result; the whole directory is replaced, so give a new "
+            "or empty directory, or one from an earlier run"};
+    }
+    if (ec) throw UsageError{"--out: cannot read '" + dir_.string() + "': " + ec.message()};
+  }
+
+  fs::path dir_, parent_;
+  std::string lock_path_;
+  int lock_fd_ = -1;
+};
+
+/// Checks that the --graph files, --out and the input are different things, and that each --graph FILE
+/// is "-" (stdout), new, or a regular file (never a device, a symlink or a directory).
+void check_paths(const Cli& c) {
+  auto same = [](const std::string& a, const std::string& b) {
+    if (a.empty() || b.empty() || a == "-" || b == "-") return false;
+    std::error_code ec;
+    if (fs::equivalent(a, b, ec)) return true;
+    return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
+  };
+  auto inside = [](const std::string& file, const std::string& dir) {
+    if (file.empty() || dir.empty() || file == "-") return false;
+    std::error_code ec;
+    const fs::path f = fs::weakly_canonical(file, ec), d = fs::weakly_canonical(dir, ec);
+    auto fi = f.begin();
+    for (auto di = d.begin(); di != d.end(); ++di, ++fi)
+      if (fi == f.end() || *fi != *di) return false;
+    return true;
+  };
+  for (const auto& [opt, file] :
+       {std::pair{"--graph", c.graph}, std::pair{"--graph-optimized", c.graph_optimized}}) {
+    if (file.empty() || file == "-") continue;
+    if (same(file, c.matrix)) throw UsageError{std::string(opt) + ": '" + file + "' is the input matrix"};
+    if (inside(file, c.out_dir))
+      throw UsageError{std::string(opt) + ": '" + file + "' is inside --out '" + c.out_dir +
+                       "', which is replaced"};
+    std::error_code ec;
+    const auto st = fs::symlink_status(file, ec);
+    if (fs::exists(st) && !fs::is_regular_file(st))
+      throw UsageError{std::string(opt) + ": '" + file + "' exists and is not a regular file (" +
+                       (fs::is_symlink(st)     ? "a symbolic link"
+                        : fs::is_directory(st) ? "a directory"
+                                               : "a device or special file") +
+                       "); only regular files are replaced (or - for stdout)"};
+  }
+  if (same(c.graph, c.graph_optimized))
+    throw UsageError{"--graph and --graph-optimized: both name '" + c.graph + "'"};
+  if (!c.out_dir.empty() && c.matrix != "-" && (same(c.matrix, c.out_dir) || inside(c.matrix, c.out_dir)))
+    throw UsageError{"--out: '" + c.out_dir + "' holds the input matrix " + c.matrix +
+                     ", and it is replaced"};
 }
 
 std::string shape_of(const Matrix<double>& m) { return shape_string(m.rows(), m.cols()); }
@@ -357,17 +572,38 @@ std::string shortest(double v) {
   return std::string(buf, r.ptr);
 }
 
-void write_outputs(const std::string& dir, const SvdResult& r, const std::string& trace_name) {
-  auto path = [&](const char* f) { return (fs::path(dir) / f).string(); };
-  write_matrix_csv(path("U.csv"), r.U);
-  write_matrix_csv(path("singular_values.csv"), r.singular_values.transpose());
-  write_matrix_csv(path("V.csv"), r.V);
-  std::string loss = "iteration,loss\n";
-  for (std::size_t i = 0; i < r.loss_history.size(); ++i)
-    loss += std::to_string(i) + "," + shortest(r.loss_history[i]) + "\n";
-  write_file_atomic(path("loss.csv"), loss);
-  write_convergence_svg(path("convergence.svg"), r.loss_history,
-                        "How fast does the gradient algorithm converge?", trace_name);
+void write_outputs(OutDir& out, const SvdResult& r, const std::string& trace_name) {
+  out.replace_with([&](const fs::path& dir) {
+    auto path = [&](const char* f) {
+      fault_hook(f, true);
+      return (dir / f).string();
+    };
+    write_matrix_csv(path("U.csv"), r.U);
+    fault_hook("U.csv", false);
+    write_matrix_csv(path("singular_values.csv"), r.singular_values.transpose());
+    fault_hook("singular_values.csv", false);
+    write_matrix_csv(path("V.csv"), r.V);
+    fault_hook("V.csv", false);
+    std::string loss = "iteration,loss\n";
+    for (std::size_t i = 0; i < r.loss_history.size(); ++i)
+      loss += std::to_string(i) + "," + shortest(r.loss_history[i]) + "\n";
+    write_file_atomic(path("loss.csv"), loss);
+    fault_hook("loss.csv", false);
+    write_convergence_svg(path("convergence.svg"), r.loss_history,
+                          "How fast does the gradient algorithm converge?", trace_name);
+    fault_hook("convergence.svg", false);
+  });
+}
+
+/// --graph FILE: "-" is stdout; otherwise written atomically, with signals deferred while its temporary
+/// exists.
+void write_graph(const std::string& file, const std::string& dot) {
+  if (file == "-") {
+    std::fwrite(dot.data(), 1, dot.size(), stdout);
+    return;
+  }
+  const DeferSignals defer;
+  write_file_atomic(file, dot);
 }
 
 nlohmann::ordered_json to_json(const SvdResult& r, const MatrixShape& m) {
@@ -530,6 +766,7 @@ struct Job {
   Matrix<double> rows;  ///< rows [row_begin, row_begin + rows.rows()) of the matrix: all of it on one process
   Index row_begin = 0;
   std::string name;  ///< the matrix as named on the command line (just its file name when the path is long)
+  std::shared_ptr<OutDir> out;  ///< --out, checked and locked (process 0)
 };
 
 /// Parses the command line and reads the matrix; no collective operation inside. Returns an exit code when
@@ -561,7 +798,8 @@ std::optional<int> prepare(int argc, char** argv, const Processes& procs, Job& j
       throw UsageError{std::string(c.graph.empty() ? "--graph-optimized" : "--graph") +
                        ": the loss graph is written by a single process; run tapegrad-svd without mpirun"};
   }
-  if (!c.out_dir.empty() && procs.root()) prepare_out_dir(c.out_dir);
+  check_paths(c);
+  if (!c.out_dir.empty() && procs.root()) job.out = std::make_shared<OutDir>(c.out_dir);
 
   if (!procs.several()) {
     job.rows = read_matrix(c.matrix);
@@ -592,8 +830,8 @@ std::optional<int> prepare(int argc, char** argv, const Processes& procs, Job& j
   for (bool as_run : {false, true}) {
     const std::string& file = as_run ? c.graph_optimized : c.graph;
     if (file.empty()) continue;
-    write_file_atomic(file, f32 ? loss_graph_dot<float>(job.rows, options, label, as_run)
-                                : loss_graph_dot<double>(job.rows, options, label, as_run));
+    write_graph(file, f32 ? loss_graph_dot<float>(job.rows, options, label, as_run)
+                          : loss_graph_dot<double>(job.rows, options, label, as_run));
   }
   return std::nullopt;
 }
@@ -648,7 +886,7 @@ void report(const Job& job, const SvdResult& r) {
   const Cli& c = job.cli;
   if (!c.out_dir.empty()) {
     const std::string method = r.method.empty() ? std::string(to_string(r.optimizer)) : r.method;
-    write_outputs(c.out_dir, r,
+    write_outputs(*job.out, r,
                   job.name + ", " + to_string(r.recipe) + ", " + method + ", " + to_string(r.dtype));
   }
   errno = 0;

@@ -200,3 +200,31 @@ endif()
 # --threads beyond the machine's cores is capped, with a note (1024 is the usage limit; no machine here has more).
 tapegrad_cli_test("--threads 1024: capped to the cores" EXIT 0 REGEX "--threads 1024 is more than the [0-9]+ cores of this machine; using [0-9]+"
                   ARGS --threads 1024 --json ${M1})
+# --out is replaced as one unit (docs/bad-inputs.md, "Faults and signals").
+foreach(case fail signal lock stale)
+  add_test(NAME "cli: --out fault: ${case}"
+           COMMAND ${CMAKE_COMMAND} "-DEXE=$<TARGET_FILE:tapegrad-svd>" -DM1=${M1}
+                   "-DWORK=${CMAKE_CURRENT_BINARY_DIR}/cli-fault-${case}" -DCASE=${case}
+                   -P ${CMAKE_CURRENT_SOURCE_DIR}/svd/run_faults.cmake)
+endforeach()
+set(FAULT_DIR ${CMAKE_CURRENT_BINARY_DIR}/cli-paths)
+file(MAKE_DIRECTORY ${FAULT_DIR})
+file(WRITE ${FAULT_DIR}/mine.txt "not a result\n")
+set(LINK_DIR ${CMAKE_CURRENT_BINARY_DIR}/cli-links)
+file(MAKE_DIRECTORY ${LINK_DIR}/real)
+file(WRITE ${LINK_DIR}/target.dot "kept\n")
+file(CREATE_LINK ${LINK_DIR}/target.dot ${LINK_DIR}/link.dot SYMBOLIC)
+file(CREATE_LINK ${LINK_DIR}/real ${LINK_DIR}/linkdir SYMBOLIC)
+tapegrad_cli_test("--graph is the input" EXIT 2 REGEX "--graph: .* is the input matrix" ARGS --graph ${M1} ${M1})
+tapegrad_cli_test("--graph a device" EXIT 2 REGEX "--graph: '/dev/null' exists and is not a regular file .a device"
+                  ARGS --graph /dev/null ${M1})
+tapegrad_cli_test("--graph a symlink" EXIT 2 REGEX "--graph: .* exists and is not a regular file .a symbolic link"
+                  ARGS --graph ${LINK_DIR}/link.dot ${M1})
+tapegrad_cli_test("--graph - is stdout" EXIT 0 REGEX "^digraph tape" ARGS --graph - --quiet --json ${M1})
+tapegrad_cli_test("--graph inside --out" EXIT 2 REGEX "--graph: .* is inside --out"
+                  ARGS --graph ${FAULT_DIR}/g.dot --out ${FAULT_DIR} ${M1})
+tapegrad_cli_test("--out holding other files" EXIT 2 REGEX "--out: .* holds 'mine.txt', which is not a tapegrad-svd result"
+                  ARGS --out ${FAULT_DIR} ${M1})
+tapegrad_cli_test("--out holding the input" EXIT 2 REGEX "--out: .* holds the input matrix"
+                  ARGS --out ${TAPEGRAD_CLI_DATA}/seed/svd/M1 ${M1})
+tapegrad_cli_test("--out a symlink" EXIT 2 REGEX "--out: .* is a symbolic link" ARGS --out ${LINK_DIR}/linkdir ${M1})
