@@ -1,5 +1,6 @@
 // The seed notebooks' recipe, exactly: U (m×n), d (n), V (n×n), S = diag(d²), the seed loss, a fixed
 // number of optimizer steps, then the diagonal sorted descending with U's and V's columns permuted.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -93,7 +94,8 @@ SvdResult run_seed(const Matrix<double>& m, const SvdOptions& o, const Partition
   r.method = to_string(kind);
   r.dtype = std::is_same_v<T, float> ? Dtype::Float32 : Dtype::Float64;
   r.rank = n;
-  if (o.record_loss) r.loss_history.reserve(static_cast<std::size_t>(iterations) + 1);
+  // Reserved for the fixed count up to 2^22 iterations (32 MB); beyond, it grows as it fills.
+  if (o.record_loss) r.loss_history.reserve(static_cast<std::size_t>(std::min(iterations, 1L << 22)) + 1);
 
   const auto start = std::chrono::steady_clock::now();
   // Record the graph once; every iteration replays it on the updated parameters.

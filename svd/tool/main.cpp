@@ -251,6 +251,11 @@ SvdOptions to_options(const Cli& c, std::optional<std::int64_t>& rank) {
   if (!c.iters.empty()) {
     const auto n = parse_whole("--iters", c.iters);
     if (n < 1) throw UsageError{"--iters: must be at least 1, got " + c.iters};
+    // The loss history (kept for --out) holds one double per iteration: a bound, not an allocation failure.
+    if (n > 1'000'000'000)
+      throw UsageError{
+          "--iters: at most 1000000000 (the limit: the loss history keeps 8 bytes per iteration), got " +
+          c.iters};
     o.iterations = static_cast<long>(n);
   }
   if (!c.rank.empty()) {

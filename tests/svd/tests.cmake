@@ -228,3 +228,5 @@ tapegrad_cli_test("--out holding other files" EXIT 2 REGEX "--out: .* holds 'min
 tapegrad_cli_test("--out holding the input" EXIT 2 REGEX "--out: .* holds the input matrix"
                   ARGS --out ${TAPEGRAD_CLI_DATA}/seed/svd/M1 ${M1})
 tapegrad_cli_test("--out a symlink" EXIT 2 REGEX "--out: .* is a symbolic link" ARGS --out ${LINK_DIR}/linkdir ${M1})
+tapegrad_cli_test("--iters 8e18: the limit, named" EXIT 2 REGEX "--iters: at most 1000000000 .the limit"
+                  ARGS --recipe seed --iters 8e18 --out ${CMAKE_CURRENT_BINARY_DIR}/cli-iters ${M1})
