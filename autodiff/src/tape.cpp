@@ -239,7 +239,22 @@ void Tape<T>::deoptimize() {
 }
 
 template <class T>
+void Tape<T>::check_parameter_shapes(const char* op) const {
+  detail::Node<T>* const* p = ptr_.data();
+  for (std::size_t i = 0; i < size_; ++i) {
+    const detail::Node<T>* n = p[i];
+    if (n->param && (n->param->value.rows() != n->rows || n->param->value.cols() != n->cols)) [[unlikely]] {
+      throw ShapeError(std::string(op) + ": parameter '" + n->param->name() + "' is now " +
+                       shape_string(n->param->value.rows(), n->param->value.cols()) +
+                       ", but the graph recorded it as " + shape_string(n->rows, n->cols) +
+                       "; record the graph again after changing a parameter's shape");
+    }
+  }
+}
+
+template <class T>
 void Tape<T>::forward() {
+  check_parameter_shapes("forward");
   ensure_plan();
   detail::Node<T>* const* p = ptr_.data();
   for (std::size_t i = 0; i < size_; ++i) {
@@ -296,6 +311,7 @@ void Tape<T>::backward(Var<T> root, const Matrix<T>& seed) {
 template <class T>
 template <class Seed>
 void Tape<T>::backward_from(std::uint32_t root, const Seed& seed) {
+  check_parameter_shapes("backward");
   auto& n = *ptr_[root];
   mark_observed(&n);
   evaluate();                 // every value the sweep reads

@@ -315,6 +315,9 @@ class Tape {
   void check_finite(const detail::Node<T>& n, const Matrix<T>& m, const char* what) const;
   // By value: taking the address of an op's argument would make the compiler keep it in memory.
   [[noreturn]] void check_failed(Var<T> v, const char* op) const;
+  // A parameter resized since it was recorded would be read or accumulated out of bounds: ShapeError naming
+  // it.
+  void check_parameter_shapes(const char* op) const;
   std::uint32_t index_of(const Var<T>& v) const { return static_cast<std::uint32_t>(v.serial_ - base_); }
   Var<T> handle(std::size_t i) { return Var<T>(this, base_ + i); }
   static std::vector<std::uint32_t> inputs(const detail::Step<T>& s) {
