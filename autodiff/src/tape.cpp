@@ -107,6 +107,7 @@ Var<T> Tape<T>::parameter(Parameter<T>& p) {
   n.val = &p.value;
   n.grd = &p.grad;
   n.needs_grad = true;
+  outside_.push_back(&n);
   n.identity = false;
   return finish_record(n, same);
 }
@@ -158,20 +159,29 @@ Var<T> Tape<T>::constant_view(const Matrix<T>& m, std::string_view name) {
   n.needs_grad = false;
   n.identity = false;
   n.name = name;
-  views_.push_back(&n);  // keeps its capacity across clear(): no allocation in the steady state
+  outside_.push_back(&n);  // keeps its capacity across clear(): no allocation in the steady state
   return finish_record(n, same);
 }
 
 template <class T>
-void Tape<T>::check_views(const char* op) const {
-  for (const auto* n : views_) {
-    if (n->val == &n->value) continue;  // set_constant gave it a copy
-    if (n->val->rows() != n->rows || n->val->cols() != n->cols) {
-      throw ShapeError(std::string(op) + ": the matrix behind constant_view node " + std::to_string(n->self) +
-                       (n->name.empty() ? "" : " (" + n->name + ")") + " was recorded " +
-                       shape_string(n->rows, n->cols) + " and is now " +
-                       shape_string(n->val->rows(), n->val->cols()));
+void Tape<T>::check_outside_shapes(const char* op) const {
+  // The leaves whose matrix lives outside the tape (parameters, constant views) must still have the shapes
+  // the graph was recorded with: the kernels would read out of bounds otherwise.
+  for (const auto* n : outside_) {
+    const Matrix<T>& m = *n->val;
+    if (m.rows() == n->rows && m.cols() == n->cols) [[likely]]
+      continue;
+    if (n->param) {
+      const std::string& name = n->param->name();
+      throw ShapeError(std::string(op) + ": parameter " +
+                       (name.empty() ? "(node " + std::to_string(n->self) + ")" : "'" + name + "'") +
+                       " is now " + shape_string(m.rows(), m.cols()) + ", but the graph recorded it as " +
+                       shape_string(n->rows, n->cols) +
+                       "; record the graph again after changing a parameter's shape");
     }
+    throw ShapeError(std::string(op) + ": the matrix behind constant_view node " + std::to_string(n->self) +
+                     (n->name.empty() ? "" : " (" + n->name + ")") + " was recorded " +
+                     shape_string(n->rows, n->cols) + " and is now " + shape_string(m.rows(), m.cols()));
   }
 }
 
@@ -300,7 +310,7 @@ void Tape<T>::deoptimize() {
 
 template <class T>
 void Tape<T>::forward() {
-  if (!views_.empty()) check_views("forward");
+  check_outside_shapes("forward");
   ensure_plan();
   detail::Node<T>* const* p = ptr_.data();
   for (std::size_t i = 0; i < size_; ++i) {
@@ -358,8 +368,8 @@ void Tape<T>::backward(Var<T> root, const Matrix<T>& seed) {
 template <class T>
 template <class Seed>
 void Tape<T>::backward_from(std::uint32_t root, const Seed& seed) {
+  check_outside_shapes("backward");
   auto& n = *ptr_[root];
-  if (!views_.empty()) check_views("backward");
   mark_observed(&n);
   evaluate();  // every value the sweep reads
   backward_root_serial_ = base_ + root;
@@ -551,7 +561,7 @@ template <class T>
 void Tape<T>::clear() {
   base_ += size_;
   size_ = 0;
-  views_.clear();
+  outside_.clear();
   path_marked_ = 0;
   matched_ = 0;
   pending_ = 0;

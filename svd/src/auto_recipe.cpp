@@ -1,9 +1,10 @@
 // The auto recipe (docs/svd-auto.md):
-//   1. scale: Mn = M / ‖M‖_F, so every tolerance is relative and M × 1e±6 runs exactly like M;
+//   1. scale: Mn = M / ‖M‖_F (computed without overflow), so every tolerance is relative and M × 1e±6 runs
+//   exactly like M;
 //   2. parametrise U (m×k), s (1×k, free sign: no d² whose gradient vanishes at 0), V (n×k);
 //   3. minimise f = ½‖U diag(s) Vᵀ − Mn‖² + (μ/4)(‖UᵀU − I‖² + ‖VᵀV − I‖²), μ = 0.1, whose minimisers
 //      are exactly the rank-k truncated SVDs, with L-BFGS preconditioned per column by 1/(s_j² + δ);
-//   4. stop when max|∇f| <= tol; report divergence (non-finite or exploding loss);
+//   4. stop when the accuracy test holds (residuals and orthogonality, recipes.hpp); report divergence;
 //   5. make s positive, sort descending, and flip each pair so that U's largest-|entry| is positive.
 #include <chrono>
 #include <cmath>
@@ -64,15 +65,27 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
   const Index rows = m.rows(), cols = m.cols();
   const Index global_rows = part ? part->global_rows : rows, row0 = part ? part->row_begin : 0;
   const Index k = o.rank.value_or(std::min(global_rows, cols));
-  double c = m.norm();
-  if (part) {
-    c = m.squaredNorm();
-    part->sum_d(&c, 1);
-    c = std::sqrt(c);
+  // c = ‖M‖_F as max|m_ij| × ‖M / max|m_ij|‖_F (LAPACK's dnrm2 idea): no sum of squares over- or
+  // underflows, so any finite scale runs like M / c.
+  const double a = max_abs(m, part);
+  const Matrix<double> ma = m / a;
+  double nrm = ma.squaredNorm();
+  if (part) part->sum_d(&nrm, 1);
+  nrm = nrm > 0 ? std::sqrt(nrm) : 1.0;
+  const double c = a * nrm;
+  if (!std::isfinite(c)) {
+    throw SvdOptionError("the matrix's Frobenius norm (" + sci(a) + " x " + sci(nrm) +
+                         ") is beyond the largest double (1.8e308), so its largest singular value may be "
+                         "too: scale the matrix down");
   }
-  if (c == 0) c = 1;
-  const Matrix<T> mn = (m / c).cast<T>();
-  const double tol = o.tolerance.value_or(std::is_same_v<T, float> ? 1e-6 : 1e-11);
+  const Matrix<double> mnd = ma / nrm;  // ‖mnd‖_F = 1, in double for the accuracy test
+  const Matrix<T> mn = mnd.cast<T>();
+  constexpr bool f32 = std::is_same_v<T, float>;
+  // The gradient tolerance marks a stationary point; the accuracy test (residual and orthogonality,
+  // recipes.hpp) decides whether it is a decomposition to the promised accuracy.
+  const double tol = f32 ? 1e-6 : 1e-11;
+  const double res_tol = o.tolerance.value_or(residual_bound(f32));
+  const double orth_tol = std::max(orthogonality_bound(f32), 2 * res_tol);
   const long max_iter = o.iterations.value_or(20000);
 
   // Deterministic Gaussian start: columns of norm about 1, s = diag(Uᵀ Mn V).
@@ -151,14 +164,18 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
     });
   }
 
-  // max(max|UᵀU − I|, max|VᵀV − I|) of the current iterate.
-  const Matrix<T> eye = Matrix<T>::Identity(k, k);
-  auto orthogonality = [&] {
-    Matrix<T> utu = u.value.transpose() * u.value;
-    if (part) part->sum(utu.data(), utu.size());
-    return double(std::max((utu - eye).cwiseAbs().maxCoeff(),
-                           (v.value.transpose() * v.value - eye).cwiseAbs().maxCoeff()));
+  Accuracy acc;
+  AccuracyMeter<T> meter(rows, cols, k, global_rows, part);
+  auto accurate = [&] {
+    acc = meter(mnd, u.value, v.value);
+    return acc.residual <= res_tol && acc.orthogonality <= orth_tol;
   };
+  auto accuracy_text = [&] {
+    return "error bound " + sci(acc.residual) + (acc.residual <= res_tol ? " <= " : " > ") + sci(res_tol) +
+           ", orthogonality error " + sci(acc.orthogonality) +
+           (acc.orthogonality <= orth_tol ? " <= " : " > ") + sci(orth_tol);
+  };
+  long stationary_at = -1;
   constexpr int kMaxEscapes = 20;
   int escapes = 0;
 
@@ -179,7 +196,11 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
                   (o.optimizer ? ", or leave --optimizer unset for the default L-BFGS" : std::string()) + ".";
       break;
     }
-    if (g <= tol && escapes < kMaxEscapes && orthogonality() > std::max(1e-6, 1e3 * tol)) {
+    // The accuracy test (allocation-free): at a stationary point, then every 100 iterations once one was
+    // reached.
+    const bool measured = g <= tol || (stationary_at >= 0 && (it - stationary_at) % 100 == 0);
+    const bool accurate_now = measured && accurate();
+    if (g <= tol && escapes < kMaxEscapes && acc.orthogonality > std::max(1e-6, 1e3 * tol)) {
       // A stationary point that is not orthonormal is a saddle, not a decomposition: a rank-deficient
       // M can be fitted exactly by U, V with linearly dependent columns, where the penalty's gradient
       // vanishes too. A small random kick finds its descent direction (the penalty's negative curvature).
@@ -192,18 +213,20 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
       f = evaluate();
       continue;
     }
-    if (g <= tol) {
+    if (accurate_now) {
       r.status = Status::Converged;
-      r.message = "converged: max |gradient| " + sci(g) + " <= tolerance " + sci(tol) + " after " +
+      r.message = "converged: error bound " + sci(acc.residual) + " <= " + sci(res_tol) +
+                  " and orthogonality error " + sci(acc.orthogonality) + " <= " + sci(orth_tol) + " after " +
                   std::to_string(it) + " iterations" +
                   (escapes ? " (" + std::to_string(escapes) +
                                  " spurious stationary point(s) left by re-orthonormalising)"
                            : std::string());
       break;
     }
+    if (g <= tol && stationary_at < 0) stationary_at = it;
     if (it == max_iter) {
-      r.message = "not converged after " + std::to_string(it) + " iterations: max |gradient| " + sci(g) +
-                  " > tolerance " + sci(tol) +
+      accurate();
+      r.message = "not converged after " + std::to_string(it) + " iterations: " + accuracy_text() +
                   ". Raise --iters, ask for fewer triplets with --rank, or loosen --tol; many close singular "
                   "values make gradient descent slow (docs/svd-auto.md).";
       break;
@@ -212,14 +235,19 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
       f = lbfgs->step(closure, f);
       if (lbfgs->line_search_failed()) {
         // Rounding floor reached before the tolerance: report where we are.
-        r.message =
-            "stopped at iteration " + std::to_string(it) +
-            ": the line search cannot decrease the loss any "
-            "further (max |gradient| " +
-            sci(grad_max()) + ", tolerance " + sci(tol) +
-            "); the result is as accurate as this precision allows. Try --dtype float64 or a looser --tol.";
         ++it;
         if (o.record_loss) r.loss_history.push_back(double(f));
+        if (accurate()) {
+          r.status = Status::Converged;
+          r.message = "converged: error bound " + sci(acc.residual) + " and orthogonality error " +
+                      sci(acc.orthogonality) + " within the bounds after " + std::to_string(it) +
+                      " iterations";
+          break;
+        }
+        r.message =
+            "not converged: the line search cannot decrease the loss any further at iteration " +
+            std::to_string(it) + " (" + accuracy_text() + ")" +
+            (f32 ? ". Try --dtype float64." : ". This matrix is beyond the solver (docs/svd-auto.md).");
         break;
       }
     } else {
@@ -229,11 +257,20 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
   }
   r.iterations = it;
   r.final_loss = double(f);
+  accurate();
+  r.error_bound = acc.residual;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   // s ≥ 0 (flip v_j), sorted descending, then each pair signed so that U's largest-|entry| is positive.
   Matrix<double> U = u.value.template cast<double>(), V = v.value.template cast<double>();
-  Matrix<double> sv = s.value.template cast<double>().transpose();
+  // The Rayleigh quotients u_jᵀ Mn v_j of unit columns: what the accuracy test bounds (recipes.hpp).
+  Matrix<double> sv = meter.rho();
+  Matrix<double> unorm2 = U.colwise().squaredNorm().transpose();  // over every process's rows
+  if (part) part->sum_d(unorm2.data(), k);
+  for (Index j = 0; j < k; ++j) {
+    U.col(j) /= std::sqrt(unorm2(j));
+    V.col(j).normalize();
+  }
   for (Index j = 0; j < k; ++j) {
     if (sv(j) < 0) {
       sv(j) = -sv(j);
@@ -279,7 +316,7 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
     const double sign = col_sign(src);
     r.U.col(j) = sign * U.col(src);
     r.V.col(j) = sign * V.col(src);
-    r.singular_values(j) = c * sv(src);
+    r.singular_values(j) = (nrm * sv(src)) * a;
   }
   return r;
 }

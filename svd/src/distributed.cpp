@@ -76,8 +76,13 @@ SvdResult solve_distributed(const Matrix<double>& local, Index row_begin, Index 
 
   // ‖M − U S Vᵀ‖_F / ‖M‖_F and max(max|UᵀU − I|, max|VᵀV − I|), over all rows.
   const Index k = r.U.cols();
-  const Matrix<double> approx = r.U * r.singular_values.asDiagonal() * r.V.transpose();
-  double sums[2] = {(local - approx).squaredNorm(), local.squaredNorm()};
+  // On M / max|m_ij| (and S likewise), so that no sum of squares over- or underflows.
+  double a = local.size() > 0 ? local.cwiseAbs().maxCoeff() : 0.0;
+  mpi::max(&a, 1);
+  if (!(a > 0)) a = 1;
+  const Matrix<double> ma = local / a;
+  const Matrix<double> approx = r.U * (r.singular_values / a).asDiagonal() * r.V.transpose();
+  double sums[2] = {(ma - approx).squaredNorm(), ma.squaredNorm()};
   Matrix<double> utu = r.U.transpose() * r.U;
   mpi::sum(sums, 2);
   mpi::sum(utu.data(), utu.size());

@@ -1,7 +1,10 @@
 // The two recipes behind tapegrad::svd::solve (private to the svd library).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -41,6 +44,120 @@ template <class T>
 std::unique_ptr<optim::Optimizer<T>> make_optimizer(OptimizerKind kind, const SvdOptions& o,
                                                     std::vector<Parameter<T>*> params, double default_lr,
                                                     double default_momentum, double default_weight_decay);
+
+/// What `converged` promises (docs/svd-auto.md, "What converged means"): in float64 every singular value
+/// within 1e-10·σ_max of the exact one and the factors orthonormal to 1e-10; in float32, 1e-5 and 1e-5.
+/// The stopping test: residual() <= residual_bound and orthogonality <= orthogonality_bound.
+inline double residual_bound(bool float32) { return float32 ? 5e-6 : 5e-11; }
+inline double orthogonality_bound(bool float32) { return float32 ? 1e-5 : 1e-10; }
+
+/// The measured accuracy of a candidate decomposition (in double, whatever the recipe's dtype).
+struct Accuracy {
+  /// A bound on max_j |ρ_j − σ_j| / max_j ρ_j, where ρ_j = u_jᵀ M v_j / (‖u_j‖ ‖v_j‖) (the Rayleigh quotient
+  /// of the triplet, what the recipes report) and σ_j the exact singular value. Each x_j = [û_j; v̂_j]/√2 is a
+  /// unit vector for H = [0 M; Mᵀ 0], whose eigenvalues are ±σ_i and |m − n| zeros, with residual
+  /// r_j = ‖H x_j − ρ_j x_j‖. Kahan: |ρ_j − λ| <= r_j for some eigenvalue λ. Kato–Temple, when the other
+  /// eigenvalues are at least δ_j > r_j away (bounded from the other triplets' ρ_i ± r_i, −ρ_i, and 0 when
+  /// m != n; only with all min(m, n) triplets): |ρ_j − λ| <= r_j² / δ_j. Orthonormal factors make the λ's
+  /// distinct.
+  double residual = 0;
+  double orthogonality = 0;  ///< max(max|UᵀU − I|, max|VᵀV − I|)
+};
+
+/// Measures the Accuracy of U (this process's rows of it, with a partition), s (k entries) and V for m
+/// (this process's rows; m and s may be scaled by the same factor) and keeps the Rayleigh quotients (rho()).
+/// The workspace is allocated once, so that measuring during the iterations allocates nothing.
+template <class T>
+class AccuracyMeter {
+ public:
+  AccuracyMeter(Index rows, Index cols, Index k, Index global_rows, const Partition<T>* part)
+      : part_(part),
+        full_(k == std::min(global_rows, cols)),
+        zeros_(global_rows != cols),
+        u_(rows, k),
+        v_(cols, k),
+        mv_(rows, k),
+        mtu_(cols, k),
+        utu_(k, k),
+        vtv_(k, k),
+        sums_(3 * k, 1),
+        rho_(k, 1),
+        r_(k, 1) {}
+
+  template <class U, class V>
+  Accuracy operator()(const Matrix<double>& m, const U& u, const V& v) {
+    u_ = u.template cast<double>();
+    v_ = v.template cast<double>();
+    const Index k = u_.cols();
+    Accuracy a;
+    if (k == 0) return a;
+    utu_.noalias() = u_.transpose().lazyProduct(u_);  // lazy: no blocking workspace, no allocation
+    if (part_) part_->sum_d(utu_.data(), utu_.size());
+    vtv_.noalias() = v_.transpose().lazyProduct(v_);
+    double o = 0;
+    for (Index j = 0; j < k; ++j)
+      for (Index i = 0; i < k; ++i) {
+        const double d = i == j ? 1.0 : 0.0;
+        o = std::max({o, std::abs(utu_(i, j) - d), std::abs(vtv_(i, j) - d)});
+      }
+    const double inf = std::numeric_limits<double>::infinity();
+    a.orthogonality = std::isfinite(o) && std::isfinite(utu_.sum() + vtv_.sum()) ? o : inf;
+    for (Index j = 0; j < k; ++j) {  // unit columns
+      u_.col(j) /= std::sqrt(utu_(j, j));
+      v_.col(j) /= std::sqrt(vtv_(j, j));
+    }
+    mv_.noalias() = m.lazyProduct(v_);
+    for (Index j = 0; j < k; ++j) sums_(j) = u_.col(j).dot(mv_.col(j));
+    if (part_) part_->sum_d(sums_.data(), k);
+    rho_ = sums_.topRows(k);
+    mtu_.noalias() = m.transpose().lazyProduct(u_);
+    for (Index j = 0; j < k; ++j) sums_(j) = (mv_.col(j) - rho_(j) * u_.col(j)).squaredNorm();
+    if (part_) {
+      part_->sum_d(sums_.data(), k);
+      part_->sum_d(mtu_.data(), mtu_.size());
+    }
+    double rho_max = 0;
+    for (Index j = 0; j < k; ++j) {
+      r_(j) = std::sqrt((sums_(j) + (mtu_.col(j) - rho_(j) * v_.col(j)).squaredNorm()) / 2);
+      rho_max = std::max(rho_max, std::abs(rho_(j)));
+    }
+    double worst = 0;
+    for (Index j = 0; j < k; ++j) {
+      const double aj = std::abs(rho_(j));
+      double bound = r_(j);
+      if (full_) {  // every eigenvalue of H is accounted for: the gap to the others
+        double gap = zeros_ ? aj : inf;
+        for (Index i = 0; i < k; ++i) {
+          const double ai = std::abs(rho_(i));
+          gap = std::min(gap, aj + ai - r_(i));
+          if (i != j) gap = std::min(gap, std::abs(aj - ai) - r_(i));
+        }
+        if (gap > r_(j)) bound = std::min(bound, r_(j) * r_(j) / gap);
+      }
+      worst = std::max(worst, bound);
+    }
+    a.residual = rho_max > 0 ? worst / rho_max : (worst == 0 ? 0.0 : inf);
+    if (!(a.residual >= 0)) a.residual = inf;
+    return a;
+  }
+
+  /// The Rayleigh quotients u_jᵀ M v_j / (‖u_j‖ ‖v_j‖) of the last measurement, in m's scale.
+  const Matrix<double>& rho() const { return rho_; }
+
+ private:
+  const Partition<T>* part_;
+  bool full_, zeros_;
+  Matrix<double> u_, v_, mv_, mtu_, utu_, vtv_, sums_, rho_, r_;
+};
+
+/// max|m_ij| over every process's rows (1 for a zero matrix): the first scale of a matrix, exact, so that
+/// m / scale neither overflows nor underflows in its norm.
+template <class T>
+double max_abs(const Matrix<double>& m, const Partition<T>* part) {
+  double a = m.size() > 0 ? m.cwiseAbs().maxCoeff() : 0.0;
+  if (part) part->max_d(&a, 1);
+  return a > 0 ? a : 1.0;
+}
 
 /// Divergence test shared by the recipes: a non-finite loss, or one grown far above its best.
 inline bool diverging(double loss, double best, double first) {

@@ -1,7 +1,9 @@
 // The seed notebooks' recipe, exactly: U (m×n), d (n), V (n×n), S = diag(d²), the seed loss, a fixed
 // number of optimizer steps, then the diagonal sorted descending with U's and V's columns permuted.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <random>
 
@@ -92,7 +94,8 @@ SvdResult run_seed(const Matrix<double>& m, const SvdOptions& o, const Partition
   r.method = to_string(kind);
   r.dtype = std::is_same_v<T, float> ? Dtype::Float32 : Dtype::Float64;
   r.rank = n;
-  if (o.record_loss) r.loss_history.reserve(static_cast<std::size_t>(iterations) + 1);
+  // Reserved for the fixed count up to 2^22 iterations (32 MB); beyond, it grows as it fills.
+  if (o.record_loss) r.loss_history.reserve(static_cast<std::size_t>(std::min(iterations, 1L << 22)) + 1);
 
   const auto start = std::chrono::steady_clock::now();
   // Record the graph once; every iteration replays it on the updated parameters.
@@ -126,10 +129,6 @@ SvdResult run_seed(const Matrix<double>& m, const SvdOptions& o, const Partition
   }
   r.iterations = it;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (r.status == Status::Completed) {
-    r.message =
-        "ran the seed recipe's " + std::to_string(iterations) + " iterations (" + to_string(kind) + ")";
-  }
 
   // S = diag(d²), sorted descending, with U's and V's columns permuted to match (signs as they fall).
   const Matrix<double> sv = d.value.template cast<double>().array().square().matrix().reshaped(n, 1);
@@ -144,6 +143,33 @@ SvdResult run_seed(const Matrix<double>& m, const SvdOptions& o, const Partition
     r.singular_values(j) = sv(k);
     r.U.col(j) = u.value.col(k).template cast<double>();
     r.V.col(j) = v.value.col(k).template cast<double>();
+  }
+  // What the fixed count reached, by the auto recipe's accuracy test (recipes.hpp): converged only if it
+  // holds.
+  const double a = max_abs(m, part);
+  AccuracyMeter<T> meter(rows, n, n, global_rows, part);
+  Accuracy acc = meter(m / a, r.U, r.V);
+  // The bound is for the Rayleigh quotients; the seed recipe reports d², so add how far those are from them.
+  const double rho_max = meter.rho().cwiseAbs().maxCoeff();
+  if (rho_max > 0)
+    acc.residual += (r.singular_values / a - meter.rho().cwiseAbs()).cwiseAbs().maxCoeff() / rho_max;
+  if (!(acc.residual >= 0)) acc.residual = std::numeric_limits<double>::infinity();
+  r.error_bound = acc.residual;
+  if (r.status == Status::Completed) {
+    const bool f32 = std::is_same_v<T, float>;
+    const double res_tol = o.tolerance.value_or(residual_bound(f32));
+    const double orth_tol = std::max(orthogonality_bound(f32), 2 * res_tol);
+    const bool holds = acc.residual <= res_tol && acc.orthogonality <= orth_tol;
+    if (holds) r.status = Status::Converged;
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "error bound %.3g %s %.3g, orthogonality error %.3g %s %.3g", acc.residual,
+                  acc.residual <= res_tol ? "<=" : ">", res_tol, acc.orthogonality,
+                  acc.orthogonality <= orth_tol ? "<=" : ">", orth_tol);
+    r.message = "ran the seed recipe's " + std::to_string(iterations) + " iterations (" + to_string(kind) +
+                "): " + (holds ? "converged, " : "not converged, ") + buf +
+                (holds ? ""
+                       : " (the seed loss's penalties trade accuracy for orthogonality; --recipe auto "
+                         "stops on this test)");
   }
   return r;
 }

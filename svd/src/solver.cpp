@@ -24,7 +24,7 @@ const char* to_string(Status s) {
     case Status::Converged:
       return "converged";
     case Status::Completed:
-      return "completed";
+      return "completed, not converged";
     case Status::NotConverged:
       return "not converged";
     case Status::Diverged:
@@ -99,11 +99,14 @@ void validate(const Matrix<double>& m, const SvdOptions& o) {
 }
 
 // ‖M − U S Vᵀ‖_F / ‖M‖_F and max(max|UᵀU − I|, max|VᵀV − I|), in double.
+// Both on M / max|m_ij| (and S likewise), so that no norm over- or underflows at any finite scale.
 void measure(const Matrix<double>& m, SvdResult& r) {
   const Index k = r.U.cols();
-  const Matrix<double> approx = r.U * r.singular_values.asDiagonal() * r.V.transpose();
-  const double mn = m.norm();
-  r.reconstruction_error = mn > 0 ? (m - approx).norm() / mn : approx.norm();
+  const double a = detail::max_abs<double>(m, nullptr);
+  const Matrix<double> ma = m / a;
+  const Matrix<double> approx = r.U * (r.singular_values / a).asDiagonal() * r.V.transpose();
+  const double mn = ma.norm();
+  r.reconstruction_error = mn > 0 ? (ma - approx).norm() / mn : approx.norm();
   const Matrix<double> eye = Matrix<double>::Identity(k, k);
   r.orthogonality_error = std::max((r.U.transpose() * r.U - eye).cwiseAbs().maxCoeff(),
                                    (r.V.transpose() * r.V - eye).cwiseAbs().maxCoeff());

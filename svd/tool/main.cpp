@@ -1,4 +1,8 @@
 // tapegrad-svd: the SVD of a matrix file by gradient descent, from the command line. Run with --help.
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -14,10 +18,12 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <new>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -112,7 +118,8 @@ RECIPES
   seed  the blog notebooks exactly: SGD lr 0.9 momentum 0.9 (or Adam with weight decay 1e-5), 20000
         iterations, float32, random start or --init-dir. Needs rows >= columns.
 
-OUTPUTS (--out DIR; each file written atomically: temporary file, then rename)
+OUTPUTS (--out DIR, replaced as a whole: written into a temporary directory beside it, then one rename;
+  a second run into the same DIR is refused while one writes; DIR may hold only these files)
   U.csv                m x k left singular vectors
   singular_values.csv  one row, descending
   V.csv                n x k right singular vectors
@@ -121,7 +128,9 @@ OUTPUTS (--out DIR; each file written atomically: temporary file, then rename)
 
 --json prints one object on stdout with the keys singular_values, iterations, converged, final_loss, seconds
 (the solver's own time), reconstruction_error (|M - U S V^T|_F / |M|_F), orthogonality_error (the larger of
-max|U^T U - I| and max|V^T V - I|), recipe, optimizer (the method used), dtype, shape ([m, n]) and rank.
+max|U^T U - I| and max|V^T V - I|), error_bound (a bound on max|sigma - exact sigma| / sigma_max, from the
+residuals |M v - sigma u|, |M^T u - sigma v| and the gaps), recipe, optimizer (the method used), dtype, shape
+([m, n]) and rank.
 Non-finite numbers appear as null.
 
 SEVERAL PROCESSES
@@ -130,9 +139,12 @@ SEVERAL PROCESSES
   Not with stdin or --graph. See docs/scale-out.md.
 
 EXIT CODES
-  0  done: converged (auto) or the fixed iteration count was run (seed)
-  1  not converged within --iters (results are still written)
-  2  bad usage or bad input: the message names the option, or the file as FILE:LINE:COL
+  0  converged: the accuracy test holds (float64: every singular value within 1e-10 sigma_max, factors
+     orthonormal to 1e-10; float32: 1e-5; see "error_bound" and docs/svd-auto.md)
+  1  not converged: the test fails within --iters (auto) or after the fixed count (seed); results are
+     still written, with "converged": false
+  2  bad usage or bad input: the message names the option, or the file as FILE:LINE:COL; or the results
+     cannot be written (a write error on stdout or in --out, e.g. a full disk)
   3  diverged (non-finite or exploding loss): the message says what to try, e.g. a smaller --lr
   4  internal error (a bug; please report it)
 )";
@@ -159,7 +171,8 @@ void add_options(CLI::App& app, Cli& c) {
   app.add_flag("--amsgrad", c.amsgrad, "Adam with AMSGrad");
   app.add_option("--iters", c.iters, "Iterations: the seed recipe's count (default 20000), auto's maximum")
       ->type_name("N");
-  app.add_option("--tol", c.tol, "Auto: convergence tolerance, > 0 (default: the solver's for the dtype)")
+  app.add_option("--tol", c.tol,
+                 "Bound on error_bound for converged, > 0 (default: 5e-11 float64, 5e-6 float32)")
       ->type_name("X");
   app.add_option("--rank", c.rank, "Number of singular triplets k, 1 <= k <= min(m, n) (default: min(m, n))")
       ->type_name("K");
@@ -243,6 +256,11 @@ SvdOptions to_options(const Cli& c, std::optional<std::int64_t>& rank) {
   if (!c.iters.empty()) {
     const auto n = parse_whole("--iters", c.iters);
     if (n < 1) throw UsageError{"--iters: must be at least 1, got " + c.iters};
+    // The loss history (kept for --out) holds one double per iteration: a bound, not an allocation failure.
+    if (n > 1'000'000'000)
+      throw UsageError{
+          "--iters: at most 1000000000 (the limit: the loss history keeps 8 bytes per iteration), got " +
+          c.iters};
     o.iterations = static_cast<long>(n);
   }
   if (!c.rank.empty()) {
@@ -267,22 +285,239 @@ SvdOptions to_options(const Cli& c, std::optional<std::int64_t>& rank) {
 void set_threads(const Cli& c) {
   // One thread unless told: the solver's products are small or medium-sized, where a second BLAS
   // thread costs more than it gives, and runs are then comparable (bench/RESULTS.md).
-  const auto n = c.threads.empty() ? 1 : parse_whole("--threads", c.threads);
+  auto n = c.threads.empty() ? std::int64_t{1} : parse_whole("--threads", c.threads);
   if (n < 1 || n > 1024) throw UsageError{"--threads: must be from 1 to 1024, got " + c.threads};
+  // More threads than cores only costs (and each OpenBLAS worker reserves memory): capped, with a note.
+  const long cores = std::max(1L, static_cast<long>(std::thread::hardware_concurrency()));
+  if (n > cores) {
+    std::fprintf(stderr,
+                 "tapegrad-svd: --threads %ld is more than the %ld cores of this machine; using %ld\n",
+                 static_cast<long>(n), cores, cores);
+    n = cores;
+  }
   Eigen::setNbThreads(static_cast<int>(n));
 #if defined(TAPEGRAD_HAVE_BLAS) && defined(__GNUC__)
   if (openblas_set_num_threads != nullptr) openblas_set_num_threads(static_cast<int>(n));
 #endif
 }
 
-/// Creates DIR if needed and checks it is a writable directory, before any long computation.
-void prepare_out_dir(const std::string& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw UsageError{"--out: cannot create the directory '" + dir + "': " + ec.message()};
-  if (!fs::is_directory(dir, ec)) throw UsageError{"--out: '" + dir + "' is not a directory"};
-  if (::access(dir.c_str(), W_OK | X_OK) != 0)
-    throw UsageError{"--out: cannot write to '" + dir + "': " + std::strerror(errno)};
+// ---- --out as one unit (issue 16): a run's results are all from that run, or not there at all.
+//
+// DIR's parent holds three hidden names beside it: .DIR.lock (held with fcntl for the whole run: a second
+// writer is refused), .DIR.tmp-XXXXXX (the new results, written there first) and, for a moment, the old
+// results after the exchange. The new directory replaces DIR in one rename (renameat2 RENAME_EXCHANGE, or two
+// renames where the file system lacks it); the old one is removed after. SIGINT, SIGTERM and SIGHUP are
+// deferred while temporaries exist and delivered once they are gone, so an interrupted run leaves the
+// previous results or the new ones, never a mix and never a temporary. A stale temporary (a SIGKILLed run) is
+// removed by the next run into DIR, under the lock.
+
+const char* const kResultFiles[] = {"U.csv", "singular_values.csv", "V.csv", "loss.csv", "convergence.svg"};
+
+volatile sig_atomic_t g_defer_signals = 0, g_pending_signal = 0;
+
+extern "C" void on_deferrable_signal(int sig) {
+  if (g_defer_signals != 0) {  // temporaries exist: remember it, the writer delivers it when they are gone
+    g_pending_signal = sig;
+    return;
+  }
+  ::signal(sig, SIG_DFL);  // otherwise its usual effect, at once (async-signal-safe calls only)
+  ::raise(sig);
+}
+
+/// Defers SIGINT, SIGTERM and SIGHUP while it lives: the handler (whichever thread, e.g. a BLAS worker, gets
+/// the signal) only records it; it is delivered with its usual effect (the run ends) at the end, after the
+/// temporaries were removed or renamed into place.
+class DeferSignals {
+ public:
+  DeferSignals() {
+    struct sigaction sa {};
+    sa.sa_handler = on_deferrable_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+    g_defer_signals = 1;
+  }
+  ~DeferSignals() {
+    g_defer_signals = 0;
+    if (const int sig = g_pending_signal; sig != 0) {
+      std::fflush(stdout);
+      ::signal(sig, SIG_DFL);
+      ::raise(sig);
+    }
+  }
+  DeferSignals(const DeferSignals&) = delete;
+  DeferSignals& operator=(const DeferSignals&) = delete;
+};
+
+/// TAPEGRAD_SVD_FAULT (tests only): "fail:FILE" makes writing FILE of --out fail like a full disk;
+/// "signal:FILE" sends this process SIGTERM just after FILE was written into the temporary directory.
+void fault_hook(const char* file, bool before) {
+  const char* f = std::getenv("TAPEGRAD_SVD_FAULT");
+  if (f == nullptr) return;
+  const std::string fault(f);
+  if (before && fault == std::string("fail:") + file) {
+    errno = ENOSPC;
+    throw IoError(std::string(file) + ": write failed: " + std::strerror(ENOSPC) + " (TAPEGRAD_SVD_FAULT)");
+  }
+  if (!before && fault == std::string("signal:") + file) ::kill(::getpid(), SIGTERM);
+}
+
+/// The --out directory of a run: checked and locked before the solve, replaced as one unit after it.
+class OutDir {
+ public:
+  explicit OutDir(const std::string& dir) : dir_(fs::path(dir).lexically_normal()) {
+    if (dir.empty()) throw UsageError{"--out: the directory name is empty"};
+    if (dir_.filename().empty()) dir_ = dir_.parent_path();  // "d/" -> "d"
+    if (dir_.filename().empty() || dir_.filename() == "." || dir_.filename() == "..")
+      throw UsageError{"--out: '" + dir +
+                       "' names no directory of its own; give a directory name, e.g. results"};
+    parent_ = dir_.parent_path().empty() ? fs::path(".") : dir_.parent_path();
+    std::error_code ec;
+    fs::create_directories(parent_, ec);
+    if (ec) throw UsageError{"--out: cannot create '" + parent_.string() + "': " + ec.message()};
+    if (::access(parent_.c_str(), W_OK | X_OK) != 0)
+      throw UsageError{"--out: cannot write to '" + parent_.string() + "': " + std::strerror(errno)};
+    const std::string base = dir_.filename().string();
+    lock_path_ = (parent_ / ("." + base + ".lock")).string();
+    lock_fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (lock_fd_ < 0)
+      throw UsageError{"--out: cannot open the lock " + lock_path_ + ": " + std::strerror(errno)};
+    struct flock l {};
+    l.l_type = F_WRLCK;
+    l.l_whence = SEEK_SET;
+    if (::fcntl(lock_fd_, F_SETLK, &l) != 0) {
+      const int e = errno;
+      ::close(lock_fd_);
+      lock_fd_ = -1;
+      if (e == EACCES || e == EAGAIN)
+        throw UsageError{"--out: another tapegrad-svd is writing to '" + dir_.string() + "' (it holds " +
+                         lock_path_ + "); wait for it to finish or choose another --out"};
+      throw UsageError{"--out: cannot lock " + lock_path_ + ": " + std::strerror(e)};
+    }
+    check_existing();
+    // Temporaries of a run that was killed (SIGKILL, power loss): ours to remove, under the lock.
+    for (const auto& e : fs::directory_iterator(parent_, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("." + base + ".tmp-", 0) == 0 && name.size() == base.size() + 12)
+        fs::remove_all(e.path(), ec);
+    }
+  }
+  ~OutDir() {
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+  }
+  OutDir(const OutDir&) = delete;
+  OutDir& operator=(const OutDir&) = delete;
+
+  const fs::path& path() const { return dir_; }
+
+  /// Writes the results into a new temporary directory (fill(tmp) writes the files), then puts it in
+  /// DIR's place in one rename and removes the previous results. On any failure the previous results are
+  /// untouched and nothing temporary is left; throws IoError.
+  template <class Fill>
+  void replace_with(Fill fill) {
+    check_existing();  // again: it may have changed during the solve
+    const DeferSignals defer;
+    std::string tmp = (parent_ / ("." + dir_.filename().string() + ".tmp-XXXXXX")).string();
+    if (::mkdtemp(tmp.data()) == nullptr)
+      throw IoError("--out: cannot create a temporary directory in " + parent_.string() + ": " +
+                    std::strerror(errno));
+    std::error_code ec;
+    try {
+      fill(fs::path(tmp));
+      if (::chmod(tmp.c_str(), 0755) != 0) throw IoError(tmp + ": chmod failed: " + std::strerror(errno));
+      if (fs::exists(fs::symlink_status(dir_))) {
+        if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dir_.c_str(), RENAME_EXCHANGE) != 0) {
+          if (errno != EINVAL && errno != ENOSYS)
+            throw IoError(dir_.string() + ": cannot replace it: " + std::strerror(errno));
+          // No exchange on this file system: the old results aside, then the new ones in place.
+          std::string old = (parent_ / ("." + dir_.filename().string() + ".tmp-XXXXXX")).string();
+          if (::mkdtemp(old.data()) == nullptr || ::rename(dir_.c_str(), old.c_str()) != 0)
+            throw IoError(dir_.string() +
+                          ": cannot move the previous results aside: " + std::strerror(errno));
+          if (::rename(tmp.c_str(), dir_.c_str()) != 0) {
+            const int e = errno;
+            ::rename(old.c_str(), dir_.c_str());
+            throw IoError(dir_.string() + ": cannot rename the new results into place: " + std::strerror(e));
+          }
+          tmp = old;
+        }
+        fs::remove_all(tmp, ec);  // the previous results, now at the temporary name
+      } else if (::rename(tmp.c_str(), dir_.c_str()) != 0) {
+        throw IoError(dir_.string() + ": cannot rename the new results into place: " + std::strerror(errno));
+      }
+    } catch (...) {
+      fs::remove_all(tmp, ec);
+      throw;
+    }
+  }
+
+ private:
+  /// DIR may be new, or a real directory (not a symlink) holding only tapegrad-svd's result files: replacing
+  /// it must never delete anything else.
+  void check_existing() const {
+    std::error_code ec;
+    const auto st = fs::symlink_status(dir_, ec);
+    if (!fs::exists(st)) return;
+    if (fs::is_symlink(st))
+      throw UsageError{"--out: '" + dir_.string() + "' is a symbolic link; give the real directory"};
+    if (!fs::is_directory(st)) throw UsageError{"--out: '" + dir_.string() + "' is not a directory"};
+    for (const auto& e : fs::directory_iterator(dir_, ec)) {
+      const std::string name = e.path().filename().string();
+      bool ours = false;
+      for (const char* f : kResultFiles) ours = ours || name == f;
+      if (!ours)
+        throw UsageError{
+            "--out: '" + dir_.string() + "' holds '" + name +
+            "', which is not a tapegrad-svd result; the whole directory is replaced, so give a new "
+            "or empty directory, or one from an earlier run"};
+    }
+    if (ec) throw UsageError{"--out: cannot read '" + dir_.string() + "': " + ec.message()};
+  }
+
+  fs::path dir_, parent_;
+  std::string lock_path_;
+  int lock_fd_ = -1;
+};
+
+/// Checks that the --graph files, --out and the input are different things, and that each --graph FILE
+/// is "-" (stdout), new, or a regular file (never a device, a symlink or a directory).
+void check_paths(const Cli& c) {
+  auto same = [](const std::string& a, const std::string& b) {
+    if (a.empty() || b.empty() || a == "-" || b == "-") return false;
+    std::error_code ec;
+    if (fs::equivalent(a, b, ec)) return true;
+    return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
+  };
+  auto inside = [](const std::string& file, const std::string& dir) {
+    if (file.empty() || dir.empty() || file == "-") return false;
+    std::error_code ec;
+    const fs::path f = fs::weakly_canonical(file, ec), d = fs::weakly_canonical(dir, ec);
+    auto fi = f.begin();
+    for (auto di = d.begin(); di != d.end(); ++di, ++fi)
+      if (fi == f.end() || *fi != *di) return false;
+    return true;
+  };
+  for (const auto& [opt, file] :
+       {std::pair{"--graph", c.graph}, std::pair{"--graph-optimized", c.graph_optimized}}) {
+    if (file.empty() || file == "-") continue;
+    if (same(file, c.matrix)) throw UsageError{std::string(opt) + ": '" + file + "' is the input matrix"};
+    if (inside(file, c.out_dir))
+      throw UsageError{std::string(opt) + ": '" + file + "' is inside --out '" + c.out_dir +
+                       "', which is replaced"};
+    std::error_code ec;
+    const auto st = fs::symlink_status(file, ec);
+    if (fs::exists(st) && !fs::is_regular_file(st))
+      throw UsageError{std::string(opt) + ": '" + file + "' exists and is not a regular file (" +
+                       (fs::is_symlink(st)     ? "a symbolic link"
+                        : fs::is_directory(st) ? "a directory"
+                                               : "a device or special file") +
+                       "); only regular files are replaced (or - for stdout)"};
+  }
+  if (same(c.graph, c.graph_optimized))
+    throw UsageError{"--graph and --graph-optimized: both name '" + c.graph + "'"};
+  if (!c.out_dir.empty() && c.matrix != "-" && (same(c.matrix, c.out_dir) || inside(c.matrix, c.out_dir)))
+    throw UsageError{"--out: '" + c.out_dir + "' holds the input matrix " + c.matrix +
+                     ", and it is replaced"};
 }
 
 std::string shape_of(const Matrix<double>& m) { return shape_string(m.rows(), m.cols()); }
@@ -374,17 +609,38 @@ std::string shortest(double v) {
   return std::string(buf, r.ptr);
 }
 
-void write_outputs(const std::string& dir, const SvdResult& r, const std::string& trace_name) {
-  auto path = [&](const char* f) { return (fs::path(dir) / f).string(); };
-  write_matrix_csv(path("U.csv"), r.U);
-  write_matrix_csv(path("singular_values.csv"), r.singular_values.transpose());
-  write_matrix_csv(path("V.csv"), r.V);
-  std::string loss = "iteration,loss\n";
-  for (std::size_t i = 0; i < r.loss_history.size(); ++i)
-    loss += std::to_string(i) + "," + shortest(r.loss_history[i]) + "\n";
-  write_file_atomic(path("loss.csv"), loss);
-  write_convergence_svg(path("convergence.svg"), r.loss_history,
-                        "How fast does the gradient algorithm converge?", trace_name);
+void write_outputs(OutDir& out, const SvdResult& r, const std::string& trace_name) {
+  out.replace_with([&](const fs::path& dir) {
+    auto path = [&](const char* f) {
+      fault_hook(f, true);
+      return (dir / f).string();
+    };
+    write_matrix_csv(path("U.csv"), r.U);
+    fault_hook("U.csv", false);
+    write_matrix_csv(path("singular_values.csv"), r.singular_values.transpose());
+    fault_hook("singular_values.csv", false);
+    write_matrix_csv(path("V.csv"), r.V);
+    fault_hook("V.csv", false);
+    std::string loss = "iteration,loss\n";
+    for (std::size_t i = 0; i < r.loss_history.size(); ++i)
+      loss += std::to_string(i) + "," + shortest(r.loss_history[i]) + "\n";
+    write_file_atomic(path("loss.csv"), loss);
+    fault_hook("loss.csv", false);
+    write_convergence_svg(path("convergence.svg"), r.loss_history,
+                          "How fast does the gradient algorithm converge?", trace_name);
+    fault_hook("convergence.svg", false);
+  });
+}
+
+/// --graph FILE: "-" is stdout; otherwise written atomically, with signals deferred while its temporary
+/// exists.
+void write_graph(const std::string& file, const std::string& dot) {
+  if (file == "-") {
+    std::fwrite(dot.data(), 1, dot.size(), stdout);
+    return;
+  }
+  const DeferSignals defer;
+  write_file_atomic(file, dot);
 }
 
 nlohmann::ordered_json to_json(const SvdResult& r, const MatrixShape& m) {
@@ -401,6 +657,7 @@ nlohmann::ordered_json to_json(const SvdResult& r, const MatrixShape& m) {
   j["seconds"] = number(r.seconds);
   j["reconstruction_error"] = number(r.reconstruction_error);
   j["orthogonality_error"] = number(r.orthogonality_error);
+  j["error_bound"] = number(r.error_bound);
   j["recipe"] = to_string(r.recipe);
   j["optimizer"] = r.method.empty() ? std::string(to_string(r.optimizer)) : r.method;
   j["dtype"] = to_string(r.dtype);
@@ -417,8 +674,8 @@ void print_summary(const SvdResult& r, const MatrixShape& m, const std::string& 
   for (Index i = 0; i < r.singular_values.size(); ++i) std::printf(" %.10g", r.singular_values(i));
   std::printf("\n%s after %ld iterations in %.3g s, final loss %.3g\n", to_string(r.status), r.iterations,
               r.seconds, r.final_loss);
-  std::printf("reconstruction error %.3g, orthogonality error %.3g\n", r.reconstruction_error,
-              r.orthogonality_error);
+  std::printf("reconstruction error %.3g, orthogonality error %.3g, error bound %.3g\n",
+              r.reconstruction_error, r.orthogonality_error, r.error_bound);
   if (!r.message.empty() && r.converged()) std::printf("%s\n", r.message.c_str());
 }
 
@@ -546,6 +803,7 @@ struct Job {
   Matrix<double> rows;  ///< rows [row_begin, row_begin + rows.rows()) of the matrix: all of it on one process
   Index row_begin = 0;
   std::string name;  ///< the matrix as named on the command line (just its file name when the path is long)
+  std::shared_ptr<OutDir> out;  ///< --out, checked and locked (process 0)
 };
 
 /// Parses the command line and reads the matrix; no collective operation inside. Returns an exit code when
@@ -577,7 +835,8 @@ std::optional<int> prepare(int argc, char** argv, const Processes& procs, Job& j
       throw UsageError{std::string(c.graph.empty() ? "--graph-optimized" : "--graph") +
                        ": the loss graph is written by a single process; run tapegrad-svd without mpirun"};
   }
-  if (!c.out_dir.empty() && procs.root()) prepare_out_dir(c.out_dir);
+  check_paths(c);
+  if (!c.out_dir.empty() && procs.root()) job.out = std::make_shared<OutDir>(c.out_dir);
 
   if (!procs.several()) {
     job.rows = read_matrix(c.matrix);
@@ -608,8 +867,8 @@ std::optional<int> prepare(int argc, char** argv, const Processes& procs, Job& j
   for (bool as_run : {false, true}) {
     const std::string& file = as_run ? c.graph_optimized : c.graph;
     if (file.empty()) continue;
-    write_file_atomic(file, f32 ? loss_graph_dot<float>(job.rows, options, label, as_run)
-                                : loss_graph_dot<double>(job.rows, options, label, as_run));
+    write_graph(file, f32 ? loss_graph_dot<float>(job.rows, options, label, as_run)
+                          : loss_graph_dot<double>(job.rows, options, label, as_run));
   }
   if (c.profile && procs.root()) {
     (c.json ? std::cerr : std::cout) << (f32 ? loss_profile_table<float>(job.rows, options, label)
@@ -654,8 +913,8 @@ SvdResult solve_job(Job& job, const Processes& procs) {
 int exit_code(Status status) {
   switch (status) {
     case Status::Converged:
-    case Status::Completed:
       return kExitOk;
+    case Status::Completed:
     case Status::NotConverged:
       return kExitNotConverged;
     case Status::Diverged:
@@ -669,16 +928,20 @@ void report(const Job& job, const SvdResult& r) {
   const Cli& c = job.cli;
   if (!c.out_dir.empty()) {
     const std::string method = r.method.empty() ? std::string(to_string(r.optimizer)) : r.method;
-    write_outputs(c.out_dir, r,
+    write_outputs(*job.out, r,
                   job.name + ", " + to_string(r.recipe) + ", " + method + ", " + to_string(r.dtype));
   }
+  errno = 0;
   if (c.json)
     std::cout << to_json(r, job.shape).dump() << std::endl;
   else
     print_summary(r, job.shape, job.name);
+  // A full disk or a closed pipe on stdout is an error, not a lost result (`> /dev/full`).
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0 || !std::cout)
+    throw IoError(std::string("stdout: write failed: ") + (errno ? std::strerror(errno) : "stream error"));
 
   // The solver's message says why and what to try; it goes to stderr, next to the summary or the JSON.
-  if (r.status == Status::NotConverged)
+  if (r.status == Status::NotConverged || r.status == Status::Completed)
     std::fprintf(stderr, "tapegrad-svd: %s\n",
                  r.message.empty() ? ("not converged within " + std::to_string(r.iterations) +
                                       " iterations: raise --iters or loosen --tol")

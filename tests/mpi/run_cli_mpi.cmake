@@ -1,9 +1,9 @@
 # The `mpi: tapegrad-svd ...` tests: one run of tapegrad-svd on one process and one through mpirun on NP
-# processes, with the same ARGS and MATRIX; both must exit 0, the NP-process run must print exactly one JSON
+# processes, with the same ARGS and MATRIX; both must exit 0 (or EXPECT_EXIT), the NP-process run must print exactly one JSON
 # object (process 0's) with the same shape, and its --out files (U gathered from every process) must equal
 # the one-process files within TOL (compare_matrices).
 #   cmake -DEXE=tapegrad-svd -DMPIEXEC=mpirun -DNP=3 -DARGS=a@@b -DMATRIX=file -DWORK=dir -DCOMPARE=exe
-#         -DTOL=1e-9 -P run_cli_mpi.cmake
+#         -DTOL=1e-9 [-DEXPECT_EXIT=1] -P run_cli_mpi.cmake
 string(REPLACE "@@" ";" args "${ARGS}")
 file(REMOVE_RECURSE "${WORK}")
 set(runs one many)
@@ -12,8 +12,11 @@ set(cmd_many "${MPIEXEC}" -n ${NP} --oversubscribe --allow-run-as-root "${EXE}")
 foreach(run IN LISTS runs)
   execute_process(COMMAND ${cmd_${run}} ${args} --json --out "${WORK}/${run}" "${MATRIX}"
                   OUTPUT_VARIABLE out_${run} ERROR_VARIABLE err RESULT_VARIABLE rc TIMEOUT 100)
-  if(NOT rc STREQUAL "0")
-    message(FATAL_ERROR "${run}: exit code ${rc}\n--- stdout:\n${out_${run}}\n--- stderr:\n${err}")
+  if(NOT DEFINED EXPECT_EXIT OR EXPECT_EXIT STREQUAL "")
+    set(EXPECT_EXIT 0)
+  endif()
+  if(NOT rc STREQUAL "${EXPECT_EXIT}")
+    message(FATAL_ERROR "${run}: exit code ${rc} (expected ${EXPECT_EXIT})\n--- stdout:\n${out_${run}}\n--- stderr:\n${err}")
   endif()
 endforeach()
 string(REGEX MATCHALL "\"singular_values\"" objects "${out_many}")

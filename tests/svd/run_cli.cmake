@@ -1,6 +1,6 @@
 # Runs tapegrad-svd once and checks its exit code and output (the `cli: ...` tests of tests/svd/tests.cmake).
 #   cmake -DEXE=path -DARGS=a@@b@@c -DEXPECT_EXIT=2 -DEXPECT_REGEX=re [-DSTDIN=file] [-DOUT_DIR=dir]
-#         [-DEXPECT_FILES=a@@b] [-DEXPECT_ONCE=text] -P run_cli.cmake
+#         [-DEXPECT_FILES=a@@b] [-DEXPECT_ONCE=text] [-DSTDOUT=file] [-DENV=NAME=value] -P run_cli.cmake
 # ARGS and EXPECT_FILES are separated by "@@" (a CMake list would be split by add_test). OUT_DIR is removed
 # before the run; afterwards EXPECT_FILES must exist in it and no temporary file may be left behind.
 string(REPLACE "@@" ";" args "${ARGS}")
@@ -10,6 +10,10 @@ endif()
 set(input_option)
 if(DEFINED STDIN AND NOT STDIN STREQUAL "")
   set(input_option INPUT_FILE "${STDIN}")
+endif()
+# STDOUT: stdout goes to this file instead (e.g. /dev/full, to test write errors).
+if(DEFINED STDOUT AND NOT STDOUT STREQUAL "")
+  list(APPEND input_option OUTPUT_FILE "${STDOUT}")
 endif()
 execute_process(COMMAND "${EXE}" ${args} ${input_option}
                 OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc TIMEOUT 120)

@@ -38,7 +38,10 @@ TEST_CASE("seed recipe reproduces the notebooks' SGD and Adam results, failures 
       auto o = seed_options(dir);
       o.optimizer = kind;
       const auto r = solve(test::read_csv(dir + "M.csv"), o);
-      CHECK(r.status == Status::Completed);
+      // Converged exactly when the accuracy test holds (float32: error bound <= 5e-6, orthogonality <= 1e-5),
+      // measured again here from the result.
+      CHECK((r.status == Status::Converged || r.status == Status::Completed));
+      CHECK((r.status == Status::Converged) == (r.error_bound <= 5e-6 && r.orthogonality_error <= 1e-5));
       CHECK(r.iterations == 20000);
       const Matrix<double> want = test::read_csv(dir + prefix + "_singular_values.csv").transpose();
       CHECK((r.singular_values - want).cwiseAbs().maxCoeff() <= 1e-3);

@@ -98,7 +98,9 @@ TEST_CASE("SVDs trained concurrently on separate tapes equal the same runs done 
     const std::size_t i = t % js.size();
     CAPTURE(js[i].name, t);
     if (errors[t]) std::rethrow_exception(errors[t]);
-    CHECK(sequential[i].converged());
+    // Every run ends normally: converged, or (seed) its fixed count run without meeting the accuracy test.
+    CHECK((sequential[i].converged() ||
+           (sequential[i].recipe == Recipe::Seed && sequential[i].status == Status::Completed)));
     require_identical(sequential[i], concurrent[t]);
   }
 }

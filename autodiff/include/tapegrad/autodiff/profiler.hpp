@@ -27,40 +27,49 @@
 
 namespace tapegrad {
 
-enum class ProfilePhase : std::uint8_t { forward, backward };
+/// Which pass an event belongs to.
+enum class ProfilePhase : std::uint8_t {
+  forward,  ///< the op computed its value
+  backward  ///< the op passed gradients to its inputs
+};
 
 /// One run of one op.
 struct ProfileEvent {
   const char* op = "";             ///< the op that ran (after the rewrites: "matmul_nt", "mse", ...)
   const char* replaced = nullptr;  ///< for a fused node, the pattern it replaced ("mean(square(a - b))")
   std::uint32_t node = 0;          ///< the node's index on the tape
-  ProfilePhase phase = ProfilePhase::forward;
-  std::uint32_t step = 0;     ///< the step (Profiler::step()) it ran in: 1, 2, ...; 0 outside any
-  OpShapes shapes;            ///< output and input shapes
-  std::int64_t start_ns = 0;  ///< since the profiler's origin (made, or last clear())
-  std::int64_t duration_ns = 0;
-  bool cost_known = false;  ///< false: the op declares no cost (flops and bytes are 0)
-  double flops = 0;
-  double bytes = 0;  ///< matrix entries read and written, times the entry size
+  ProfilePhase phase = ProfilePhase::forward;  ///< forward or backward
+  std::uint32_t step = 0;        ///< the step (Profiler::step()) it ran in: 1, 2, ...; 0 outside any
+  OpShapes shapes;               ///< output and input shapes
+  std::int64_t start_ns = 0;     ///< since the profiler's origin (made, or last clear())
+  std::int64_t duration_ns = 0;  ///< wall time of the op's forward or backward function
+  bool cost_known = false;       ///< false: the op declares no cost (flops and bytes are 0)
+  double flops = 0;              ///< floating-point operations (OpDef::cost)
+  double bytes = 0;              ///< matrix entries read and written, times the entry size
 };
 
 /// One step's wall time (Profiler::step()).
 struct ProfileStep {
-  std::uint32_t id = 0;
-  std::int64_t start_ns = 0;
-  std::int64_t duration_ns = 0;
+  std::uint32_t id = 0;          ///< 1, 2, ... in the order the steps began
+  std::int64_t start_ns = 0;     ///< since the profiler's origin
+  std::int64_t duration_ns = 0;  ///< wall time from begin_step() to end_step()
 };
 
 /// The events of one op (one name, and one replaced pattern for fused nodes), summed.
 struct OpSummary {
-  std::string op;        ///< the op's name
-  std::string replaced;  ///< the pattern a fused op replaced (empty if none)
-  std::size_t calls_forward = 0, calls_backward = 0;
-  double ns_forward = 0, ns_backward = 0;
-  double flops_forward = 0, flops_backward = 0;
-  double bytes = 0;
-  bool cost_known = true;  ///< every event of the op had a declared cost
+  std::string op;                  ///< the op's name
+  std::string replaced;            ///< the pattern a fused op replaced (empty if none)
+  std::size_t calls_forward = 0;   ///< forward runs
+  std::size_t calls_backward = 0;  ///< backward runs
+  double ns_forward = 0;           ///< total forward time
+  double ns_backward = 0;          ///< total backward time
+  double flops_forward = 0;        ///< total forward FLOPs
+  double flops_backward = 0;       ///< total backward FLOPs
+  double bytes = 0;                ///< total bytes touched, both passes
+  bool cost_known = true;          ///< every event of the op had a declared cost
+  /// Total time, forward and backward.
   double ns() const { return ns_forward + ns_backward; }
+  /// Total FLOPs, forward and backward.
   double flops() const { return flops_forward + flops_backward; }
 };
 
@@ -79,6 +88,7 @@ class Profiler {
   /// Times a step while it lives (begin_step() ... end_step()).
   class StepScope {
    public:
+    /// Begins a step of `p`; the destructor ends it.
     explicit StepScope(Profiler& p) : p_(&p) { p.begin_step(); }
     StepScope(const StepScope&) = delete;
     StepScope& operator=(const StepScope&) = delete;
@@ -87,15 +97,20 @@ class Profiler {
    private:
     Profiler* p_;
   };
+  /// A scope that times one step: `{ auto s = profiler.step(); ... }`.
   [[nodiscard]] StepScope step() { return StepScope(*this); }
   /// Starts a step: events until end_step() carry its number. Throws std::logic_error inside another step.
   void begin_step();
+  /// Ends the step begun by begin_step().
   void end_step();
 
+  /// Every event recorded, in the order the ops ran.
   const std::vector<ProfileEvent>& events() const { return events_; }
+  /// Every step timed.
   const std::vector<ProfileStep>& steps() const { return steps_; }
-  /// The summed wall time of all events / all steps.
+  /// The summed wall time of all events.
   double op_ns() const;
+  /// The summed wall time of all steps.
   double step_ns() const;
 
   /// The events grouped by op (name and replaced pattern), the most time first.

@@ -110,19 +110,23 @@ using BackwardFn = void (*)(OpContext<T>&);
 /// reduction of N entries N; `elements` counts every matrix entry read plus every entry written, each
 /// matrix once, so bytes touched = elements · sizeof(T)).
 struct OpCost {
-  double flops = 0;
-  double elements = 0;
+  double flops = 0;     ///< floating-point operations
+  double elements = 0;  ///< matrix entries read plus entries written
 };
 
 /// The shapes (and parameters) an op's cost is counted from.
 struct OpShapes {
-  Index rows = 0, cols = 0;  // the output
-  Index in_rows[3] = {0, 0, 0}, in_cols[3] = {0, 0, 0};
-  bool needs_grad[3] = {false, false, false};  // input k receives a gradient (backward)
-  std::uint8_t n_in = 0;
-  std::uint32_t attr = 0;  // the node's op parameters
-  double scalar = 0;
+  Index rows = 0;                              ///< the output's rows
+  Index cols = 0;                              ///< the output's columns
+  Index in_rows[3] = {0, 0, 0};                ///< input k's rows
+  Index in_cols[3] = {0, 0, 0};                ///< input k's columns
+  bool needs_grad[3] = {false, false, false};  ///< input k receives a gradient (backward)
+  std::uint8_t n_in = 0;                       ///< the number of inputs
+  std::uint32_t attr = 0;                      ///< the node's op flags (OpContext::attr)
+  double scalar = 0;                           ///< the node's scalar parameter (OpContext::scalar)
+  /// The output's number of entries.
   Index size() const { return rows * cols; }
+  /// Input k's number of entries.
   Index in_size(int k) const { return in_rows[k] * in_cols[k]; }
 };
 
@@ -374,6 +378,7 @@ class Tape {
     profiler_ = profiler;
     hooked_ = anomaly_ || profiler_;
   }
+  /// The profiler set_profiler() attached, or null.
   Profiler* profiler() const { return profiler_; }
 
   /// Throws TapeError unless `v` is a live node of this tape. `op` names the caller in the message.
@@ -447,7 +452,9 @@ class Tape {
   Var<T> finish_record(detail::Node<T>& n, bool same);
   detail::Node<T>& begin_constant(Index rows, Index cols, std::string_view name, bool& same,
                                   bool* identity = nullptr);
-  void check_views(const char* op) const;
+  // Parameters and constant views resized since they were recorded would be read out of bounds: ShapeError
+  // naming them.
+  void check_outside_shapes(const char* op) const;
   void mark_observed(detail::Node<T>* n);  // the user reads n: later plans keep it as written
   void observe(detail::Node<T>* n);        // ... and compute it now
   void deoptimize();                       // computes every node, and makes each run as recorded
@@ -494,7 +501,7 @@ class Tape {
   };
   std::vector<detail::Node<T>*> plan_zero_;
   std::vector<Planned> plan_run_;
-  std::vector<detail::Node<T>*> views_;  // constant_view nodes of this recording, whose shape is checked
+  std::vector<detail::Node<T>*> outside_;  // parameter and constant_view nodes: their shapes are checked
   std::uint64_t bplan_gen_ = 0;
   std::size_t bplan_size_ = 0;  // 0: no plan
   std::uint32_t bplan_root_ = 0;

@@ -29,8 +29,8 @@ enum class Dtype { Float32, Float64 };
 
 /// How a run ended.
 enum class Status {
-  Converged,     ///< auto: the tolerance was met
-  Completed,     ///< seed: the fixed iteration count was run
+  Converged,     ///< the accuracy test holds (SvdResult::error_bound, orthogonality_error; docs/svd-auto.md)
+  Completed,     ///< seed: the fixed iteration count was run, but the accuracy test does not hold
   NotConverged,  ///< auto: the iteration limit came first (results are still the best found)
   Diverged,      ///< the loss became non-finite or grew far above its best; see SvdResult::message
 };
@@ -66,7 +66,7 @@ struct SvdOptions {
   bool amsgrad = false;                ///< Adam's AMSGrad variant
   /// Seed: the iteration count (default 20000). Auto: the maximum (default: see docs/svd-auto.md).
   std::optional<long> iterations;
-  /// Auto: the convergence tolerance (unset: the solver's default for the dtype).
+  /// The bound on SvdResult::error_bound for `converged` (unset: 5e-11 in float64, 5e-6 in float32).
   std::optional<double> tolerance;
   /// Number of singular triplets; unset: min(m, n). The seed recipe needs m >= n and rank n.
   std::optional<Index> rank;
@@ -94,14 +94,19 @@ struct SvdResult {
   std::vector<double> loss_history;      ///< loss at iterations 0, 1, ... (when record_loss)
   double reconstruction_error = 0;       ///< ‖M − U S Vᵀ‖_F / ‖M‖_F
   double orthogonality_error = 0;        ///< max(max|UᵀU − I|, max|VᵀV − I|)
-  std::string message;                   ///< human-readable: why it stopped, and what to try if it failed
-  Recipe recipe = Recipe::Auto;          ///< the recipe that ran
+  /// A bound on max_j |σ_j(computed) − σ_j(exact)| / σ_max, from the triplets' residuals ‖M v − σ u‖,
+  /// ‖Mᵀ u − σ v‖ and the gaps between them (svd/src/recipes.hpp). Converged means error_bound <= 5e-11 and
+  /// orthogonality_error <= 1e-10 in float64 (5e-6 and 1e-5 in float32), unless --tol sets the first bound.
+  double error_bound = 0;
+  std::string message;           ///< human-readable: why it stopped, and what to try if it failed
+  Recipe recipe = Recipe::Auto;  ///< the recipe that ran
   OptimizerKind optimizer = OptimizerKind::Sgd;  ///< the optimizer that ran
   std::string method;                            ///< e.g. "sgd", "adam", or the auto recipe's method name
   Dtype dtype = Dtype::Float64;                  ///< the scalar type it computed in
   Index rank = 0;                                ///< the number of triplets
-  /// Converged (auto) or completed (seed).
-  bool converged() const { return status == Status::Converged || status == Status::Completed; }
+  /// The measured accuracy test held (error_bound and orthogonality_error within their bounds), for either
+  /// recipe.
+  bool converged() const { return status == Status::Converged; }
 };
 
 /// Bad options or a matrix the recipe cannot take (the message says which and why).
