@@ -6,4 +6,5 @@ add_library(tapegrad::mpi ALIAS tapegrad_mpi)
 set_target_properties(tapegrad_mpi PROPERTIES EXPORT_NAME mpi OUTPUT_NAME tapegrad_mpi POSITION_INDEPENDENT_CODE ON)
 target_link_libraries(tapegrad_mpi PUBLIC tapegrad::autodiff PRIVATE MPI::MPI_CXX)
 tapegrad_set_warnings(tapegrad_mpi)
-install(TARGETS tapegrad_mpi EXPORT tapegradTargets)
+# Its own export set: the package config loads it only when the mpi component (and MPI) is found.
+install(TARGETS tapegrad_mpi EXPORT tapegradMpiTargets)
