@@ -5,6 +5,6 @@
 #include "tapegrad/autodiff/graphviz.hpp"
 #include "tapegrad/autodiff/matrix.hpp"
 #include "tapegrad/autodiff/ops.hpp"
-#include "tapegrad/autodiff/profiler.hpp"
 #include "tapegrad/autodiff/print.hpp"
+#include "tapegrad/autodiff/profiler.hpp"
 #include "tapegrad/autodiff/tape.hpp"

@@ -56,6 +56,18 @@ void binary_backward(OpContext<T>& c, Fa da, Fb db) {
   }
 }
 
+// add's and sub's cost: n adds (n = output entries); backward n adds per input with a gradient (a sum when it
+// broadcasts).
+inline OpCost add_sub_cost(const OpShapes& s, bool backward) {
+  const double n = detail::out_size(s);
+  if (!backward) return {n, detail::in_size(s, 0) + detail::in_size(s, 1) + n};
+  OpCost c;
+  for (int k = 0; k < 2; ++k) {
+    if (s.needs_grad[k]) c = {c.flops + n, c.elements + n + 2 * detail::in_size(s, k)};
+  }
+  return c;
+}
+
 }  // namespace
 
 template <class T>
@@ -63,16 +75,7 @@ Var<T> add(Var<T> a, Var<T> b) {
   // C = A + B   =>   dA += dC,   dB += dC   (summed over broadcast dimensions)
   Tape<T>& t = detail::same_tape("add", a, b);
   auto [r, cols] = broadcast_shape("add", a, b);
-  // cost: n adds (n = output entries); backward n adds per input with a gradient (a sum when it broadcasts)
-  static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
-    const double n = detail::out_size(s);
-    if (!backward) return {n, detail::in_size(s, 0) + detail::in_size(s, 1) + n};
-    OpCost c;
-    for (int k = 0; k < 2; ++k) {
-      if (s.needs_grad[k]) c = {c.flops + n, c.elements + n + 2 * detail::in_size(s, k)};
-    }
-    return c;
-  };
+  static constexpr CostFn cost = add_sub_cost;
   static constexpr OpDef<T> op{"add",
                                OpKind::add,
                                [](OpContext<T>& c) {
@@ -105,16 +108,7 @@ Var<T> sub(Var<T> a, Var<T> b) {
   // C = A - B   =>   dA += dC,   dB -= dC
   Tape<T>& t = detail::same_tape("sub", a, b);
   auto [r, cols] = broadcast_shape("sub", a, b);
-  // cost: as add's
-  static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
-    const double n = detail::out_size(s);
-    if (!backward) return {n, detail::in_size(s, 0) + detail::in_size(s, 1) + n};
-    OpCost c;
-    for (int k = 0; k < 2; ++k) {
-      if (s.needs_grad[k]) c = {c.flops + n, c.elements + n + 2 * detail::in_size(s, k)};
-    }
-    return c;
-  };
+  static constexpr CostFn cost = add_sub_cost;
   static constexpr OpDef<T> op{"sub", OpKind::sub,
                                [](OpContext<T>& c) {
                                  if (same_shape(c.in(0), c.in(1)))
