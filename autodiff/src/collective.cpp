@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "ops/costs.hpp"
+
 namespace tapegrad::mpi {
 
 namespace {
@@ -136,6 +138,7 @@ RowBlock row_block(Index rows, int rank, int size) {
 template <class T>
 Var<T> allreduce_sum(Var<T> x) {
   // Y = Σ_p X_p (the same Y on every process)   =>   dX_p += dY (every process holds the same dY)
+  // (cost, this process's share: a copy, the reduction's adds and the messages not counted; backward n adds)
   return x.tape().record(
       "allreduce_sum", {x}, x.rows(), x.cols(),
       [](OpContext<T>& c) {
@@ -144,12 +147,14 @@ Var<T> allreduce_sum(Var<T> x) {
       },
       [](OpContext<T>& c) {
         if (c.needs_grad(0)) c.grad_in(0) += c.grad_out();
-      });
+      },
+      T(0), detail::unary_cost<0, 1, 0>);
 }
 
 template <class T>
 Var<T> replicated(Var<T> x) {
   // Y_p = X (the same X on every process)   =>   dX += Σ_p dY_p
+  // (cost: a copy; backward n adds, the reduction's adds and the messages not counted)
   return x.tape().record(
       "replicated", {x}, x.rows(), x.cols(), [](OpContext<T>& c) { c.out() = c.in(0); },
       [](OpContext<T>& c) {
@@ -160,7 +165,8 @@ Var<T> replicated(Var<T> x) {
         total = c.grad_out();
         allreduce(total.data(), total.size(), MPI_SUM);
         if (c.needs_grad(0)) c.grad_in(0) += total;
-      });
+      },
+      T(0), detail::unary_cost<0, 1, 0>);
 }
 
 template Var<float> allreduce_sum<float>(Var<float>);

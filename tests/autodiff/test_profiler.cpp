@@ -92,6 +92,58 @@ TEST_CASE("profiler: every op's FLOPs equal the hand count, forward and backward
       {"scale_columns", [&](T& t) { return scale_columns(t.parameter(A), t.parameter(v)); }, "scale_columns",
        12, 48},
       {"scale_rows", [&](T& t) { return scale_rows(t.parameter(u), t.parameter(A)); }, "scale_rows", 12, 48},
+      {"sin", [&](T& t) { return sin(t.parameter(A)); }, "sin", 12, 36},
+      {"cos", [&](T& t) { return cos(t.parameter(A)); }, "cos", 12, 36},
+      {"log1p", [&](T& t) { return log1p(t.parameter(A)); }, "log1p", 12, 36},
+      {"expm1", [&](T& t) { return expm1(t.parameter(A)); }, "expm1", 12, 36},
+      {"softplus", [&](T& t) { return softplus(t.parameter(A)); }, "softplus", 12, 36},
+      // dA 5 per entry, dB 6 (log, two ∘, +=, the A = 0 test's two comparisons)
+      {"pow, matrix exponent", [&](T& t) { return pow(t.parameter(A), t.parameter(B)); }, "pow_matrix", 12,
+       5 * 12 + 6 * 12},
+      {"maximum", [&](T& t) { return maximum(t.parameter(A), t.parameter(B)); }, "maximum", 12, 2 * 2 * 12},
+      {"minimum", [&](T& t) { return minimum(t.parameter(A), t.parameter(B)); }, "minimum", 12, 2 * 2 * 12},
+      {"max", [&](T& t) { return max(t.parameter(A)); }, "max", 12, 2 * 12 + 2},
+      {"min", [&](T& t) { return min(t.parameter(A)); }, "min", 12, 2 * 12 + 2},
+      // each row's first entry starts its maximum: 12 - 3 comparisons; backward finds them again (12)
+      {"rowwise_max", [&](T& t) { return rowwise_max(t.parameter(A)); }, "rowwise_max", 12 - 3, 12},
+      {"colwise_max", [&](T& t) { return colwise_max(t.parameter(A)); }, "colwise_max", 12 - 4, 12},
+      {"rowwise_min", [&](T& t) { return rowwise_min(t.parameter(A)); }, "rowwise_min", 12 - 3, 12},
+      {"colwise_min", [&](T& t) { return colwise_min(t.parameter(A)); }, "colwise_min", 12 - 4, 12},
+      {"clamp", [&](T& t) { return clamp(t.parameter(A), 0.2, 0.8); }, "clamp", 2 * 12, 3 * 12},
+      {"cat, rows", [&](T& t) { return cat(t.parameter(A), t.parameter(B), 0); }, "cat", 0, 24},
+      {"cat, columns", [&](T& t) { return cat(t.parameter(A), t.parameter(B), 1); }, "cat", 0, 24},
+      {"narrow", [&](T& t) { return narrow(t.parameter(A), 1, 1, 2); }, "narrow", 0, 6},
+      {"index_select",
+       [&](T& t) {
+         return index_select(t.parameter(A), 0, {2, 0});
+       },
+       "index_select", 0, 8},
+      {"reshape", [&](T& t) { return reshape(t.parameter(A), 4, 3); }, "reshape", 0, 12},
+      // max, -, exp, Σ, / per entry; backward S ∘ dS, Σ, -, ∘, +=
+      {"rowwise_softmax", [&](T& t) { return rowwise_softmax(t.parameter(A)); }, "softmax", 60, 60},
+      {"colwise_softmax", [&](T& t) { return colwise_softmax(t.parameter(A)); }, "softmax", 60, 60},
+      // 6 per entry and a log per row (3) or column (4)
+      {"rowwise_log_softmax", [&](T& t) { return rowwise_log_softmax(t.parameter(A)); }, "log_softmax",
+       72 + 3, 60},
+      {"colwise_log_softmax", [&](T& t) { return colwise_log_softmax(t.parameter(A)); }, "log_softmax",
+       72 + 4, 60},
+      {"colwise_logsumexp", [&](T& t) { return colwise_logsumexp(t.parameter(A)); }, "colwise_logsumexp",
+       4 * 12 + 2 * 4, 4 * 12},
+      {"logsumexp", [&](T& t) { return logsumexp(t.parameter(A)); }, "logsumexp", 4 * 12 + 2, 4 * 12},
+      // forward: logsumexp 4·12 + 3 logs, 3 per row, / N; backward: the logsumexp again, / N, 3 per row
+      // (row weights), 4 per entry, a -= per row
+      {"cross_entropy, labels",
+       [&](T& t) {
+         return cross_entropy(t.parameter(A), {0, 3, 1});
+       },
+       "cross_entropy", 4 * 12 + 3 + 3 * 3 + 1, 4 * 12 + 3 + 1 + 3 * 3 + 4 * 12 + 3},
+      // forward: logsumexp 4·12 + 3, 4 per entry, -, / N; backward: logsumexp, / N; dX 12 + 3·3 (row sums of
+      // Y and weights), 6 per entry; dY 4 per entry
+      {"cross_entropy, probabilities", [&](T& t) { return cross_entropy(t.parameter(A), t.parameter(B)); },
+       "softmax_cross_entropy", 4 * 12 + 3 + 4 * 12 + 2, (4 * 12 + 3 + 1) + (12 + 3 * 3 + 6 * 12) + 4 * 12},
+      {"binary_cross_entropy_with_logits",
+       [&](T& t) { return binary_cross_entropy_with_logits(t.parameter(A), t.parameter(B)); },
+       "binary_cross_entropy_with_logits", 4 * 12 + 1, 1 + 4 * 12 + 2 * 12},
   };
   for (const auto& c : cases) {
     SECTION(c.name) {
@@ -362,15 +414,18 @@ TEST_CASE("profiler: the DOT graph coloured by time marks the slowest op red and
   Tape<double> tape;
   Profiler prof;
   tape.set_profiler(&prof);
-  auto big = matmul_nt(tape.parameter(A), tape.parameter(A));  // 64x64x32: far the most time
+  auto big = matmul_nt(tape.parameter(A), tape.parameter(A));
   auto loss = sum(big) + sum_squares(tape.parameter(B));
   for (int i = 0; i < 5; ++i) {
     tape.forward();
     tape.backward(loss);
   }
-  const auto times = prof.node_ns();
-  REQUIRE(times.size() > big.index());
-  REQUIRE(*std::max_element(times.begin(), times.end()) == times[big.index()]);
+  const auto measured = prof.node_ns();
+  REQUIRE(measured.size() > big.index());
+  CHECK(measured[big.index()] > 0);
+  // The colouring is tested on given times (which op is slowest in a real run depends on the machine's load).
+  std::vector<double> times(measured.size(), 1.0);
+  times[big.index()] = 100.0;
   DotOptions coloured;
   coloured.as_run = true;
   coloured.node_times = times;

@@ -38,4 +38,11 @@ OpCost reduction_cost(const OpShapes& s, bool backward) {
   return {a + Divides * n, 2 * a + n};
 }
 
+/// logsumexp of a entries into n outputs (rows, columns or all): 4a + 2n (max, -, exp, + per entry; log, +
+/// per output); backward 4a (-, exp, ∘, += per entry) reading A, c and dc.
+inline OpCost logsumexp_cost(const OpShapes& s, bool backward) {
+  const double a = in_size(s, 0), n = out_size(s);
+  return backward ? OpCost{4 * a, 3 * a + 2 * n} : OpCost{4 * a + 2 * n, a + n};
+}
+
 }  // namespace tapegrad::detail

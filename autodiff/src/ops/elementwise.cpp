@@ -161,61 +161,76 @@ Var<T> sigmoid(Var<T> a) {
 
 template <class T>
 Var<T> sin(Var<T> a) {
-  // C = sin(A)   =>   dA += cos(A) ∘ dC
+  // C = sin(A)   =>   dA += cos(A) ∘ dC   (cost: n, backward 3n reading dC, A)
   return a.tape().record(
       "sin", {a}, a.rows(), a.cols(),
       [](OpContext<T>& c) { detail::vec::sin(c.in(0).data(), out_like_in(c), c.in(0).size()); },
       [](OpContext<T>& c) {
         add_vec_grad<T>(detail::vec::cos, c.in(0).data(), c.grad_out().data(), c.grad_in(0).data(),
                         c.in(0).size());
-      });
+      },
+      T(0), detail::unary_cost<1, 3, 1>);
 }
 
 template <class T>
 Var<T> cos(Var<T> a) {
-  // C = cos(A)   =>   dA -= sin(A) ∘ dC
+  // C = cos(A)   =>   dA -= sin(A) ∘ dC   (cost: n, backward 3n reading dC, A)
   return a.tape().record(
       "cos", {a}, a.rows(), a.cols(),
       [](OpContext<T>& c) { detail::vec::cos(c.in(0).data(), out_like_in(c), c.in(0).size()); },
       [](OpContext<T>& c) {
         add_vec_grad<T>(detail::vec::sin, c.in(0).data(), c.grad_out().data(), c.grad_in(0).data(),
                         c.in(0).size(), T(-1));
-      });
+      },
+      T(0), detail::unary_cost<1, 3, 1>);
 }
 
 template <class T>
 Var<T> log1p(Var<T> a) {
-  // C = log(1 + A)   =>   dA += dC / (1 + A)
+  // C = log(1 + A)   =>   dA += dC / (1 + A)   (cost: n, backward 3n reading dC, A)
   return a.tape().record(
       "log1p", {a}, a.rows(), a.cols(),
       [](OpContext<T>& c) { detail::vec::log1p(c.in(0).data(), out_like_in(c), c.in(0).size()); },
-      [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out().array() / (T(1) + c.in(0).array()); });
+      [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out().array() / (T(1) + c.in(0).array()); }, T(0),
+      detail::unary_cost<1, 3, 1>);
 }
 
 template <class T>
 Var<T> expm1(Var<T> a) {
-  // C = exp(A) - 1   =>   dA += (C + 1) ∘ dC
+  // C = exp(A) - 1   =>   dA += (C + 1) ∘ dC   (cost: n, backward 3n reading dC, C)
   return a.tape().record(
       "expm1", {a}, a.rows(), a.cols(),
       [](OpContext<T>& c) { detail::vec::expm1(c.in(0).data(), out_like_in(c), c.in(0).size()); },
-      [](OpContext<T>& c) { c.grad_in(0).array() += (c.out().array() + T(1)) * c.grad_out().array(); });
+      [](OpContext<T>& c) { c.grad_in(0).array() += (c.out().array() + T(1)) * c.grad_out().array(); }, T(0),
+      detail::unary_cost<1, 3, 1>);
 }
 
 template <class T>
 Var<T> softplus(Var<T> a) {
-  // C = log(1 + exp(A))   =>   dA += sigmoid(A) ∘ dC
+  // C = log(1 + exp(A))   =>   dA += sigmoid(A) ∘ dC   (cost: n, backward 3n reading dC, A)
   return a.tape().record(
       "softplus", {a}, a.rows(), a.cols(),
       [](OpContext<T>& c) { detail::vec::softplus(c.in(0).data(), out_like_in(c), c.in(0).size()); },
       [](OpContext<T>& c) {
         add_vec_grad<T>(detail::vec::sigmoid, c.in(0).data(), c.grad_out().data(), c.grad_in(0).data(),
                         c.in(0).size());
-      });
+      },
+      T(0), detail::unary_cost<1, 3, 1>);
 }
 
 template <class T>
 Var<T> pow(Var<T> a, Var<T> b) {
   // C = A^B   =>   dA += B A^(B-1) ∘ dC,   dB += C log(A) ∘ dC   (0 where A = 0 and B >= 0, as PyTorch)
+  // cost: n (pow) reading A, B; backward dA 5n (B - 1, pow, ∘ B, ∘ dC, +=) reading A, B, dC; dB 6n (log, two
+  // ∘,
+  // +=, the two comparisons of the A = 0 test) reading A, B, C, dC
+  static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
+    const double n = detail::out_size(s);
+    if (!backward) return {n, 3 * n};
+    const bool ga = s.needs_grad[0], gb = s.needs_grad[1];
+    if (!ga && !gb) return {};
+    return {(ga ? 5 : 0) * n + (gb ? 6 : 0) * n, (gb ? 4 : 3) * n + (ga ? 2 : 0) * n + (gb ? 2 : 0) * n};
+  };
   Tape<T>& t = detail::same_tape("pow", a, b);
   if (a.rows() != b.rows() || a.cols() != b.cols())
     throw ShapeError("pow: the exponent's shape " + detail::shape_of(b) + " differs from the base's " +
@@ -246,7 +261,8 @@ Var<T> pow(Var<T> a, Var<T> b) {
                 (xs == T(0) && ps >= T(0)).select(T(0), ys * f * ds);
           }
         }
-      });
+      },
+      T(0), cost);
 }
 
 namespace detail {

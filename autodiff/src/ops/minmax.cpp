@@ -6,11 +6,37 @@
 #include <stdexcept>
 #include <string>
 
+#include "costs.hpp"
 #include "op_support.hpp"
 
 namespace tapegrad {
 
 namespace {
+
+// maximum's and minimum's cost: n comparisons reading A, B; backward per input with a gradient 2n (the
+// comparison, +=; ties counted as plain entries), reading dC, A and B once, the gradient read and written.
+OpCost elementwise_extreme_cost(const OpShapes& s, bool backward) {
+  const double n = detail::out_size(s);
+  if (!backward) return {n, 3 * n};
+  const double g = (s.needs_grad[0] ? 1 : 0) + (s.needs_grad[1] ? 1 : 0);
+  if (g == 0) return {};
+  return {2 * g * n, 3 * n + 2 * g * n};
+}
+
+// max's and min's cost over a entries: a comparisons; backward 2a + 2 (the tie test twice per entry, dc / k,
+// one += for a single extreme; k ties add k - 1 more), reading A and dc, the gradient read and written.
+OpCost full_extreme_cost(const OpShapes& s, bool backward) {
+  const double a = detail::in_size(s, 0);
+  return backward ? OpCost{2 * a + 2, 3 * a + 1} : OpCost{a, a + 1};
+}
+
+// rowwise_max's (and the others') cost, A a entries into n outputs: a - n comparisons (each row's first entry
+// starts it); backward the same comparisons to find the entry again, and n adds, reading A and dc, n gradient
+// entries read and written.
+OpCost directional_extreme_cost(const OpShapes& s, bool backward) {
+  const double a = detail::in_size(s, 0), n = detail::out_size(s);
+  return backward ? OpCost{a, a + 3 * n} : OpCost{a - n, a + n};
+}
 
 // Greater for max (Sign = 1), less for min (Sign = -1); a NaN always wins, so that NaN propagates.
 template <int Sign, class T>
@@ -43,7 +69,8 @@ Var<T> elementwise_extreme(const char* name, Var<T> a, Var<T> b) {
                                    c.grad_in(0).array() += wins.select(g, (a == b).select(g / T(2), T(0)));
                                  if (c.needs_grad(1))
                                    c.grad_in(1).array() += loses.select(g, (a == b).select(g / T(2), T(0)));
-                               }};
+                               },
+                               elementwise_extreme_cost};
   return t.record(op, {a, b}, a.rows(), a.cols());
 }
 
@@ -71,7 +98,8 @@ Var<T> full_extreme(const char* name, Var<T> a) {
                                  const T d = c.grad_out()(0, 0) / T(k);
                                  for (Index i = 0; i < x.size(); ++i)
                                    if (hit(x(i))) g(i) += d;
-                               }};
+                               },
+                               full_extreme_cost};
   return a.tape().record(op, {a}, 1, 1);
 }
 
@@ -112,7 +140,8 @@ Var<T> directional_extreme(const char* name, Var<T> a) {
           const Index j = arg_extreme<Sign, Rows>(x, i);
           (Rows ? c.grad_in(0)(i, j) : c.grad_in(0)(j, i)) += c.grad_out()(Rows ? i : 0, Rows ? 0 : i);
         }
-      }};
+      },
+      directional_extreme_cost};
   return a.tape().record(op, {a}, Rows ? a.rows() : 1, Rows ? 1 : a.cols());
 }
 
@@ -153,7 +182,7 @@ Var<T> colwise_min(Var<T> a) {
 
 template <class T>
 Var<T> clamp(Var<T> a, T lo, T hi) {
-  // C = min(max(A, lo), hi)   =>   dA += [lo <= A <= hi] dC
+  // C = min(max(A, lo), hi)   =>   dA += [lo <= A <= hi] dC   (cost: 2n, backward 3n reading dC, A)
   if (!(lo <= hi))
     throw std::invalid_argument("clamp: the lower bound " + std::to_string(lo) +
                                 " is not at most the upper bound " + std::to_string(hi));
@@ -171,7 +200,8 @@ Var<T> clamp(Var<T> a, T lo, T hi) {
         const T l = c.in(1)(0, 0), h = c.in(1)(0, 1);
         const auto x = c.in(0).array();
         c.grad_in(0).array() += (x >= l && x <= h).select(c.grad_out().array(), T(0));
-      }};
+      },
+      detail::unary_cost<2, 3, 1>};
   return t.record(op, {a, bounds}, a.rows(), a.cols());
 }
 

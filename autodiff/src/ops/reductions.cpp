@@ -82,11 +82,7 @@ Var<T> norm(Var<T> a) {
 template <class T>
 Var<T> rowwise_logsumexp(Var<T> a) {
   // c_i = log Σ_j exp(A_ij)   =>   dA_ij += softmax(A)_ij dc_i,   softmax(A)_ij = exp(A_ij - c_i)
-  // (cost: 4a + 2 rows (max, -, exp, + per entry; log, + per row); backward 4a (-, exp, ∘, +=))
-  static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
-    const double a = detail::in_size(s, 0), r = detail::out_size(s);
-    return backward ? OpCost{4 * a, 3 * a + 2 * r} : OpCost{4 * a + 2 * r, a + r};
-  };
+  // (cost: detail::logsumexp_cost)
   if (a.cols() == 0) throw ShapeError("rowwise_logsumexp: a row of 0 columns has no logsumexp");
   return a.tape().record(
       "rowwise_logsumexp", {a}, a.rows(), 1,
@@ -109,7 +105,7 @@ Var<T> rowwise_logsumexp(Var<T> a) {
           g.row(i).array() += (x.row(i).array() - c.out()(i, 0)).exp() * c.grad_out()(i, 0);
         }
       },
-      T(0), cost);
+      T(0), detail::logsumexp_cost);
 }
 
 #define TAPEGRAD_INSTANTIATE(T)            \

@@ -2,6 +2,7 @@
 // copies blocks forward and adds them back backward.
 #include <string>
 
+#include "costs.hpp"
 #include "op_support.hpp"
 
 namespace tapegrad {
@@ -11,6 +12,25 @@ namespace {
 void check_dim(const char* op, int dim) {
   if (dim != 0 && dim != 1)
     throw ShapeError(std::string(op) + ": dim must be 0 (rows) or 1 (columns), not " + std::to_string(dim));
+}
+
+// cat's cost: no FLOPs, a copy of A and B; backward per input with a gradient its entries in adds, reading
+// its block of dC, the gradient read and written.
+OpCost cat_cost(const OpShapes& s, bool backward) {
+  if (!backward) return {0, 2 * detail::out_size(s)};
+  OpCost c;
+  for (int k = 0; k < 2; ++k)
+    if (s.needs_grad[k]) c = {c.flops + detail::in_size(s, k), c.elements + 3 * detail::in_size(s, k)};
+  return c;
+}
+
+// index_select's cost, n entries selected by m indices: no FLOPs, a copy reading the indices; backward n
+// adds.
+OpCost index_select_cost(const OpShapes& s, bool backward) {
+  const double n = detail::out_size(s), m = detail::in_size(s, 1);
+  if (!backward) return {0, 2 * n + m};
+  if (!s.needs_grad[0]) return {};
+  return {n, 3 * n + m};
 }
 
 // A block of x: `len` rows (dim 0) or columns (dim 1) from `start`.
@@ -46,7 +66,8 @@ Var<T> cat(Var<T> a, Var<T> b, int dim) {
                                  const Index nb = d == 0 ? c.in(1).rows() : c.in(1).cols();
                                  if (c.needs_grad(0)) c.grad_in(0) += block_of(c.grad_out(), d, 0, na);
                                  if (c.needs_grad(1)) c.grad_in(1) += block_of(c.grad_out(), d, na, nb);
-                               }};
+                               },
+                               cat_cost};
   return t.record(op, {a, b}, rows, cols, T(0), std::uint32_t(dim));
 }
 
@@ -69,7 +90,8 @@ Var<T> narrow(Var<T> a, int dim, Index start, Index length) {
                                  const Index s = Index(c.attr() >> 1);
                                  block_of(c.grad_in(0), d, s, d == 0 ? c.out().rows() : c.out().cols()) +=
                                      c.grad_out();
-                               }};
+                               },
+                               detail::unary_cost<0, 1, 0>};  // a copy; backward n adds
   // attr: the start and the dim in its lowest bit (a node has one integer parameter).
   return a.tape().record(op, {a}, dim == 0 ? length : a.rows(), dim == 0 ? a.cols() : length, T(0),
                          (std::uint32_t(start) << 1) | std::uint32_t(dim));
@@ -114,7 +136,8 @@ Var<T> index_select(Var<T> a, int dim, const std::vector<Index>& indices) {
                                    else
                                      c.grad_in(0).col(Index(ix(k, 0))) += c.grad_out().col(k);
                                  }
-                               }};
+                               },
+                               index_select_cost};
   const Index m = Index(indices.size());
   return t.record(op, {a, iv}, dim == 0 ? m : a.rows(), dim == 0 ? a.cols() : m, T(0), std::uint32_t(dim));
 }
@@ -132,7 +155,8 @@ Var<T> reshape(Var<T> a, Index rows, Index cols) {
       },
       [](OpContext<T>& c) {
         Eigen::Map<Matrix<T>>(c.grad_in(0).data(), c.out().rows(), c.out().cols()) += c.grad_out();
-      }};
+      },
+      detail::unary_cost<0, 1, 0>};  // a copy; backward n adds
   return a.tape().record(op, {a}, rows, cols);
 }
 

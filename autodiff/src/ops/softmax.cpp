@@ -9,6 +9,7 @@
 #include <string>
 
 #include "../vecmath.hpp"
+#include "costs.hpp"
 #include "kernels.hpp"
 #include "op_support.hpp"
 
@@ -21,6 +22,54 @@ constexpr std::uint32_t kEachColumn = 0, kEachRow = 1;
 constexpr Index kChunk = 256;
 
 using detail::scratch;
+
+// The ops' costs (docs/profiling.md's convention), a = the input's entries, k = the rows or columns
+// normalised, r = the rows. softmax: 5a (max, -, exp, Σ, /); backward 5a (S ∘ dS, Σ, -, ∘, +=) reading S, dS.
+OpCost softmax_cost(const OpShapes& s, bool backward) {
+  const double a = detail::out_size(s);
+  if (!backward) return {5 * a, 2 * a};
+  return s.needs_grad[0] ? OpCost{5 * a, 4 * a} : OpCost{};
+}
+
+// log_softmax: 6a + k (the logsumexp's max, -, exp, Σ per entry and log per line, then (x - m) - ls);
+// backward 5a (Σ dL, exp(L), ∘, -, +=) reading L, dL.
+OpCost log_softmax_cost(const OpShapes& s, bool backward) {
+  const double a = detail::out_size(s), k = double(s.attr == kEachRow ? s.rows : s.cols);
+  if (!backward) return {6 * a + k, 2 * a};
+  return s.needs_grad[0] ? OpCost{5 * a, 4 * a} : OpCost{};
+}
+
+// cross_entropy with labels: 4a + r (each row's logsumexp) + 3r (lse - (x - m), Σ) + 1 (/ N), reading X and
+// the labels; backward the logsumexp again, 1 (dl / N), 3r (the row weights), 4a (-, exp, ∘, +=), r (the
+// label entries' -=), reading X, the labels and dl.
+OpCost cross_entropy_labels_cost(const OpShapes& s, bool backward) {
+  const double a = detail::in_size(s, 0), r = double(s.in_rows[0]);
+  if (!backward) return {4 * a + 4 * r + 1, a + r + 1};
+  return s.needs_grad[0] ? OpCost{8 * a + 5 * r + 1, 3 * a + r + 1} : OpCost{};
+}
+
+// cross_entropy with target probabilities: 4a + r (logsumexp) + 4a ((x - m) - ls, ∘ Y, Σ) + 2 (-, / N),
+// reading X, Y; backward the logsumexp again and dl / N (4a + r + 1), then dX: a + 3r (the row weights) and
+// 6a (-, exp, ∘,
+// - Y, ∘ k, +=) reading Y; dY: 4a ((x - m) - ls, ∘ k, -=); each gradient read and written.
+OpCost softmax_cross_entropy_cost(const OpShapes& s, bool backward) {
+  const double a = detail::in_size(s, 0), r = double(s.in_rows[0]);
+  if (!backward) return {8 * a + r + 2, 2 * a + 1};
+  const bool gx = s.needs_grad[0], gy = s.needs_grad[1];
+  if (!gx && !gy) return {};
+  return {4 * a + r + 1 + (gx ? 7 * a + 3 * r : 0) + (gy ? 4 * a : 0),
+          a + 1 + (gx ? 3 * a : 0) + (gy ? 2 * a : 0)};
+}
+
+// binary_cross_entropy_with_logits, n entries: 4n + 1 (softplus, ∘, -, Σ; / N) reading x, y; backward 1 (dl /
+// N), dx 4n (sigmoid, -, ∘, +=) reading y, dy 2n (∘, -=), reading x and dl, each gradient read and written.
+OpCost bce_with_logits_cost(const OpShapes& s, bool backward) {
+  const double n = detail::in_size(s, 0);
+  if (!backward) return {4 * n + 1, 2 * n + 1};
+  const bool gx = s.needs_grad[0], gy = s.needs_grad[1];
+  if (!gx && !gy) return {};
+  return {1 + (gx ? 4 * n : 0) + (gy ? 2 * n : 0), n + 1 + (gx ? 3 * n : 0) + (gy ? 2 * n : 0)};
+}
 
 // f(i, e, len) for consecutive chunks of x[0, n): e[k] = exp(x[i + k] - shift[i + k]) (shift_step 1) or
 // exp(x[i + k] - shift[0]) (shift_step 0).
@@ -160,13 +209,14 @@ namespace detail {
 
 template <class T>
 const OpDef<T>& softmax_op() {
-  static constexpr OpDef<T> op{"softmax", OpKind::softmax, softmax_forward<T>, softmax_backward<T>};
+  static constexpr OpDef<T> op{"softmax", OpKind::softmax, softmax_forward<T>, softmax_backward<T>,
+                               softmax_cost};
   return op;
 }
 template <class T>
 const OpDef<T>& log_softmax_op() {
   static constexpr OpDef<T> op{"log_softmax", OpKind::log_softmax, log_softmax_forward_op<T>,
-                               log_softmax_backward<T>};
+                               log_softmax_backward<T>, log_softmax_cost};
   return op;
 }
 
@@ -211,7 +261,8 @@ const OpDef<T>& softmax_cross_entropy_op() {
                                    for (Index j = 0; j < x.cols(); ++j)
                                      for (Index i = 0; i < r; ++i) gy(i, j) -= ((x(i, j) - m[i]) - ls[i]) * k;
                                  }
-                               }};
+                               },
+                               softmax_cross_entropy_cost};
   return op;
 }
 
@@ -262,7 +313,8 @@ Var<T> colwise_logsumexp(Var<T> a) {
             for (Index k = 0; k < len; ++k) c.grad_in(0)(i0 + k, j) += e[k] * d;
           });
         }
-      });
+      },
+      T(0), detail::logsumexp_cost);
 }
 
 template <class T>
@@ -291,7 +343,8 @@ Var<T> logsumexp(Var<T> a) {
         exp_chunks(c.in(0).data(), &c.out()(0, 0), 0, c.in(0).size(), [&](Index i0, const T* e, Index len) {
           for (Index k = 0; k < len; ++k) g[i0 + k] += e[k] * d;
         });
-      });
+      },
+      T(0), detail::logsumexp_cost);
 }
 
 template <class T>
@@ -341,7 +394,8 @@ Var<T> cross_entropy(Var<T> logits, const std::vector<Index>& labels) {
                                      for (Index q = 0; q < len; ++q) gx(i0 + q, j) += e[q] * w[i0 + q];
                                    });
                                  for (Index i = 0; i < r; ++i) gx(i, Index(y(i, 0))) -= k;
-                               }};
+                               },
+                               cross_entropy_labels_cost};
   return t.record(op, {logits, yv}, 1, 1);
 }
 
@@ -395,7 +449,8 @@ Var<T> binary_cross_entropy_with_logits(Var<T> x, Var<T> y) {
           }
         }
         if (c.needs_grad(1)) c.grad_in(1) -= k * c.in(0);
-      });
+      },
+      T(0), bce_with_logits_cost);
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                        \
