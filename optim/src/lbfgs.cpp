@@ -188,7 +188,12 @@ T Lbfgs<T>::step(const Closure& closure, T loss) {
     }
     x_ = x0_ + t * d_;
     scatter_values(x_);
-    fnew = closure();
+    try {
+      fnew = closure();
+    } catch (...) {
+      scatter_values(x0_);  // a closure that throws leaves the parameters where the step began
+      throw;
+    }
     ++evaluations_;
     if (std::isfinite(fnew) && fnew <= f + T(options_.c1) * t * gd + allowance) break;
     t /= T(2);

@@ -1,6 +1,7 @@
 // L-BFGS: converges fast on ill-conditioned smooth problems, keeps its contract, saves exactly.
 #include <catch2/catch.hpp>
 #include <sstream>
+#include <stdexcept>
 
 #include "tapegrad/autodiff.hpp"
 #include "tapegrad/optim.hpp"
@@ -121,4 +122,26 @@ TEST_CASE("L-BFGS: set_reduce routes every dot product through the reduce, in ba
   CHECK(calls > min_calls);  // the two-loop recursion's calls
   CHECK(values > calls);     // the scaling and the pair test are batched (2 and 3 values per call)
   CHECK_THROWS_AS(opt.set_reduce([](double*, int) {}, {1.0}), std::invalid_argument);
+}
+
+TEST_CASE("L-BFGS: a closure that throws in the line search leaves the parameters where the step began",
+          "[optim][lbfgs]") {
+  Rosenbrock r;
+  optim::Lbfgs<double> opt({&r.x, &r.y});
+  double f = r();
+  f = opt.step([&] { return r(); }, f);  // one step, so that the history is not empty
+  const double x0 = r.x.value(0, 0), y0 = r.y.value(0, 0);
+  int calls = 0;
+  auto failing = [&] {
+    if (++calls == 1) throw std::runtime_error("the model could not be evaluated");
+    return r();
+  };
+  CHECK_THROWS_WITH(opt.step(failing, f), "the model could not be evaluated");
+  CHECK(calls == 1);
+  CHECK(r.x.value(0, 0) == x0);  // not the trial point
+  CHECK(r.y.value(0, 0) == y0);
+  // The optimizer is still usable: the next step evaluates from the same point.
+  f = r();
+  const double next = opt.step([&] { return r(); }, f);
+  CHECK(next <= f);
 }
