@@ -2,7 +2,7 @@
 # The test command (README; CI runs it through .ci/run). Builds tapegrad (Release, warnings as errors) and runs
 # every test with CTest; then the whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer, the
 # threads test under ThreadSanitizer, and a bounded fuzzing run of each matrix reader (docs/bad-inputs.md,
-# "Fuzzing and sanitizers"). Set TAPEGRAD_FUZZ_SECONDS to change the fuzzing time per reader (default 60).
+# "Fuzzing and sanitizers"). Set TAPEGRAD_FUZZ_SECONDS to change the fuzzing time per reader (default 30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -23,6 +23,6 @@ cmake --preset tsan
 cmake --build --preset tsan -j2
 ctest --preset tsan
 
-step "fuzzing the readers, ${TAPEGRAD_FUZZ_SECONDS:-60}s each"
-bash scripts/fuzz.sh "${TAPEGRAD_FUZZ_SECONDS:-60}"
+step "fuzzing the readers, ${TAPEGRAD_FUZZ_SECONDS:-30}s each"
+bash scripts/fuzz.sh "${TAPEGRAD_FUZZ_SECONDS:-30}"
 step "done"
