@@ -7,10 +7,8 @@ tapegrad_add_test(test_matrix_io
   svd/test_plot.cpp
   LIBS tapegrad::svd)
 
-# The solver (another file, added when it exists).
-if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/svd/test_solver.cpp)
-  tapegrad_add_test(test_svd_solver svd/test_solver.cpp LIBS tapegrad::svd)
-endif()
+# The solver.
+tapegrad_add_test(test_svd_solver svd/test_solver.cpp LIBS tapegrad::svd)
 
 # The hard-matrix set (issue 16): converged means correct to 1e-10·σ_max; at least 80% converge.
 tapegrad_add_test(test_svd_hard svd/test_hard.cpp LIBS tapegrad::svd)
@@ -28,6 +26,8 @@ tapegrad_add_test(test_threads svd/test_threads.cpp LIBS tapegrad::svd Threads::
 if(NOT TARGET tapegrad-svd)
   return()
 endif()
+# The tool's parts on their own: the processes' failure agreement without mpirun, the options' checks.
+tapegrad_add_test(test_tool svd/test_tool.cpp LIBS tapegrad_svd_tool)
 set(TAPEGRAD_CLI_DATA ${CMAKE_CURRENT_SOURCE_DIR}/data)
 function(tapegrad_cli_test name)
   cmake_parse_arguments(A "" "EXIT;REGEX;STDIN;STDOUT;OUT_DIR" "ARGS;FILES" ${ARGN})

@@ -1,0 +1,262 @@
+// tapegrad-svd's options. See options.hpp.
+#include "options.hpp"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <thread>
+
+#include "errors.hpp"
+
+#if defined(TAPEGRAD_HAVE_BLAS) && defined(__GNUC__)
+// OpenBLAS's own thread control. Weak, so that the tool still links and runs with a BLAS that lacks it.
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+#endif
+
+namespace tapegrad::svd::tool {
+
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  return s;
+}
+
+double parse_real(const std::string& option, const std::string& text) {
+  double v = 0;
+  const char* b = text.data();
+  const char* e = b + text.size();
+  if (b < e && *b == '+') ++b;
+  const auto r = std::from_chars(b, e, v);
+  if (r.ec == std::errc::result_out_of_range) throw UsageError{option + ": '" + text + "' is out of range"};
+  if (r.ec != std::errc() || r.ptr != e || b == e)
+    throw UsageError{option + ": expected a number, got '" + text + "'"};
+  if (!std::isfinite(v)) throw UsageError{option + ": expected a finite number, got '" + text + "'"};
+  return v;
+}
+
+/// A whole number; "2e4" is accepted when it is one.
+std::int64_t parse_whole(const std::string& option, const std::string& text) {
+  std::int64_t v = 0;
+  const char* b = text.data();
+  const char* e = b + text.size();
+  if (b < e && *b == '+') ++b;
+  const auto r = std::from_chars(b, e, v);
+  if (r.ec == std::errc() && r.ptr == e && b != e) return v;
+  double d = 0;
+  const auto rd = std::from_chars(b, e, d);
+  if (rd.ec == std::errc() && rd.ptr == e && b != e && std::isfinite(d) && d == std::floor(d) &&
+      std::abs(d) < 9e18)
+    return static_cast<std::int64_t>(d);
+  throw UsageError{option + ": expected a whole number, got '" + text + "'"};
+}
+
+}  // namespace
+
+const char* const kFooter = R"(MATRIX
+  A .csv file (numbers separated by commas or by spaces/tabs; '#' comments, blank lines, CRLF and a UTF-8 BOM
+  are fine), a Matrix Market .mtx file (array or coordinate; real or integer; general, symmetric or
+  skew-symmetric), a NumPy .npy file (float32 or float64, C or Fortran order, 1-D read as one row), or - for
+  CSV on stdin. NaN and infinite values are refused.
+
+RECIPES
+  auto  what you expect of an SVD: any shape, top-k with --rank, stops on --tol, float64, singular values
+        sorted descending, singular vector pairs sign-normalised.
+  seed  the blog notebooks exactly: SGD lr 0.9 momentum 0.9 (or Adam with weight decay 1e-5), 20000
+        iterations, float32, random start or --init-dir. Needs rows >= columns.
+
+OUTPUTS (--out DIR, replaced as a whole: written into a temporary directory beside it, then one rename;
+  a second run into the same DIR is refused while one writes; DIR may hold only these files)
+  U.csv                m x k left singular vectors
+  singular_values.csv  one row, descending
+  V.csv                n x k right singular vectors
+  loss.csv             header iteration,loss; one row per iteration from 0
+  convergence.svg      the loss against the iteration, log scale
+
+--json prints one object on stdout with the keys singular_values, iterations, converged, final_loss, seconds
+(the solver's own time), reconstruction_error (|M - U S V^T|_F / |M|_F), orthogonality_error (the larger of
+max|U^T U - I| and max|V^T V - I|), error_bound (a bound on max|sigma - exact sigma| / sigma_max, from the
+residuals |M v - sigma u|, |M^T u - sigma v| and the gaps), recipe, optimizer (the method used), dtype, shape
+([m, n]) and rank.
+Non-finite numbers appear as null.
+
+SEVERAL PROCESSES
+  mpirun -np P tapegrad-svd [options] MATRIX  splits the matrix's rows over P processes (each reads only its
+  rows; use .npy for large matrices) and gives the same result; process 0 prints and writes --out.
+  Not with stdin or --graph. See docs/scale-out.md.
+
+EXIT CODES
+  0  converged: the accuracy test holds (float64: every singular value within 1e-10 sigma_max, factors
+     orthonormal to 1e-10; float32: 1e-5; see "error_bound" and docs/svd-auto.md)
+  1  not converged: the test fails within --iters (auto) or after the fixed count (seed); results are
+     still written, with "converged": false
+  2  bad usage or bad input: the message names the option, or the file as FILE:LINE:COL; or the results
+     cannot be written (a write error on stdout or in --out, e.g. a full disk)
+  3  diverged (non-finite or exploding loss): the message says what to try, e.g. a smaller --lr
+  4  internal error (a bug; please report it)
+)";
+
+void add_options(CLI::App& app, Cli& c) {
+  app.add_option("MATRIX", c.matrix, "Matrix file (.csv, .mtx, .npy) or - for CSV on stdin")
+      ->required()
+      ->type_name("FILE");
+  app.add_option("--recipe", c.recipe,
+                 "seed|auto: the notebooks' recipe or the robust default (default: auto)")
+      ->type_name("NAME");
+  app.add_option("--optimizer", c.optimizer, "sgd|adam|adamw (default: the recipe's choice; seed: sgd)")
+      ->type_name("NAME");
+  app.add_option("--lr", c.lr, "Learning rate, > 0 (default: the recipe's; seed: sgd 0.9, adam 1e-3)")
+      ->type_name("X");
+  app.add_option("--momentum", c.momentum, "SGD momentum, >= 0 (seed default 0.9)")->type_name("X");
+  app.add_option("--dampening", c.dampening, "SGD dampening, >= 0 (default 0)")->type_name("X");
+  app.add_flag("--nesterov", c.nesterov, "SGD with Nesterov momentum");
+  app.add_option("--weight-decay", c.weight_decay, "Weight decay, >= 0 (seed adam default 1e-5)")
+      ->type_name("X");
+  app.add_option("--beta1", c.beta1, "Adam beta1, in [0, 1) (default 0.9)")->type_name("X");
+  app.add_option("--beta2", c.beta2, "Adam beta2, in [0, 1) (default 0.999)")->type_name("X");
+  app.add_option("--eps", c.eps, "Adam epsilon, >= 0 (default 1e-8)")->type_name("X");
+  app.add_flag("--amsgrad", c.amsgrad, "Adam with AMSGrad");
+  app.add_option("--iters", c.iters, "Iterations: the seed recipe's count (default 20000), auto's maximum")
+      ->type_name("N");
+  app.add_option("--tol", c.tol,
+                 "Bound on error_bound for converged, > 0 (default: 5e-11 float64, 5e-6 float32)")
+      ->type_name("X");
+  app.add_option("--rank", c.rank, "Number of singular triplets k, 1 <= k <= min(m, n) (default: min(m, n))")
+      ->type_name("K");
+  app.add_option("--dtype", c.dtype, "float32|float64 (default: seed float32, auto float64)")
+      ->type_name("NAME");
+  app.add_option("--seed", c.seed, "Random seed of the initial values, >= 0 (default 314)")->type_name("N");
+  app.add_option("--threads", c.threads, "Threads for matrix products (OpenBLAS, Eigen), >= 1 (default 1)")
+      ->type_name("N");
+  app.add_option("--init-dir", c.init_dir, "Seed recipe: start from U0.csv, diag_sqrt0.csv, V0.csv in DIR")
+      ->type_name("DIR");
+  app.add_option("--out", c.out_dir,
+                 "Write U.csv, singular_values.csv, V.csv, loss.csv, convergence.svg to DIR")
+      ->type_name("DIR");
+  app.add_option("--graph", c.graph,
+                 "Write the recipe's loss graph for the matrix's shape as Graphviz DOT to FILE (dot -Tsvg), "
+                 "as the formula is written")
+      ->type_name("FILE");
+  app.add_option("--graph-optimized", c.graph_optimized,
+                 "Write the same graph as it runs, after the graph optimizer's rewrites: each fused node "
+                 "names the pattern it replaced")
+      ->type_name("FILE");
+  app.add_flag("--profile", c.profile,
+               "Before solving, time 20 steps (forward and backward) of the loss graph as it runs for the "
+               "matrix and print the per-op table (on stderr with --json)");
+  app.add_flag("--json", c.json, "Print the result as one JSON object on stdout");
+  app.add_flag("--quiet", c.quiet, "No progress line on stderr");
+  app.footer(kFooter);
+  app.get_formatter()->column_width(26);
+}
+
+/// SvdOptions from the command line (everything that does not need the matrix).
+SvdOptions to_options(const Cli& c, std::optional<std::int64_t>& rank) {
+  SvdOptions o;
+  const std::string recipe = lower(c.recipe);
+  if (recipe == "seed")
+    o.recipe = Recipe::Seed;
+  else if (recipe == "auto")
+    o.recipe = Recipe::Auto;
+  else
+    throw UsageError{"--recipe: unknown recipe '" + c.recipe + "' (choose seed or auto)"};
+  if (!c.optimizer.empty()) {
+    const std::string opt = lower(c.optimizer);
+    if (opt == "sgd")
+      o.optimizer = OptimizerKind::Sgd;
+    else if (opt == "adam")
+      o.optimizer = OptimizerKind::Adam;
+    else if (opt == "adamw")
+      o.optimizer = OptimizerKind::AdamW;
+    else
+      throw UsageError{"--optimizer: unknown optimizer '" + c.optimizer + "' (choose sgd, adam or adamw)"};
+  }
+  if (!c.dtype.empty()) {
+    const std::string d = lower(c.dtype);
+    if (d == "float32" || d == "f32")
+      o.dtype = Dtype::Float32;
+    else if (d == "float64" || d == "f64")
+      o.dtype = Dtype::Float64;
+    else
+      throw UsageError{"--dtype: unknown dtype '" + c.dtype + "' (choose float32 or float64)"};
+  }
+  auto real = [](const char* name, const std::string& text, auto ok,
+                 const char* rule) -> std::optional<double> {
+    if (text.empty()) return std::nullopt;
+    const double v = parse_real(name, text);
+    if (!ok(v)) throw UsageError{std::string(name) + ": must be " + rule + ", got " + text};
+    return v;
+  };
+  auto positive = [](double v) { return v > 0; };
+  auto non_negative = [](double v) { return v >= 0; };
+  auto unit = [](double v) { return v >= 0 && v < 1; };
+  o.lr = real("--lr", c.lr, positive, "greater than 0");
+  o.momentum = real("--momentum", c.momentum, non_negative, ">= 0");
+  o.dampening = real("--dampening", c.dampening, non_negative, ">= 0");
+  o.weight_decay = real("--weight-decay", c.weight_decay, non_negative, ">= 0");
+  o.beta1 = real("--beta1", c.beta1, unit, "in [0, 1)");
+  o.beta2 = real("--beta2", c.beta2, unit, "in [0, 1)");
+  o.eps = real("--eps", c.eps, non_negative, ">= 0");
+  o.tolerance = real("--tol", c.tol, positive, "greater than 0");
+  o.nesterov = c.nesterov;
+  o.amsgrad = c.amsgrad;
+  if (!c.iters.empty()) {
+    const auto n = parse_whole("--iters", c.iters);
+    if (n < 1) throw UsageError{"--iters: must be at least 1, got " + c.iters};
+    // The loss history (kept for --out) holds one double per iteration: a bound, not an allocation failure.
+    if (n > 1'000'000'000)
+      throw UsageError{
+          "--iters: at most 1000000000 (the limit: the loss history keeps 8 bytes per iteration), got " +
+          c.iters};
+    o.iterations = static_cast<long>(n);
+  }
+  if (!c.rank.empty()) {
+    const auto k = parse_whole("--rank", c.rank);
+    if (k < 1) throw UsageError{"--rank: must be at least 1, got " + c.rank};
+    rank = k;
+  }
+  if (!c.seed.empty()) {
+    std::uint64_t s = 0;
+    const char* b = c.seed.data();
+    const char* e = b + c.seed.size();
+    const auto r = std::from_chars(b, e, s);
+    if (r.ec != std::errc() || r.ptr != e || b == e)
+      throw UsageError{"--seed: expected a whole number from 0 to 2^64-1, got '" + c.seed + "'"};
+    o.seed = s;
+  }
+  if (!c.init_dir.empty() && o.recipe != Recipe::Seed)
+    throw UsageError{"--init-dir: initial values are for the seed recipe only; add --recipe seed"};
+  return o;
+}
+
+void set_threads(const Cli& c) {
+  // One thread unless told: the solver's products are small or medium-sized, where a second BLAS
+  // thread costs more than it gives, and runs are then comparable (bench/RESULTS.md).
+  auto n = c.threads.empty() ? std::int64_t{1} : parse_whole("--threads", c.threads);
+  if (n < 1 || n > 1024) throw UsageError{"--threads: must be from 1 to 1024, got " + c.threads};
+  // More threads than cores only costs (and each OpenBLAS worker reserves memory): capped, with a note.
+  const long cores = std::max(1L, static_cast<long>(std::thread::hardware_concurrency()));
+  if (n > cores) {
+    std::fprintf(stderr,
+                 "tapegrad-svd: --threads %ld is more than the %ld cores of this machine; using %ld\n",
+                 static_cast<long>(n), cores, cores);
+    n = cores;
+  }
+  Eigen::setNbThreads(static_cast<int>(n));
+#if defined(TAPEGRAD_HAVE_BLAS) && defined(__GNUC__)
+  if (openblas_set_num_threads != nullptr) openblas_set_num_threads(static_cast<int>(n));
+#endif
+}
+
+void check_values_given(const CLI::App& app) {
+  for (const CLI::Option* opt : app.get_options()) {
+    if (opt->get_type_size() == 0) continue;  // a flag: no value
+    for (const std::string& v : opt->results())
+      if (v.empty())
+        throw UsageError{opt->get_name() + ": the value is empty (leave the option out for its default)"};
+  }
+}
+
+}  // namespace tapegrad::svd::tool

@@ -1,0 +1,39 @@
+// tapegrad-svd's command line: the options, their checks, and SvdOptions from them.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "tapegrad/svd/solver.hpp"
+
+namespace tapegrad::svd::tool {
+
+/// The command line as given (values as text: each is checked by to_options with a message naming it).
+struct Cli {
+  std::string matrix;
+  std::string recipe = "auto", optimizer, dtype;
+  std::string lr, momentum, dampening, weight_decay, beta1, beta2, eps, iters, tol, rank, seed, threads;
+  bool nesterov = false, amsgrad = false, json = false, quiet = false;
+  std::string init_dir, out_dir;
+  std::string graph;            ///< --graph FILE: the loss graph as Graphviz DOT, as written
+  std::string graph_optimized;  ///< --graph-optimized FILE: the loss graph as it runs (after the rewrites)
+  bool profile = false;         ///< --profile: print the per-op profile of the loss graph as it runs
+};
+
+/// Declares the options, the help text and its footer on app, bound to c.
+void add_options(CLI::App& app, Cli& c);
+
+/// An option given with an empty value (--rank '') is an error, not the default: UsageError naming it.
+void check_values_given(const CLI::App& app);
+
+/// SvdOptions from the command line (everything that does not need the matrix); --rank into rank, checked
+/// against the matrix later. Throws UsageError naming the option.
+SvdOptions to_options(const Cli& c, std::optional<std::int64_t>& rank);
+
+/// --threads: Eigen's and OpenBLAS's thread count (1 unless told; capped at the machine's cores, with a
+/// note).
+void set_threads(const Cli& c);
+
+}  // namespace tapegrad::svd::tool
