@@ -1,0 +1,42 @@
+# A tree with one forbidden include per case: the layer check must fail and name it; without it, pass.
+#   cmake -DCHECKER=check_layers.cmake -DWORK=dir -P forbidden.cmake
+cmake_minimum_required(VERSION 3.25)
+function(expect_check tree ok pattern)
+  execute_process(COMMAND ${CMAKE_COMMAND} -DROOT=${tree} -P ${CHECKER} RESULT_VARIABLE rc OUTPUT_VARIABLE out
+                  ERROR_VARIABLE err)
+  if(ok AND NOT rc EQUAL 0)
+    message(FATAL_ERROR "the check failed on a clean tree ${tree}: ${err}")
+  endif()
+  if(NOT ok AND rc EQUAL 0)
+    message(FATAL_ERROR "the check passed on ${tree}, which has a forbidden include (${pattern})")
+  endif()
+  if(NOT ok AND NOT err MATCHES "${pattern}")
+    message(FATAL_ERROR "the check failed on ${tree} without naming '${pattern}': ${err}")
+  endif()
+endfunction()
+
+file(REMOVE_RECURSE ${WORK})
+# A clean tree: autodiff uses itself, svd uses autodiff, optim and svd.
+file(WRITE ${WORK}/clean/autodiff/src/tape.cpp "#include \"tapegrad/autodiff/tape.hpp\"\n")
+file(WRITE ${WORK}/clean/optim/src/sgd.cpp "#include \"tapegrad/autodiff.hpp\"\n#include <tapegrad/optim/sgd.hpp>\n")
+file(WRITE ${WORK}/clean/svd/src/solver.cpp
+     "#include \"tapegrad/optim/lbfgs.hpp\"\n#include \"tapegrad/svd/solver.hpp\"\n#include \"recipes.hpp\"\n")
+file(WRITE ${WORK}/clean/svd/tool/main.cpp "#include \"tapegrad/bench.hpp\"\n")  # the tool may use anything
+expect_check(${WORK}/clean TRUE "")
+
+# autodiff including svd.
+file(COPY ${WORK}/clean/ DESTINATION ${WORK}/up)
+file(APPEND ${WORK}/up/autodiff/src/tape.cpp "#include \"tapegrad/svd/solver.hpp\"\n")
+expect_check(${WORK}/up FALSE "autodiff/src/tape.cpp: #include <tapegrad/svd/solver.hpp>")
+
+# optim including the io layer (a sibling, not below it), with angle brackets and spaces.
+file(COPY ${WORK}/clean/ DESTINATION ${WORK}/sibling)
+file(APPEND ${WORK}/sibling/optim/src/sgd.cpp "  #  include <tapegrad/io/csv.hpp>\n")
+expect_check(${WORK}/sibling FALSE "optim/src/sgd.cpp: #include <tapegrad/io/csv.hpp>")
+
+# A relative include out of svd's folder.
+file(COPY ${WORK}/clean/ DESTINATION ${WORK}/relative)
+file(APPEND ${WORK}/relative/svd/src/solver.cpp "#include \"../../autodiff/src/gemm.hpp\"\n")
+expect_check(${WORK}/relative FALSE "svd/src/solver.cpp: #include \"../../autodiff/src/gemm.hpp\" leaves svd/")
+file(REMOVE_RECURSE ${WORK})
+message(STATUS "forbidden includes: each refused and named")
