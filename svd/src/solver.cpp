@@ -1,6 +1,8 @@
 #include "tapegrad/svd/solver.hpp"
 
+#include <charconv>
 #include <cmath>
+#include <string>
 
 #include "recipes.hpp"
 
@@ -33,6 +35,81 @@ const char* to_string(Status s) {
   return "?";
 }
 
+namespace {
+
+// The shortest decimal that reads back as v ("-1", "0.5", "1e+20").
+std::string shortest(double v) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+}  // namespace
+
+void check_options(const SvdOptions& o, Index rows, Index cols) {
+  auto rule = [](const std::optional<double>& x, const char* field, auto ok, const char* what) {
+    if (x && !(std::isfinite(*x) && ok(*x)))
+      throw SvdOptionError(field, std::string("must be ") + what + ", got " + shortest(*x));
+  };
+  auto positive = [](double v) { return v > 0; };
+  auto non_negative = [](double v) { return v >= 0; };
+  auto unit = [](double v) { return v >= 0 && v < 1; };
+  rule(o.lr, "lr", positive, "greater than 0");
+  rule(o.momentum, "momentum", non_negative, ">= 0");
+  rule(o.dampening, "dampening", non_negative, ">= 0");
+  rule(o.weight_decay, "weight_decay", non_negative, ">= 0");
+  rule(o.eps, "eps", non_negative, ">= 0");
+  rule(o.beta1, "beta1", unit, "in [0, 1)");
+  rule(o.beta2, "beta2", unit, "in [0, 1)");
+  rule(o.tolerance, "tolerance", positive, "greater than 0");
+  if (o.iterations && *o.iterations < 1)
+    throw SvdOptionError("iterations", "must be at least 1, got " + std::to_string(*o.iterations));
+  // The loss history (SvdOptions::record_loss) holds one double per iteration: a bound, not an allocation
+  // failure.
+  if (o.iterations && *o.iterations > kMaxIterations)
+    throw SvdOptionError("iterations",
+                         "at most " + std::to_string(kMaxIterations) +
+                             " (the limit: the loss history keeps 8 bytes per iteration), got " +
+                             std::to_string(*o.iterations));
+  if (o.rank && *o.rank < 1)
+    throw SvdOptionError("rank", "must be at least 1, got " + std::to_string(*o.rank));
+  if (o.nesterov && o.optimizer && *o.optimizer != OptimizerKind::Sgd)
+    throw SvdOptionError(
+        "nesterov", "Nesterov momentum is an SGD option, not " + std::string(to_string(*o.optimizer)) + "'s");
+  if (o.amsgrad && o.optimizer && *o.optimizer == OptimizerKind::Sgd)
+    throw SvdOptionError("amsgrad", "AMSGrad is an Adam/AdamW option, not SGD's");
+  if (o.init && o.recipe != Recipe::Seed)
+    throw SvdOptionError("init", "initial values are for the seed recipe only");
+  if (rows <= 0 || cols <= 0) return;
+
+  const Index kmax = std::min(rows, cols);
+  if (o.rank && *o.rank > kmax)
+    throw SvdOptionError("rank", std::to_string(*o.rank) +
+                                     " is more than min(m, n) = " + std::to_string(kmax) + " for the " +
+                                     shape_string(rows, cols) + " matrix");
+  if (o.recipe == Recipe::Seed) {
+    if (rows < cols)
+      throw SvdOptionError("recipe", "the seed recipe needs m >= n (UᵀU = I cannot hold for a wide " +
+                                         shape_string(rows, cols) +
+                                         " matrix); the auto recipe takes any shape");
+    if (o.rank && *o.rank != cols)
+      throw SvdOptionError("rank",
+                           "the seed recipe computes all n singular values; a rank is for the auto recipe");
+    if (o.init) {
+      const auto& i = *o.init;
+      if (i.U.rows() != rows || i.U.cols() != cols || i.V.rows() != cols || i.V.cols() != cols ||
+          i.diag_sqrt.size() != cols) {
+        throw SvdOptionError(
+            "init", "the initial values do not fit a " + shape_string(rows, cols) + " matrix: U0 is " +
+                        shape_string(i.U.rows(), i.U.cols()) + " (needs " + shape_string(rows, cols) +
+                        "), diag_sqrt0 has " + std::to_string(i.diag_sqrt.size()) + " entries (needs " +
+                        std::to_string(cols) + "), V0 is " + shape_string(i.V.rows(), i.V.cols()) +
+                        " (needs " + shape_string(cols, cols) + ")");
+      }
+    }
+  }
+}
+
 namespace detail {
 
 void validate(Index rows, Index cols, const SvdOptions& o) {
@@ -40,53 +117,7 @@ void validate(Index rows, Index cols, const SvdOptions& o) {
     throw SvdOptionError("the matrix is empty (" + shape_string(rows, cols) +
                          "): there is nothing to decompose");
   }
-  auto positive = [](const std::optional<double>& x, const char* name) {
-    if (x && !(*x >= 0 && std::isfinite(*x))) {
-      throw SvdOptionError(std::string(name) + " must be a finite number >= 0, got " + std::to_string(*x));
-    }
-  };
-  positive(o.lr, "--lr");
-  positive(o.momentum, "--momentum");
-  positive(o.dampening, "--dampening");
-  positive(o.weight_decay, "--weight-decay");
-  positive(o.eps, "--eps");
-  for (auto [b, name] : {std::pair{o.beta1, "--beta1"}, std::pair{o.beta2, "--beta2"}}) {
-    if (b && !(*b >= 0 && *b < 1))
-      throw SvdOptionError(std::string(name) + " must be in [0, 1), got " + std::to_string(*b));
-  }
-  if (o.iterations && *o.iterations < 0) throw SvdOptionError("--iters must be >= 0");
-  if (o.tolerance && !(*o.tolerance > 0)) throw SvdOptionError("--tol must be > 0");
-  const Index kmax = std::min(rows, cols);
-  if (o.rank && (*o.rank < 1 || *o.rank > kmax)) {
-    throw SvdOptionError("--rank must be between 1 and min(m, n) = " + std::to_string(kmax) + " for a " +
-                         shape_string(rows, cols) + " matrix, got " + std::to_string(*o.rank));
-  }
-  if (o.recipe == Recipe::Seed) {
-    if (rows < cols) {
-      throw SvdOptionError("the seed recipe needs m >= n (UᵀU = I cannot hold for a wide " +
-                           shape_string(rows, cols) + " matrix): use --recipe auto");
-    }
-    if (o.rank && *o.rank != cols)
-      throw SvdOptionError("the seed recipe computes all n singular values: use --recipe auto for --rank");
-    if (o.init) {
-      const auto& i = *o.init;
-      if (i.U.rows() != rows || i.U.cols() != cols || i.V.rows() != cols || i.V.cols() != cols ||
-          i.diag_sqrt.size() != cols) {
-        throw SvdOptionError("the initial values do not fit a " + shape_string(rows, cols) +
-                             " matrix: U0 is " + shape_string(i.U.rows(), i.U.cols()) + " (needs " +
-                             shape_string(rows, cols) + "), diag_sqrt0 has " +
-                             std::to_string(i.diag_sqrt.size()) + " entries (needs " + std::to_string(cols) +
-                             "), V0 is " + shape_string(i.V.rows(), i.V.cols()) + " (needs " +
-                             shape_string(cols, cols) + ")");
-      }
-    }
-  } else if (o.init) {
-    throw SvdOptionError("initial values (--init-dir) are for the seed recipe only");
-  }
-  if (o.nesterov && o.optimizer && *o.optimizer != OptimizerKind::Sgd)
-    throw SvdOptionError("--nesterov is an SGD option");
-  if (o.amsgrad && o.optimizer && *o.optimizer == OptimizerKind::Sgd)
-    throw SvdOptionError("--amsgrad is an Adam/AdamW option");
+  check_options(o, rows, cols);
 }
 
 }  // namespace detail

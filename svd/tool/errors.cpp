@@ -1,6 +1,8 @@
 // How an exception becomes tapegrad-svd's exit code and message. See errors.hpp.
 #include "errors.hpp"
 
+#include "options.hpp"
+
 #include <exception>
 #include <new>
 
@@ -18,7 +20,9 @@ Failure current_failure() {
   } catch (const ParseError& e) {
     return {kExitUsage, e.what()};
   } catch (const SvdOptionError& e) {
-    return {kExitUsage, e.what()};
+    // The library names the SvdOptions field; the command line names the option.
+    if (e.field().empty()) return {kExitUsage, e.what()};
+    return {kExitUsage, option_of_field(e.field()) + ": " + e.detail()};
   } catch (const IoError& e) {
     return {kExitUsage, std::string("cannot write the results: ") + e.what()};
   } catch (const NonFiniteError& e) {

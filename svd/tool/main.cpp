@@ -62,9 +62,8 @@ std::optional<int> prepare(int argc, char** argv, const Processes& procs, Job& j
   }
   check_values_given(app);
 
-  std::optional<std::int64_t> rank;
   SvdOptions& options = job.options;
-  options = to_options(c, rank);
+  options = to_options(c);
   set_threads(c);
   if (procs.several()) {
     if (c.matrix == "-")
@@ -89,13 +88,7 @@ std::optional<int> prepare(int argc, char** argv, const Processes& procs, Job& j
     job.row_begin = block.begin;
 #endif
   }
-  if (rank) {
-    const Index kmax = std::min(job.shape.rows, job.shape.cols);
-    if (*rank > kmax)
-      throw UsageError{"--rank: " + std::to_string(*rank) + " is more than min(m, n) = " +
-                       std::to_string(kmax) + " for the " + shape_of(job.shape) + " matrix " + c.matrix};
-    options.rank = static_cast<Index>(*rank);
-  }
+  check_options(options, job.shape.rows, job.shape.cols);  // the rank against the matrix
   if (!c.init_dir.empty()) options.init = read_init(c.init_dir, job.shape);
   options.record_loss = !c.out_dir.empty();
 

@@ -153,7 +153,7 @@ void add_options(CLI::App& app, Cli& c) {
 }
 
 /// SvdOptions from the command line (everything that does not need the matrix).
-SvdOptions to_options(const Cli& c, std::optional<std::int64_t>& rank) {
+SvdOptions to_options(const Cli& c) {
   SvdOptions o;
   const std::string recipe = lower(c.recipe);
   if (recipe == "seed")
@@ -182,41 +182,26 @@ SvdOptions to_options(const Cli& c, std::optional<std::int64_t>& rank) {
     else
       throw UsageError{"--dtype: unknown dtype '" + c.dtype + "' (choose float32 or float64)"};
   }
-  auto real = [](const char* name, const std::string& text, auto ok,
-                 const char* rule) -> std::optional<double> {
+  // Text to values here (a message quoting the text); the rules are the library's (check_options below).
+  auto real = [](const char* name, const std::string& text) -> std::optional<double> {
     if (text.empty()) return std::nullopt;
-    const double v = parse_real(name, text);
-    if (!ok(v)) throw UsageError{std::string(name) + ": must be " + rule + ", got " + text};
-    return v;
+    return parse_real(name, text);
   };
-  auto positive = [](double v) { return v > 0; };
-  auto non_negative = [](double v) { return v >= 0; };
-  auto unit = [](double v) { return v >= 0 && v < 1; };
-  o.lr = real("--lr", c.lr, positive, "greater than 0");
-  o.momentum = real("--momentum", c.momentum, non_negative, ">= 0");
-  o.dampening = real("--dampening", c.dampening, non_negative, ">= 0");
-  o.weight_decay = real("--weight-decay", c.weight_decay, non_negative, ">= 0");
-  o.beta1 = real("--beta1", c.beta1, unit, "in [0, 1)");
-  o.beta2 = real("--beta2", c.beta2, unit, "in [0, 1)");
-  o.eps = real("--eps", c.eps, non_negative, ">= 0");
-  o.tolerance = real("--tol", c.tol, positive, "greater than 0");
+  o.lr = real("--lr", c.lr);
+  o.momentum = real("--momentum", c.momentum);
+  o.dampening = real("--dampening", c.dampening);
+  o.weight_decay = real("--weight-decay", c.weight_decay);
+  o.beta1 = real("--beta1", c.beta1);
+  o.beta2 = real("--beta2", c.beta2);
+  o.eps = real("--eps", c.eps);
+  o.tolerance = real("--tol", c.tol);
   o.nesterov = c.nesterov;
   o.amsgrad = c.amsgrad;
   if (!c.iters.empty()) {
-    const auto n = parse_whole("--iters", c.iters);
-    if (n < 1) throw UsageError{"--iters: must be at least 1, got " + c.iters};
-    // The loss history (kept for --out) holds one double per iteration: a bound, not an allocation failure.
-    if (n > 1'000'000'000)
-      throw UsageError{
-          "--iters: at most 1000000000 (the limit: the loss history keeps 8 bytes per iteration), got " +
-          c.iters};
-    o.iterations = static_cast<long>(n);
+    static_assert(sizeof(long) == sizeof(std::int64_t));
+    o.iterations = static_cast<long>(parse_whole("--iters", c.iters));
   }
-  if (!c.rank.empty()) {
-    const auto k = parse_whole("--rank", c.rank);
-    if (k < 1) throw UsageError{"--rank: must be at least 1, got " + c.rank};
-    rank = k;
-  }
+  if (!c.rank.empty()) o.rank = static_cast<Index>(parse_whole("--rank", c.rank));
   if (!c.seed.empty()) {
     std::uint64_t s = 0;
     const char* b = c.seed.data();
@@ -228,6 +213,7 @@ SvdOptions to_options(const Cli& c, std::optional<std::int64_t>& rank) {
   }
   if (!c.init_dir.empty() && o.recipe != Recipe::Seed)
     throw UsageError{"--init-dir: initial values are for the seed recipe only; add --recipe seed"};
+  check_options(o);  // SvdOptionError naming the field: errors.cpp says which option
   return o;
 }
 
@@ -248,6 +234,29 @@ void set_threads(const Cli& c) {
 #if defined(TAPEGRAD_HAVE_BLAS) && defined(__GNUC__)
   if (openblas_set_num_threads != nullptr) openblas_set_num_threads(static_cast<int>(n));
 #endif
+}
+
+std::string option_of_field(const std::string& field) {
+  static const std::pair<const char*, const char*> names[] = {{"lr", "--lr"},
+                                                              {"momentum", "--momentum"},
+                                                              {"dampening", "--dampening"},
+                                                              {"weight_decay", "--weight-decay"},
+                                                              {"beta1", "--beta1"},
+                                                              {"beta2", "--beta2"},
+                                                              {"eps", "--eps"},
+                                                              {"nesterov", "--nesterov"},
+                                                              {"amsgrad", "--amsgrad"},
+                                                              {"iterations", "--iters"},
+                                                              {"tolerance", "--tol"},
+                                                              {"rank", "--rank"},
+                                                              {"init", "--init-dir"},
+                                                              {"recipe", "--recipe"},
+                                                              {"optimizer", "--optimizer"},
+                                                              {"dtype", "--dtype"},
+                                                              {"seed", "--seed"}};
+  for (const auto& [f, option] : names)
+    if (field == f) return option;
+  return field;  // a field without an option of its own: its name
 }
 
 void check_values_given(const CLI::App& app) {

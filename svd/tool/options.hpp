@@ -28,9 +28,13 @@ void add_options(CLI::App& app, Cli& c);
 /// An option given with an empty value (--rank '') is an error, not the default: UsageError naming it.
 void check_values_given(const CLI::App& app);
 
-/// SvdOptions from the command line (everything that does not need the matrix); --rank into rank, checked
-/// against the matrix later. Throws UsageError naming the option.
-SvdOptions to_options(const Cli& c, std::optional<std::int64_t>& rank);
+/// SvdOptions from the command line (everything that does not need the matrix), checked by the library's
+/// rules (svd::check_options; the rank against the matrix comes later). Throws UsageError for text that is
+/// not a value, SvdOptionError naming the field for a value that breaks a rule.
+SvdOptions to_options(const Cli& c);
+
+/// The command-line option of an SvdOptions field ("lr" -> "--lr", "iterations" -> "--iters", ...).
+std::string option_of_field(const std::string& field);
 
 /// --threads: Eigen's and OpenBLAS's thread count (1 unless told; capped at the machine's cores, with a
 /// note).

@@ -3,6 +3,7 @@
 #include <Eigen/SVD>
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "seed_options.hpp"
@@ -150,11 +151,51 @@ TEST_CASE("auto recipe: bad options are refused", "[svd][auto]") {
   const Matrix<double> m = Matrix<double>::Random(5, 4);
   SvdOptions o;
   o.rank = 0;
-  CHECK_THROWS_WITH(solve(m, o), Catch::Contains("--rank must be between 1 and min(m, n) = 4"));
+  CHECK_THROWS_WITH(solve(m, o), "rank: must be at least 1, got 0");
   o.rank = 5;
-  CHECK_THROWS_AS(solve(m, o), SvdOptionError);
+  CHECK_THROWS_WITH(solve(m, o), "rank: 5 is more than min(m, n) = 4 for the 5x4 matrix");
+  try {
+    solve(m, o);
+  } catch (const SvdOptionError& e) {
+    CHECK(e.field() == "rank");  // the SvdOptions member, for a caller to map to its own names
+    CHECK(e.detail() == "5 is more than min(m, n) = 4 for the 5x4 matrix");
+  }
   CHECK_THROWS_WITH(solve(Matrix<double>(0, 3)), Catch::Contains("empty"));
   Matrix<double> nan = m;
   nan(1, 1) = std::numeric_limits<double>::quiet_NaN();
   CHECK_THROWS_WITH(solve(nan), Catch::Contains("NaN"));
+}
+
+TEST_CASE("options: one set of rules, each error naming its field", "[svd]") {
+  auto message = [](auto set) {
+    SvdOptions o;
+    set(o);
+    try {
+      check_options(o);
+    } catch (const SvdOptionError& e) {
+      return e.field() + " | " + e.detail();
+    }
+    return std::string("accepted");
+  };
+  CHECK(message([](SvdOptions& o) { o.lr = 0; }) == "lr | must be greater than 0, got 0");
+  CHECK(message([](SvdOptions& o) { o.lr = -0.5; }) == "lr | must be greater than 0, got -0.5");
+  CHECK(message([](SvdOptions& o) { o.lr = std::numeric_limits<double>::infinity(); }) ==
+        "lr | must be greater than 0, got inf");
+  CHECK(message([](SvdOptions& o) { o.momentum = -1; }) == "momentum | must be >= 0, got -1");
+  CHECK(message([](SvdOptions& o) { o.beta2 = 1; }) == "beta2 | must be in [0, 1), got 1");
+  CHECK(message([](SvdOptions& o) { o.tolerance = 0; }) == "tolerance | must be greater than 0, got 0");
+  CHECK(message([](SvdOptions& o) { o.iterations = 0; }) == "iterations | must be at least 1, got 0");
+  CHECK(message([](SvdOptions& o) { o.iterations = kMaxIterations + 1; }).rfind("iterations | at most", 0) ==
+        0);
+  CHECK(message([](SvdOptions& o) {
+          o.optimizer = OptimizerKind::Adam;
+          o.nesterov = true;
+        }).rfind("nesterov | ", 0) == 0);
+  CHECK(message([](SvdOptions& o) { o.init = SeedInit{}; }) ==
+        "init | initial values are for the seed recipe only");
+  CHECK(message([](SvdOptions& o) {
+          o.lr = 0.1;
+          o.iterations = 5;
+          o.rank = 3;
+        }) == "accepted");
 }

@@ -82,10 +82,9 @@ void parse(Cli& c, std::vector<std::string> args) {
 std::string usage_message(Cli& c, std::vector<std::string> args) {
   try {
     parse(c, std::move(args));
-    std::optional<std::int64_t> rank;
-    (void)to_options(c, rank);
-  } catch (const UsageError& e) {
-    return e.message;
+    (void)to_options(c);
+  } catch (...) {
+    return current_failure().message;  // as the tool prints it
   }
   return "";
 }
@@ -112,4 +111,21 @@ TEST_CASE("tool: option values are checked with a message naming the option", "[
   CHECK(usage_message(d, {"--iters", "2.5", "M.csv"}) == "--iters: expected a whole number, got '2.5'");
   Cli e;
   CHECK(usage_message(e, {"--recipe", "fast", "M.csv"}).find("unknown recipe 'fast'") != std::string::npos);
+  // The library's rules, its fields named as options.
+  Cli f;
+  CHECK(usage_message(f, {"--iters", "0", "M.csv"}) == "--iters: must be at least 1, got 0");
+  Cli g;
+  CHECK(usage_message(g, {"--weight-decay", "-2", "M.csv"}) == "--weight-decay: must be >= 0, got -2");
+  Cli h;
+  CHECK(usage_message(h, {"--optimizer", "adam", "--nesterov", "M.csv"}).rfind("--nesterov: ", 0) == 0);
+}
+
+TEST_CASE("tool: every SvdOptions field an error can name has its option", "[tool]") {
+  for (const char* field : {"lr", "momentum", "dampening", "weight_decay", "beta1", "beta2", "eps", "nesterov",
+                            "amsgrad", "iterations", "tolerance", "rank", "init", "recipe"}) {
+    CAPTURE(field);
+    CHECK(option_of_field(field).rfind("--", 0) == 0);
+  }
+  CHECK(option_of_field("iterations") == "--iters");
+  CHECK(option_of_field("weight_decay") == "--weight-decay");
 }

@@ -49,7 +49,11 @@ struct Progress {
   double loss = 0;          ///< the current loss
 };
 
-/// What solve() computes and how; unset options take the recipe's defaults.
+/// The most iterations a run may ask for (SvdOptions::iterations): the loss history keeps 8 bytes per
+/// iteration.
+inline constexpr long kMaxIterations = 1'000'000'000;
+
+/// What solve() computes and how; unset options take the recipe's defaults. check_options() states the rules.
 struct SvdOptions {
   Recipe recipe = Recipe::Auto;  ///< the recipe
   /// Unset: seed uses SGD (lr 0.9, momentum 0.9); auto chooses its own method.
@@ -109,11 +113,30 @@ struct SvdResult {
   bool converged() const { return status == Status::Converged; }
 };
 
-/// Bad options or a matrix the recipe cannot take (the message says which and why).
+/// Bad options or a matrix the recipe cannot take. field() names the SvdOptions member at fault ("lr",
+/// "rank", "init", ...; empty when it is the matrix), detail() says why; what() is "field: detail".
 class SvdOptionError : public std::invalid_argument {
  public:
-  using std::invalid_argument::invalid_argument;
+  /// An error about the matrix, not an option.
+  explicit SvdOptionError(const std::string& detail) : SvdOptionError("", detail) {}
+  /// An error about the option `field` (an SvdOptions member's name).
+  SvdOptionError(std::string field, const std::string& detail)
+      : std::invalid_argument(field.empty() ? detail : field + ": " + detail),
+        field_(std::move(field)),
+        detail_(detail) {}
+  /// The SvdOptions member at fault, or empty.
+  const std::string& field() const { return field_; }
+  /// Why, without the field's name.
+  const std::string& detail() const { return detail_; }
+
+ private:
+  std::string field_, detail_;
 };
+
+/// Checks the options that do not depend on the matrix (the rules solve() applies first): throws
+/// SvdOptionError naming the field. With the matrix's shape (rows, cols > 0), also the rank and the initial
+/// values against it.
+void check_options(const SvdOptions& o, Index rows = 0, Index cols = 0);
 
 /// Computes the SVD of m by gradient descent. Throws SvdOptionError on bad options.
 SvdResult solve(const Matrix<double>& m, const SvdOptions& options = {});
