@@ -244,10 +244,15 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
                       " iterations";
           break;
         }
+        // At the first step with a learning rate given, the step it sets is what failed, not the matrix.
+        const bool first_step = it <= 1 && o.lr.has_value();
         r.message =
             "not converged: the line search cannot decrease the loss any further at iteration " +
             std::to_string(it) + " (" + accuracy_text() + ")" +
-            (f32 ? ". Try --dtype float64." : ". This matrix is beyond the solver (docs/svd-auto.md).");
+            (first_step ? ". The first step, of length lr = " + sci(*o.lr) +
+                              ", found no decrease in its halvings: try a smaller --lr, or leave it unset"
+             : f32 ? ". Try --dtype float64."
+                   : ". This matrix is beyond the solver (docs/svd-auto.md).");
         break;
       }
     } else {

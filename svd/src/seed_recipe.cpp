@@ -111,6 +111,18 @@ SvdResult run_seed(const Matrix<double>& m, const SvdOptions& o, const Partition
     if (o.record_loss) r.loss_history.push_back(l);
     r.final_loss = l;
     if (o.progress && (it % o.progress_every == 0 || it == iterations)) o.progress({it, iterations, l});
+    if (!std::isfinite(first)) {  // nothing was stepped yet: the starting point, not the learning rate
+      r.status = Status::Diverged;
+      const bool f32 = std::is_same_v<T, float>;
+      r.message = std::string("diverged at the start: the loss at the initial values is ") +
+                  (std::isnan(first) ? "NaN" : "infinite") + " in " + (f32 ? "float32" : "float64") + ": " +
+                  (o.init ? "the initial values (--init-dir) or the matrix are" : "the matrix is") +
+                  " too large for it (the seed recipe does not scale them); " +
+                  (f32 ? "use --dtype float64, or --recipe auto, which scales the matrix"
+                       : "use --recipe auto, which scales the matrix") +
+                  ".";
+      break;
+    }
     if (diverging(l, best, first)) {
       r.status = Status::Diverged;
       r.message = "diverged at iteration " + std::to_string(it) + ": the loss " +
@@ -153,7 +165,8 @@ SvdResult run_seed(const Matrix<double>& m, const SvdOptions& o, const Partition
   const double rho_max = meter.rho().cwiseAbs().maxCoeff();
   if (rho_max > 0)
     acc.residual += (r.singular_values / a - meter.rho().cwiseAbs()).cwiseAbs().maxCoeff() / rho_max;
-  if (!(acc.residual >= 0)) acc.residual = std::numeric_limits<double>::infinity();
+  if (!(acc.residual >= 0) || !r.singular_values.allFinite())
+    acc.residual = std::numeric_limits<double>::infinity();
   r.error_bound = acc.residual;
   if (r.status == Status::Completed) {
     const bool f32 = std::is_same_v<T, float>;

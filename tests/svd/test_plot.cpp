@@ -84,3 +84,25 @@ TEST_CASE("plot: write_convergence_svg writes the file", "[plot]") {
   CHECK(ss.str() == convergence_svg({1, 0.1, 0.01}, "t"));
   std::filesystem::remove(p);
 }
+
+TEST_CASE("plot: names that are not UTF-8 (a Latin-1 file name) keep the SVG well-formed XML", "[plot]") {
+  // Every byte of the document must be well-formed UTF-8 for an XML parser; a Latin-1 é (0xE9) alone is not.
+  auto valid_utf8 = [](const std::string& s) {
+    for (std::size_t i = 0; i < s.size();) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+      if (n == 0 || i + n > s.size()) return false;
+      for (std::size_t k = 1; k < n; ++k)
+        if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
+      i += n;
+    }
+    return true;
+  };
+  const std::string svg =
+      convergence_svg({1, 0.5}, "t", "na\xe9me.csv, tronqu\xc3, \xff\xfe, caf\xc3\xa9 \xe2\x82\xac");
+  well_formed(svg);
+  CHECK(valid_utf8(svg));
+  CHECK_THAT(svg, Contains("na\xef\xbf\xbdme.csv"));                          // the Latin-1 byte as U+FFFD
+  CHECK_THAT(svg, Contains("caf\xc3\xa9 \xe2\x82\xac"));                      // UTF-8 kept as it is
+  CHECK_THAT(svg, Contains("tronqu\xef\xbf\xbd, \xef\xbf\xbd\xef\xbf\xbd"));  // a cut sequence, stray bytes
+}

@@ -70,6 +70,18 @@ tapegrad_cli_test("--init-dir with wrong shapes" EXIT 2 REGEX "--init-dir: .*M2.
 tapegrad_cli_test("--init-dir missing" EXIT 2 REGEX "nowhere.U0.csv: cannot open"
                   ARGS --recipe seed --init-dir ${CMAKE_CURRENT_BINARY_DIR}/nowhere ${M1})
 tapegrad_cli_test("--out is a file" EXIT 2 REGEX "--out: " ARGS --out ${M1} ${M1})
+tapegrad_cli_test("--lr 1e20 with L-BFGS: the first step is named, not the matrix" EXIT 1
+                  REGEX "first step, of length lr = 1e\\+20.*try a smaller --lr" ARGS --lr 1e20 ${M1})
+# Initial values that overflow the dtype: the start is named, not the learning rate (the error bound is unknown).
+file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/huge_init)
+foreach(f U0 diag_sqrt0 V0)
+  file(READ ${TAPEGRAD_CLI_DATA}/seed/svd/M1/${f}.csv text)
+  string(REGEX REPLACE "([0-9])(,|\n)" "\\1e200\\2" text "${text}")
+  file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/huge_init/${f}.csv "${text}")
+endforeach()
+tapegrad_cli_test("seed: initial values beyond float32 are named, not the learning rate" EXIT 3
+                  REGEX "\"error_bound\":null.*diverged at the start: the loss at the initial values is (infinite|NaN) in float32: the initial values .--init-dir. or the matrix are too large"
+                  ARGS --json --recipe seed --init-dir ${CMAKE_CURRENT_BINARY_DIR}/huge_init ${M1})
 tapegrad_cli_test("solver option error" EXIT 2 REGEX "--nesterov" ARGS --recipe seed --optimizer adam --nesterov ${M1})
 tapegrad_cli_test("missing file" EXIT 2 REGEX "no-such.csv: cannot open: No such file or directory"
                   ARGS ${TAPEGRAD_CLI_DATA}/no-such.csv)
