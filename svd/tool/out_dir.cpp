@@ -64,7 +64,19 @@ void fault_hook(const char* file, bool before) {
   if (!before && fault == std::string("signal:") + file) ::kill(::getpid(), SIGTERM);
 }
 
-OutDir::OutDir(const std::string& dir) : dir_(fs::path(dir).lexically_normal()) {
+OutDir::OutDir(const std::string& dir) {
+  try {
+    open(dir);
+  } catch (...) {
+    release();  // no destructor runs for a constructor that throws
+    throw;
+  }
+}
+
+OutDir::~OutDir() { release(); }
+
+void OutDir::open(const std::string& dir) {
+  dir_ = fs::path(dir).lexically_normal();
   if (dir.empty()) throw UsageError{"--out: the directory name is empty"};
   if (dir_.filename().empty()) dir_ = dir_.parent_path();  // "d/" -> "d"
   if (dir_.filename().empty() || dir_.filename() == "." || dir_.filename() == "..")
@@ -72,6 +84,11 @@ OutDir::OutDir(const std::string& dir) : dir_(fs::path(dir).lexically_normal()) 
                      "' names no directory of its own; give a directory name, e.g. results"};
   parent_ = dir_.parent_path().empty() ? fs::path(".") : dir_.parent_path();
   std::error_code ec;
+  // The directories this run creates above DIR, deepest first: removed again if the run writes nothing.
+  for (fs::path p = parent_; !p.empty() && !fs::exists(fs::symlink_status(p, ec)); p = p.parent_path()) {
+    created_.push_back(p);
+    if (p == p.parent_path()) break;
+  }
   fs::create_directories(parent_, ec);
   if (ec) throw UsageError{"--out: cannot create '" + parent_.string() + "': " + ec.message()};
   if (::access(parent_.c_str(), W_OK | X_OK) != 0)
@@ -116,10 +133,19 @@ OutDir::OutDir(const std::string& dir) : dir_(fs::path(dir).lexically_normal()) 
       fs::remove_all(e.path(), ec);
   }
 }
-OutDir::~OutDir() {
-  if (lock_fd_ < 0) return;
-  ::unlink(lock_path_.c_str());  // still held: no other run can be between its lock and its check
-  ::close(lock_fd_);
+
+void OutDir::release() noexcept {
+  if (lock_fd_ >= 0) {
+    ::unlink(lock_path_.c_str());  // still held: no other run can be between its lock and its check
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+  }
+  // A run that wrote nothing leaves no directories behind either (only empty ones it made are removed).
+  std::error_code ec;
+  if (!replaced_)
+    for (const auto& p : created_)
+      if (!fs::remove(p, ec)) break;
+  created_.clear();
 }
 
 void OutDir::replace_with(const std::function<void(const fs::path&)>& fill) {
@@ -156,6 +182,7 @@ void OutDir::replace_with(const std::function<void(const fs::path&)>& fill) {
     fs::remove_all(tmp, ec);
     throw;
   }
+  replaced_ = true;
 }
 
 void OutDir::check_existing() const {

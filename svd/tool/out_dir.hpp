@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "options.hpp"
 
@@ -56,11 +57,17 @@ class OutDir {
   void replace_with(const std::function<void(const std::filesystem::path&)>& fill);
 
  private:
+  void open(const std::string& dir);
+  /// Unlocks (removing the lock file) and, unless the results were written, removes the directories above DIR
+  /// that this run created.
+  void release() noexcept;
   /// DIR may be new, or a real directory (not a symlink) holding only tapegrad-svd's result files: replacing
   /// it must never delete anything else.
   void check_existing() const;
 
   std::filesystem::path dir_, parent_;
+  std::vector<std::filesystem::path> created_;  // directories above DIR this run created, deepest first
+  bool replaced_ = false;                       // replace_with succeeded
   std::string lock_path_;
   int lock_fd_ = -1;
 };

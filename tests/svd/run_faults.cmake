@@ -1,6 +1,6 @@
 # Faults and signals around --out (issue 16; docs/bad-inputs.md "Faults and signals"): a run's results are all
 # from one run or not there at all, and no temporary is left.
-#   cmake -DEXE=tapegrad-svd -DM1=matrix.csv -DWORK=dir -DCASE=fail|signal|lock|stale -P run_faults.cmake
+#   cmake -DEXE=tapegrad-svd -DM1=matrix.csv -DWORK=dir -DCASE=fail|signal|lock|stale|nothing -P run_faults.cmake
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
 set(out "${WORK}/out")
@@ -94,6 +94,17 @@ elseif(CASE STREQUAL "stale")
     message(FATAL_ERROR "exit ${rc}: ${all}")
   endif()
   expect_no_temporaries()
+elseif(CASE STREQUAL "nothing")
+  # A run that fails before writing (a bad matrix) leaves no directories it created for --out.
+  file(WRITE "${WORK}/bad.csv" "1,2\n3,x\n")
+  run_tool(ARGS --quiet --out "${WORK}/new/deeper/out" "${WORK}/bad.csv")
+  if(NOT rc STREQUAL "2" OR NOT all MATCHES "bad.csv:2:3: expected a number")
+    message(FATAL_ERROR "exit ${rc}: ${all}")
+  endif()
+  if(EXISTS "${WORK}/new")
+    message(FATAL_ERROR "a failed run left ${WORK}/new behind")
+  endif()
+  expect_previous_results()
 else()
   message(FATAL_ERROR "unknown CASE ${CASE}")
 endif()

@@ -221,7 +221,7 @@ endif()
 tapegrad_cli_test("--threads 1024: capped to the cores" EXIT 0 REGEX "--threads 1024 is more than the [0-9]+ cores of this machine; using [0-9]+"
                   ARGS --threads 1024 --json ${M1})
 # --out is replaced as one unit (docs/bad-inputs.md, "Faults and signals").
-foreach(case fail signal lock stale)
+foreach(case fail signal lock stale nothing)
   add_test(NAME "cli: --out fault: ${case}"
            COMMAND ${CMAKE_COMMAND} "-DEXE=$<TARGET_FILE:tapegrad-svd>" -DM1=${M1}
                    "-DWORK=${CMAKE_CURRENT_BINARY_DIR}/cli-fault-${case}" -DCASE=${case}
