@@ -365,3 +365,37 @@ TEST_CASE("float and double give the same results", "[ops][float]") {
   CHECK(pa.grad.cast<double>().isApprox(qa.grad, 1e-5));
   CHECK(pb.grad.cast<double>().isApprox(qb.grad, 1e-5));
 }
+
+TEST_CASE("norm: no overflow at 1e200, no underflow at 1e-170 or in subnormals", "[ops]") {
+  for (double scale : {1e200, 1e-170, 1e-310, 1.0}) {
+    CAPTURE(scale);
+    Parameter<double> p(M::Constant(2, 2, scale));
+    Tape<double> t;
+    auto n = norm(t.parameter(p));
+    t.backward(n);
+    CHECK(n.item() == Approx(2 * scale).epsilon(1e-12));  // ‖A‖_F of four equal entries
+    for (Index i = 0; i < 4; ++i) CHECK(p.grad(i) == Approx(0.5).epsilon(1e-12));  // A / ‖A‖_F
+  }
+}
+
+TEST_CASE("anomaly detection: after a caught NonFiniteError the tape runs again once the value is fixed",
+          "[tape]") {
+  Parameter<double> p(M::Constant(1, 2, -1.0));
+  Tape<double> t;
+  t.set_anomaly_detection(true);
+  CHECK_THROWS_AS(log(t.parameter(p)), NonFiniteError);  // recorded eagerly: log(-1) is NaN
+  // A fresh recording at a good value works,
+  t.clear();
+  p.value.setConstant(2.0);
+  auto y = sum(log(t.parameter(p)));
+  CHECK(y.item() == Approx(2 * std::log(2.0)));
+  // and so does a replay after a failing one.
+  p.value.setConstant(-3.0);
+  CHECK_THROWS_AS(t.forward(), NonFiniteError);
+  p.value.setConstant(1.0);
+  t.forward();
+  CHECK(y.item() == Approx(0.0));
+  p.zero_grad();
+  t.backward(y);
+  CHECK(p.grad(0, 0) == Approx(1.0));
+}

@@ -1,4 +1,6 @@
 // Reductions: sums, means, the Frobenius norm, logsumexp.
+#include <cmath>
+
 #include "costs.hpp"
 #include "op_support.hpp"
 
@@ -65,16 +67,22 @@ Var<T> rowwise_mean(Var<T> a) {
 
 template <class T>
 Var<T> norm(Var<T> a) {
-  // c = ‖A‖_F   =>   dA += A dc / c   (0 at A = 0; cost: 2a + 1 (multiply-adds, √), backward 2a + 1)
+  // c = ‖A‖_F (scaled, as LAPACK's dnrm2: no overflow at 1e200, no underflow at 1e-170)   =>   dA += A dc / c
+  // (0 at A = 0; cost: 2a + 1 (multiply-adds, √), backward 2a + 1)
   static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
     const double a = detail::in_size(s, 0);
     return backward ? OpCost{2 * a + 1, 3 * a + 2} : OpCost{2 * a + 1, a + 1};
   };
   return a.tape().record(
-      "norm", {a}, 1, 1, [](OpContext<T>& c) { c.out()(0, 0) = c.in(0).norm(); },
+      "norm", {a}, 1, 1, [](OpContext<T>& c) { c.out()(0, 0) = c.in(0).stableNorm(); },
       [](OpContext<T>& c) {
         const T n = c.out()(0, 0);
-        if (n > T(0)) c.grad_in(0) += (c.grad_out()(0, 0) / n) * c.in(0);
+        if (!(n > T(0))) return;
+        const T k = c.grad_out()(0, 0) / n;
+        if (std::isfinite(k))
+          c.grad_in(0) += k * c.in(0);
+        else  // a subnormal norm: 1 / n overflows, A / n does not
+          c.grad_in(0) += (c.in(0) / n) * c.grad_out()(0, 0);
       },
       T(0), cost);
 }
