@@ -1,4 +1,4 @@
-# tapegrad::mpi (issue 8): the collective ops (allreduce_sum, replicated) and tapegrad::mpi::Context. Included
+# tapegrad::mpi: the collective ops (allreduce_sum, replicated) and tapegrad::mpi::Context. Included
 # from the top CMakeLists.txt when TAPEGRAD_USE_MPI is on; the row-partitioned SVD is added to this library by
 # svd/CMakeLists.txt. Only this library links MPI: tapegrad::autodiff, ::optim and ::svd never do.
 add_library(tapegrad_mpi ${CMAKE_CURRENT_LIST_DIR}/src/collective.cpp)

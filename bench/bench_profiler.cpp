@@ -1,4 +1,4 @@
-// The profiler's cost (issue 18), side by side in one run: the seed loss's step (tape.forward();
+// The profiler's cost, side by side in one run: the seed loss's step (tape.forward();
 // tape.backward(loss), the graph recorded once, double) on a tape with no profiler (profiling off: the
 // plain step) and on one with a profiler attached (on: every op timed and recorded), at 5x4, 64x32 and
 // 1024x512; and a tape that had a profiler and was detached from it (off again).

@@ -34,7 +34,7 @@ struct SeedProblem {
 // millions of steps (the work per step is the same). Momentum is 0.9.
 inline double seed_lr(Index m) { return m <= 5 ? 0.9 : 1e-6; }
 
-// The fewest FLOPs of the seed loss's products (issue 5's hand-written reference): forward U S Vᵀ (2mn²),
+// The fewest FLOPs of the seed loss's products (the hand-written reference's): forward U S Vᵀ (2mn²),
 // UᵀU and V Vᵀ as symmetric rank-k updates (mn², n³); backward two products for U S Vᵀ (4mn²) and one per
 // Gram matrix (2mn², 2n³). The elementwise work (O(mn)) is not counted.
 inline double seed_flops_forward(Index m, Index n) {

@@ -13,7 +13,7 @@
 
 namespace tapegrad::svd::detail {
 
-/// A row-partitioned run (issue 8): this process holds rows [row_begin, row_begin + m.rows()) of a
+/// A row-partitioned run: this process holds rows [row_begin, row_begin + m.rows()) of a
 /// global_rows-row matrix and the same rows of U; s (or d) and V are replicated. The recipes stay free of
 /// MPI: they call these hooks, which tapegrad::mpi (svd/src/distributed.cpp) fills. Every hook is collective.
 template <class T>

@@ -1,5 +1,6 @@
 // tapegrad-svd's outputs as one unit: --out replaced in one rename under a lock, signals deferred while
-// temporaries exist, and the checks that --graph, --out and the input never alias (issue 16).
+// temporaries exist, and the checks that --graph, --out and the input never alias (docs/bad-inputs.md,
+// "Faults and signals").
 #pragma once
 
 #include <filesystem>

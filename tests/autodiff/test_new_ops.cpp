@@ -1,7 +1,7 @@
-// The ops of issue 15 (concatenation, slicing, indexing, reshape; max/min, clamp; softmax, logsumexp and the
-// classification losses; sin, cos, log1p, expm1, softplus, pow with a matrix exponent): every gradient
-// against central finite differences in double on 1x1, 1xn, nx1, square, tall, wide and long (several
-// 256-entry chunks) inputs; float against double; PyTorch's documented behaviour at ties, kinks and
+// The ops PyTorch users reach for first (concatenation, slicing, indexing, reshape; max/min, clamp; softmax,
+// logsumexp and the classification losses; sin, cos, log1p, expm1, softplus, pow with a matrix exponent):
+// every gradient against central finite differences in double on 1x1, 1xn, nx1, square, tall, wide and long
+// (several 256-entry chunks) inputs; float against double; PyTorch's documented behaviour at ties, kinks and
 // extremes; the errors; and the graph optimizer's softmax rewrites.
 #include <catch2/catch.hpp>
 #include <cmath>

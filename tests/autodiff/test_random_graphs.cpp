@@ -1,10 +1,10 @@
-// Random graphs against the graph optimizer: thousands of graphs made of every op (issue 15's included), with
-// a strong bias toward the formulas the optimizer rewrites (transposes and diags feeding matmuls, square(a -
-// b) feeding mean/sum, nodes with several uses, the same node on both sides of a product, patterns nested in
-// patterns), each run with the optimizer on and compared with the same graph run as written (optimizer off):
-// the loss, every parameter's gradient, the value and gradient of intermediate nodes read after the sweep
-// (also nodes the plan read around), replays with forward(), re-recordings after clear(), two graphs
-// alternating on one tape, and values read in the middle of a recording.
+// Random graphs against the graph optimizer: thousands of graphs made of every op (the PyTorch-style ones
+// included), with a strong bias toward the formulas the optimizer rewrites (transposes and diags feeding
+// matmuls, square(a - b) feeding mean/sum, nodes with several uses, the same node on both sides of a product,
+// patterns nested in patterns), each run with the optimizer on and compared with the same graph run as
+// written (optimizer off): the loss, every parameter's gradient, the value and gradient of intermediate nodes
+// read after the sweep (also nodes the plan read around), replays with forward(), re-recordings after
+// clear(), two graphs alternating on one tape, and values read in the middle of a recording.
 //
 // A graph is a program (a list of op instructions on earlier nodes), made from a seed: one instruction
 // records one node, so node i of every tape that runs the program is instruction i. The generator runs each
@@ -76,7 +76,7 @@ enum class Op : std::uint8_t {
   logsumexp,
   mse,
   sum_squares,
-  // issue 15's ops
+  // the ops PyTorch users reach for first
   cat,           // s: dim
   narrow,        // s = dim * 1e6 + start * 1e3 + length
   index_select,  // s: dim (indices fixed by the shape: index_list)

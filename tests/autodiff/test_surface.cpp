@@ -1,4 +1,4 @@
-// The library's surface for a new user (issue 15): scalars of any arithmetic type, item(), printing,
+// The library's surface for a new user: scalars of any arithmetic type, item(), printing,
 // and what Var::grad() gives for nodes the last backward did not reach and for constants.
 #include <catch2/catch.hpp>
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Data-parallel linear least squares (issue 8): the rows of (X, y) are split over the processes; the
+// Data-parallel linear least squares: the rows of (X, y) are split over the processes; the
 // weights are shared. The loss is an ordinary graph with the two collective ops, every process takes the
 // same Adam steps, and the result equals one process training on all rows, to rounding.
 //

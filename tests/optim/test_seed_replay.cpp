@@ -1,5 +1,5 @@
-// The proof of issue 3: the seed notebooks replayed with tapegrad's optimizers in float32, against
-// PyTorch 1.13's runs (tests/data/seed, made by make_reference.py).
+// The proof that the optimizers are PyTorch's: the seed notebooks replayed with tapegrad's optimizers in
+// float32, against PyTorch 1.13's runs (tests/data/seed, made by make_reference.py).
 //  - SVD by gradient descent (notebooks 02a/02b), M1..M5: the loss over iterations 0..100 within 1e-4
 //    relative, and after 20,000 iterations the sorted diag_sqrt² within 1e-3 of the notebooks' values,
 //    failures included (SGD still off on M3, stuck on M5).

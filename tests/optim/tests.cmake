@@ -1,4 +1,4 @@
-# Tests of tapegrad::optim (issue 3). Included from tests/CMakeLists.txt: paths are relative to tests/.
+# Tests of tapegrad::optim. Included from tests/CMakeLists.txt: paths are relative to tests/.
 find_package(nlohmann_json 3 REQUIRED)
 
 tapegrad_add_test(test_optim

@@ -1,4 +1,4 @@
-# Faults and signals around --out (issue 16; docs/bad-inputs.md "Faults and signals"): a run's results are all
+# Faults and signals around --out (docs/bad-inputs.md, "Faults and signals"): a run's results are all
 # from one run or not there at all, and no temporary is left.
 #   cmake -DEXE=tapegrad-svd -DM1=matrix.csv -DWORK=dir -DCASE=fail|signal|lock|stale|nothing -P run_faults.cmake
 file(REMOVE_RECURSE "${WORK}")

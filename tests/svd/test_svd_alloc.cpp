@@ -1,4 +1,4 @@
-// tapegrad-svd's steady state allocates nothing (issue 5): the iterations of svd::solve, with what the CLI
+// tapegrad-svd's steady state allocates nothing: the iterations of svd::solve, with what the CLI
 // passes (a progress callback; the loss history, kept for --out), make no heap allocation after warm-up,
 // apart from the loss history's amortised growth. This executable counts malloc calls
 // (count_allocations.hpp).

@@ -1,4 +1,4 @@
-// Threads (issue 6): separate tapes in separate threads are safe. Several SVDs trained concurrently, each in
+// Threads: separate tapes in separate threads are safe. Several SVDs trained concurrently, each in
 // its own std::thread with its own tape, optimizer and parameters, give bit-identical results to the same
 // runs done one after another. CI also runs this test under ThreadSanitizer (the tsan preset).
 #include <catch2/catch.hpp>

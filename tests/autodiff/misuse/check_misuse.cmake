@@ -1,5 +1,5 @@
 # Compiles misuse.cpp with -DMISUSE=${CASE}: it must fail, with ${EXPECT} in the output, in at most
-# ${MAX_LINES} lines of diagnostics (issue 15: misuse errors that read in a few lines).
+# ${MAX_LINES} lines of diagnostics (misuse errors that read in a few lines).
 execute_process(COMMAND ${CXX} -std=c++20 -fsyntax-only -I${INCLUDE_DIR} -isystem ${EIGEN_DIR}
                         -DEIGEN_MAX_ALIGN_BYTES=16 -DEIGEN_MALLOC_ALREADY_ALIGNED=0 -DMISUSE=${CASE}
                         ${CMAKE_CURRENT_LIST_DIR}/misuse.cpp

@@ -1,5 +1,5 @@
 # Misuse of the ops' scalar overloads and operators fails to compile with a short message that says what to
-# write instead (issue 15). Each case is compiled (syntax only) by check_misuse.cmake.
+# write instead. Each case is compiled (syntax only) by check_misuse.cmake.
 set(tapegrad_misuse_cases
     "0|"
     "1|Var * Var is not defined (matrix or elementwise product?): write matmul(a, b) or mul(a, b)"

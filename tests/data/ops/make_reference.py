@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""PyTorch reference values and gradients for the ops of issue 15, for tests/autodiff/test_ops_reference.cpp.
+"""PyTorch reference values and gradients for the ops PyTorch users reach for first (cat, softmax, ...),
+for tests/autodiff/test_ops_reference.cpp.
 
 Run with Debian's python3-torch (1.13.x):
     /usr/bin/python3 make_reference.py [OUT.json]      (default: reference.json next to this script)

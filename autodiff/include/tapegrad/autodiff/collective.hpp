@@ -1,4 +1,4 @@
-// Collective ops over MPI processes (library tapegrad::mpi; issue 8, docs/scale-out.md).
+// Collective ops over MPI processes (library tapegrad::mpi; docs/scale-out.md).
 //
 // Two ops make a data-parallel loss an ordinary graph. Every process records the same graph on its own
 // block of the data; the ops exchange only what they are given:

@@ -322,7 +322,7 @@ operator/(S s, Var<T> a) {
 }
 
 // =============================================================================================
-// ---- the ops PyTorch users reach for first (issue 15) ----------------------------------------
+// ---- the ops PyTorch users reach for first ----------------------------------------------------
 // Shaping (ops/shaping.cpp), max/min and clamp (ops/minmax.cpp), softmax, logsumexp and the
 // classification losses (ops/softmax.cpp), more elementwise functions (ops/elementwise.cpp). PyTorch's
 // dim: dim 0 runs down the rows (over each column, a 1xC result), dim 1 along the columns (over each row,

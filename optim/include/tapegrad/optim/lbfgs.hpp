@@ -49,7 +49,7 @@ class Lbfgs : public Optimizer<T> {
   Lbfgs(std::vector<Parameter<T>*> params, LbfgsOptions o = {});
   /// Scales the initial inverse Hessian by the preconditioner's diagonal (none by default).
   void set_preconditioner(Preconditioner p) { precondition_ = std::move(p); }
-  /// Data-parallel runs (tapegrad::mpi, issue 8): the parameters are one process's share of the problem,
+  /// Data-parallel runs (tapegrad::mpi): the parameters are one process's share of the problem,
   /// and every dot product and norm of a step becomes a sum over processes. Each process computes its
   /// partial sums, weighted per parameter by `weights` (default all 1), and `sum` adds them up over the
   /// processes (one call per dependent group: 2 per stored pair and 3 more per step). A parameter split

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The hard-matrix set of issue 16 (tests/svd/test_hard.cpp): small matrices whose singular values are known.
+"""The hard-matrix set (tests/svd/test_hard.cpp): small matrices whose singular values are known.
 
 Each case is NAME.npy (float64) and NAME.s.csv (its singular values, descending, one row, 17 digits), listed in
 cases.txt. Most are built as M = Q1 diag(s) Q2^T with random orthonormal Q1, Q2 and a chosen s, so s is exact
