@@ -29,8 +29,9 @@
 
 #include "tapegrad/autodiff/graphviz.hpp"
 #include "tapegrad/autodiff/profiler.hpp"
+#include "tapegrad/io/files.hpp"
+#include "tapegrad/io/write.hpp"
 #include "tapegrad/svd/loss.hpp"
-#include "tapegrad/svd/matrix_io.hpp"
 #include "tapegrad/svd/plot.hpp"
 #include "tapegrad/svd/solver.hpp"
 
@@ -357,7 +358,8 @@ void fault_hook(const char* file, bool before) {
   const std::string fault(f);
   if (before && fault == std::string("fail:") + file) {
     errno = ENOSPC;
-    throw IoError(std::string(file) + ": write failed: " + std::strerror(ENOSPC) + " (TAPEGRAD_SVD_FAULT)");
+    throw io::IoError(std::string(file) + ": write failed: " + std::strerror(ENOSPC) +
+                      " (TAPEGRAD_SVD_FAULT)");
   }
   if (!before && fault == std::string("signal:") + file) ::kill(::getpid(), SIGTERM);
 }
@@ -419,31 +421,33 @@ class OutDir {
     const DeferSignals defer;
     std::string tmp = (parent_ / ("." + dir_.filename().string() + ".tmp-XXXXXX")).string();
     if (::mkdtemp(tmp.data()) == nullptr)
-      throw IoError("--out: cannot create a temporary directory in " + parent_.string() + ": " +
-                    std::strerror(errno));
+      throw io::IoError("--out: cannot create a temporary directory in " + parent_.string() + ": " +
+                        std::strerror(errno));
     std::error_code ec;
     try {
       fill(fs::path(tmp));
-      if (::chmod(tmp.c_str(), 0755) != 0) throw IoError(tmp + ": chmod failed: " + std::strerror(errno));
+      if (::chmod(tmp.c_str(), 0755) != 0) throw io::IoError(tmp + ": chmod failed: " + std::strerror(errno));
       if (fs::exists(fs::symlink_status(dir_))) {
         if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dir_.c_str(), RENAME_EXCHANGE) != 0) {
           if (errno != EINVAL && errno != ENOSYS)
-            throw IoError(dir_.string() + ": cannot replace it: " + std::strerror(errno));
+            throw io::IoError(dir_.string() + ": cannot replace it: " + std::strerror(errno));
           // No exchange on this file system: the old results aside, then the new ones in place.
           std::string old = (parent_ / ("." + dir_.filename().string() + ".tmp-XXXXXX")).string();
           if (::mkdtemp(old.data()) == nullptr || ::rename(dir_.c_str(), old.c_str()) != 0)
-            throw IoError(dir_.string() +
-                          ": cannot move the previous results aside: " + std::strerror(errno));
+            throw io::IoError(dir_.string() +
+                              ": cannot move the previous results aside: " + std::strerror(errno));
           if (::rename(tmp.c_str(), dir_.c_str()) != 0) {
             const int e = errno;
             ::rename(old.c_str(), dir_.c_str());
-            throw IoError(dir_.string() + ": cannot rename the new results into place: " + std::strerror(e));
+            throw io::IoError(dir_.string() +
+                              ": cannot rename the new results into place: " + std::strerror(e));
           }
           tmp = old;
         }
         fs::remove_all(tmp, ec);  // the previous results, now at the temporary name
       } else if (::rename(tmp.c_str(), dir_.c_str()) != 0) {
-        throw IoError(dir_.string() + ": cannot rename the new results into place: " + std::strerror(errno));
+        throw io::IoError(dir_.string() +
+                          ": cannot rename the new results into place: " + std::strerror(errno));
       }
     } catch (...) {
       fs::remove_all(tmp, ec);
@@ -521,15 +525,15 @@ void check_paths(const Cli& c) {
 }
 
 std::string shape_of(const Matrix<double>& m) { return shape_string(m.rows(), m.cols()); }
-std::string shape_of(const MatrixShape& m) { return shape_string(m.rows, m.cols); }
+std::string shape_of(const io::MatrixShape& m) { return shape_string(m.rows, m.cols); }
 
-SeedInit read_init(const std::string& dir, const MatrixShape& m) {
+SeedInit read_init(const std::string& dir, const io::MatrixShape& m) {
   const Index n = m.cols;
   auto path = [&](const char* f) { return (fs::path(dir) / f).string(); };
   SeedInit init;
-  init.U = read_matrix(path("U0.csv"));
-  init.diag_sqrt = read_matrix(path("diag_sqrt0.csv"));
-  init.V = read_matrix(path("V0.csv"));
+  init.U = io::read_matrix(path("U0.csv"));
+  init.diag_sqrt = io::read_matrix(path("diag_sqrt0.csv"));
+  init.V = io::read_matrix(path("V0.csv"));
   if (init.U.rows() != m.rows || init.U.cols() != n)
     throw UsageError{"--init-dir: " + path("U0.csv") + " is " + shape_of(init.U) + ", but the matrix is " +
                      shape_of(m) + ", so U0 must be " + shape_string(m.rows, n)};
@@ -615,16 +619,16 @@ void write_outputs(OutDir& out, const SvdResult& r, const std::string& trace_nam
       fault_hook(f, true);
       return (dir / f).string();
     };
-    write_matrix_csv(path("U.csv"), r.U);
+    io::write_matrix_csv(path("U.csv"), r.U);
     fault_hook("U.csv", false);
-    write_matrix_csv(path("singular_values.csv"), r.singular_values.transpose());
+    io::write_matrix_csv(path("singular_values.csv"), r.singular_values.transpose());
     fault_hook("singular_values.csv", false);
-    write_matrix_csv(path("V.csv"), r.V);
+    io::write_matrix_csv(path("V.csv"), r.V);
     fault_hook("V.csv", false);
     std::string loss = "iteration,loss\n";
     for (std::size_t i = 0; i < r.loss_history.size(); ++i)
       loss += std::to_string(i) + "," + shortest(r.loss_history[i]) + "\n";
-    write_file_atomic(path("loss.csv"), loss);
+    io::write_file_atomic(path("loss.csv"), loss);
     fault_hook("loss.csv", false);
     write_convergence_svg(path("convergence.svg"), r.loss_history,
                           "How fast does the gradient algorithm converge?", trace_name);
@@ -640,10 +644,10 @@ void write_graph(const std::string& file, const std::string& dot) {
     return;
   }
   const DeferSignals defer;
-  write_file_atomic(file, dot);
+  io::write_file_atomic(file, dot);
 }
 
-nlohmann::ordered_json to_json(const SvdResult& r, const MatrixShape& m) {
+nlohmann::ordered_json to_json(const SvdResult& r, const io::MatrixShape& m) {
   auto number = [](double v) {
     return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json();
   };
@@ -666,7 +670,7 @@ nlohmann::ordered_json to_json(const SvdResult& r, const MatrixShape& m) {
   return j;
 }
 
-void print_summary(const SvdResult& r, const MatrixShape& m, const std::string& name) {
+void print_summary(const SvdResult& r, const io::MatrixShape& m, const std::string& name) {
   const std::string method = r.method.empty() ? std::string(to_string(r.optimizer)) : r.method;
   std::printf("%s: %s, recipe %s, %s, %s, rank %ld\n", name.c_str(), shape_of(m).c_str(), to_string(r.recipe),
               method.c_str(), to_string(r.dtype), static_cast<long>(r.rank));
@@ -705,11 +709,11 @@ Failure current_failure() {
     throw;
   } catch (const UsageError& e) {
     return {kExitUsage, e.message};
-  } catch (const ParseError& e) {
+  } catch (const io::ParseError& e) {
     return {kExitUsage, e.what()};
   } catch (const SvdOptionError& e) {
     return {kExitUsage, e.what()};
-  } catch (const IoError& e) {
+  } catch (const io::IoError& e) {
     return {kExitUsage, std::string("cannot write the results: ") + e.what()};
   } catch (const NonFiniteError& e) {
     return {kExitDiverged, std::string("diverged: ") + e.what() + "\nTry a smaller --lr."};
@@ -799,7 +803,7 @@ class Processes {
 struct Job {
   Cli cli;
   SvdOptions options;
-  MatrixShape shape;    ///< the whole matrix's
+  io::MatrixShape shape;  ///< the whole matrix's
   Matrix<double> rows;  ///< rows [row_begin, row_begin + rows.rows()) of the matrix: all of it on one process
   Index row_begin = 0;
   std::string name;  ///< the matrix as named on the command line (just its file name when the path is long)
@@ -839,13 +843,13 @@ std::optional<int> prepare(int argc, char** argv, const Processes& procs, Job& j
   if (!c.out_dir.empty() && procs.root()) job.out = std::make_shared<OutDir>(c.out_dir);
 
   if (!procs.several()) {
-    job.rows = read_matrix(c.matrix);
+    job.rows = io::read_matrix(c.matrix);
     job.shape = {job.rows.rows(), job.rows.cols()};
   } else {
 #if defined(TAPEGRAD_HAVE_MPI)
-    job.shape = read_matrix_shape(c.matrix);
+    job.shape = io::read_matrix_shape(c.matrix);
     const mpi::RowBlock block = mpi::row_block(job.shape.rows, procs.rank(), procs.size());
-    job.rows = read_matrix_rows(c.matrix, block.begin, block.count);
+    job.rows = io::read_matrix_rows(c.matrix, block.begin, block.count);
     job.row_begin = block.begin;
 #endif
   }
@@ -938,7 +942,8 @@ void report(const Job& job, const SvdResult& r) {
     print_summary(r, job.shape, job.name);
   // A full disk or a closed pipe on stdout is an error, not a lost result (`> /dev/full`).
   if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0 || !std::cout)
-    throw IoError(std::string("stdout: write failed: ") + (errno ? std::strerror(errno) : "stream error"));
+    throw io::IoError(std::string("stdout: write failed: ") +
+                      (errno ? std::strerror(errno) : "stream error"));
 
   // The solver's message says why and what to try; it goes to stderr, next to the summary or the JSON.
   if (r.status == Status::NotConverged || r.status == Status::Completed)

@@ -3,7 +3,7 @@ find_package(CLI11 CONFIG REQUIRED)
 find_package(nlohmann_json 3 CONFIG REQUIRED)
 
 add_executable(tapegrad-svd ${CMAKE_CURRENT_LIST_DIR}/main.cpp)
-target_link_libraries(tapegrad-svd PRIVATE tapegrad::svd CLI11::CLI11 nlohmann_json::nlohmann_json)
+target_link_libraries(tapegrad-svd PRIVATE tapegrad::svd tapegrad::io CLI11::CLI11 nlohmann_json::nlohmann_json)
 if(TAPEGRAD_HAVE_BLAS)
   # --threads also sets OpenBLAS's thread count (openblas_set_num_threads, declared weak in main.cpp).
   target_compile_definitions(tapegrad-svd PRIVATE TAPEGRAD_HAVE_BLAS)

@@ -1,11 +1,8 @@
 # Tests of tapegrad::svd and tapegrad-svd (issues 4 and 6). Included from tests/CMakeLists.txt: paths are
 # relative to tests/.
 
-# Readers, writers and the convergence plot.
-tapegrad_add_test(test_matrix_io
-  svd/test_matrix_io.cpp
-  svd/test_plot.cpp
-  LIBS tapegrad::svd)
+# The convergence plot (the readers and writers are tested in io/tests.cmake).
+tapegrad_add_test(test_svd_plot svd/test_plot.cpp LIBS tapegrad::svd)
 
 # The solver (another file, added when it exists).
 if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/svd/test_solver.cpp)

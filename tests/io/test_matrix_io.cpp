@@ -16,10 +16,10 @@
 #include <string>
 #include <vector>
 
-#include "tapegrad/svd/matrix_io.hpp"
+#include "tapegrad/io.hpp"
 
 using namespace tapegrad;
-using namespace tapegrad::svd;
+using namespace tapegrad::io;
 using Catch::Matchers::Contains;
 
 namespace {
