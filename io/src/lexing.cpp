@@ -96,16 +96,8 @@ bool iequals(std::string_view a, std::string_view b) {
 /// The blank-separated tokens of a line.
 std::vector<std::string_view> split_blanks(std::string_view line, std::size_t max_tokens) {
   std::vector<std::string_view> out;
-  const char* p = line.data();
-  const char* e = p + line.size();
-  while (out.size() < max_tokens) {
-    p = skip_blanks(p, e);
-    if (p == e) break;
-    const char* q = p;
-    while (q < e && !is_blank(*q)) ++q;
-    out.emplace_back(p, static_cast<std::size_t>(q - p));
-    p = q;
-  }
+  Tokens tokens(line);
+  for (std::string_view tok; out.size() < max_tokens && tokens.next(tok);) out.push_back(tok);
   return out;
 }
 

@@ -122,9 +122,30 @@ Number parse_number(const Text& text, const char* p, const char* e, bool comma_e
 /// Fails at `at` when `count` entries are more than limits.max_elements.
 void check_elements(const Text& text, const char* at, std::size_t count, const ReadLimits& limits);
 
+/// Iterates over the blank-separated tokens of a line without storing them: a line may be the whole file, so
+/// a list of its tokens would be a header-independent allocation many times the input's size.
+class Tokens {
+ public:
+  explicit Tokens(std::string_view line) : p_(line.data()), end_(line.data() + line.size()) {}
+  /// The next token in `tok`; false at the end of the line.
+  bool next(std::string_view& tok) {
+    p_ = skip_blanks(p_, end_);
+    if (p_ == end_) return false;
+    const char* q = p_;
+    while (q < end_ && !is_blank(*q)) ++q;
+    tok = std::string_view(p_, static_cast<std::size_t>(q - p_));
+    p_ = q;
+    return true;
+  }
+
+ private:
+  const char* p_;
+  const char* end_;
+};
+
 /// Case-insensitive ASCII comparison.
 bool iequals(std::string_view a, std::string_view b);
-/// The blank-separated tokens of a line, at most max_tokens.
+/// The first max_tokens blank-separated tokens of a line.
 std::vector<std::string_view> split_blanks(std::string_view line, std::size_t max_tokens);
 /// A non-negative integer (digits only) below 2^62; `what` names it in errors.
 std::int64_t parse_count(const Text& text, std::string_view tok, const char* what);

@@ -33,6 +33,20 @@ double parse_mm_value(const Text& text, std::string_view tok, bool integer) {
   return n.value;
 }
 
+/// A coordinate file may always declare this many entries (1024x1024), whatever its size.
+constexpr std::int64_t kDenseAlways = std::int64_t{1} << 20;
+
+/// The most entries a coordinate file of `bytes` bytes may declare: limits.dense_per_byte per byte, at least
+/// kDenseAlways (no overflow: a product beyond int64 is capped).
+std::int64_t coordinate_dense_limit(std::size_t bytes, const ReadLimits& limits) {
+  const std::int64_t per = std::max<std::int64_t>(limits.dense_per_byte, 0);
+  const auto n = static_cast<std::int64_t>(bytes);
+  const std::int64_t by_bytes = per > 0 && n > std::numeric_limits<std::int64_t>::max() / per
+                                    ? std::numeric_limits<std::int64_t>::max()
+                                    : n * per;
+  return std::max(kDenseAlways, by_bytes);
+}
+
 }  // namespace
 
 MmRead parse_matrix_market_impl(const Text& text, const ReadLimits& limits, const RowRange& keep,
@@ -131,6 +145,21 @@ MmRead parse_matrix_market_impl(const Text& text, const ReadLimits& limits, cons
     text.fail(size_line, "the size line declares " + std::to_string(entries) + " entries, but only " +
                              std::to_string(remaining) +
                              " bytes follow: the header is wrong or the file is truncated");
+  // An array file holds every entry it declares, so the bytes bound its matrix. A coordinate file lists only
+  // the nonzeros, and a few bytes could ask for a dense matrix of max_elements zeros (a 64-byte file
+  // declaring 8192x8192 would take 512 MiB before an entry is read): the dense size it may declare is bounded
+  // by the input's size too (ReadLimits::dense_per_byte).
+  if (coordinate) {
+    const std::size_t bytes = text.body().size();
+    const std::int64_t allowed = coordinate_dense_limit(bytes, limits);
+    if (kept_rows > allowed / cols)
+      text.fail(size_line, over_limit("the declared size", keep, kept_rows, cols) +
+                               " is more than a coordinate file of " + count_string(bytes, "byte", "bytes") +
+                               " may declare: " + std::to_string(allowed) + " entries (" +
+                               std::to_string(limits.dense_per_byte) + " per byte of the file, at least " +
+                               std::to_string(kDenseAlways) +
+                               "); the size line is wrong, or save the matrix in array form or as .npy");
+  }
 
   Matrix<double>& m = out.m;
   m.setZero(static_cast<Index>(kept_rows), static_cast<Index>(cols));
@@ -148,7 +177,8 @@ MmRead parse_matrix_market_impl(const Text& text, const ReadLimits& limits, cons
     while (lines.next(line)) {
       last_end = line.data() + line.size();
       if (!line.empty() && line[0] == '%') continue;
-      for (std::string_view tok : split_blanks(line, std::numeric_limits<std::size_t>::max())) {
+      Tokens tokens(line);  // one at a time: the values may all be on one line as long as the file
+      for (std::string_view tok; tokens.next(tok);) {
         if (seen == entries)
           text.fail(tok.data(), "unexpected '" + snippet(tok) + "': the size line declares only " +
                                     std::to_string(entries) + " entries");

@@ -47,6 +47,10 @@ class IoError : public std::runtime_error {
 struct ReadLimits {
   std::size_t max_bytes = std::size_t{1} << 30;  ///< the largest file (or stdin) read: 1 GiB
   Index max_elements = Index{1} << 26;           ///< the largest dense matrix: 67,108,864 entries (512 MiB)
+  /// A coordinate (sparse) Matrix Market file lists only its nonzeros, so its bytes do not bound the dense
+  /// matrix it declares: it may declare at most this many entries per byte of the file (and 2^20 whatever its
+  /// size). 1024 lets an n×n diagonal through up to max_elements (8192×8192 takes about 100 KB).
+  Index dense_per_byte = 1024;
 };
 
 }  // namespace tapegrad::io
