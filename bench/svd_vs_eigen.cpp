@@ -7,7 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "tapegrad/svd/matrix_io.hpp"
+#include "tapegrad/io/files.hpp"
 #include "tapegrad/svd/solver.hpp"
 
 using namespace tapegrad;
@@ -58,8 +58,8 @@ int main(int argc, char** argv) {
       "|\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (int i = 1; i <= 5; ++i) {
     const std::string d = data + "/seed/svd/M" + std::to_string(i) + "/";
-    const auto m = svd::read_matrix(d + "M.csv");
-    const Matrix<double> lapack = svd::read_matrix(d + "lapack_singular_values.csv").transpose();
+    const auto m = io::read_matrix(d + "M.csv");
+    const Matrix<double> lapack = io::read_matrix(d + "lapack_singular_values.csv").transpose();
     Index kk = std::min(m.rows(), m.cols());
     double gap = 1;
     for (Index j = 1; j < kk; ++j) gap = std::min(gap, (lapack(j - 1) - lapack(j)) / lapack(j - 1));
@@ -71,9 +71,8 @@ int main(int argc, char** argv) {
   const auto manifest = nlohmann::json::parse(f);
   for (const auto& c : manifest["cases"]) {
     const std::string name = c["name"];
-    const auto m = svd::read_matrix(data + "/svd/" + name + "/M.csv");
-    const Matrix<double> lapack =
-        svd::read_matrix(data + "/svd/" + name + "/singular_values.csv").transpose();
+    const auto m = io::read_matrix(data + "/svd/" + name + "/M.csv");
+    const Matrix<double> lapack = io::read_matrix(data + "/svd/" + name + "/singular_values.csv").transpose();
     const Index k =
         c["rank_requested"].is_null() ? std::min(m.rows(), m.cols()) : c["rank_requested"].get<Index>();
     char facts[96];

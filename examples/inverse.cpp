@@ -16,8 +16,8 @@
 #include <string>
 
 #include "tapegrad/autodiff.hpp"
+#include "tapegrad/io/files.hpp"
 #include "tapegrad/optim.hpp"
-#include "tapegrad/svd/matrix_io.hpp"
 
 using namespace tapegrad;
 
@@ -65,10 +65,10 @@ double rel_error(const Matrix<double>& got, const Matrix<double>& want) {
 }
 
 bool run(const std::string& dir, const char* name) {
-  const Matrix<float> m = svd::read_matrix(dir + "/M.csv").cast<float>();
-  const Matrix<float> x0 = svd::read_matrix(dir + "/X0.csv").cast<float>();
-  const Matrix<double> exact = svd::read_matrix(dir + "/exact_inverse.csv");
-  const Matrix<double> torch = svd::read_matrix(dir + "/inverse.csv");  // the notebook's own result
+  const Matrix<float> m = io::read_matrix(dir + "/M.csv").cast<float>();
+  const Matrix<float> x0 = io::read_matrix(dir + "/X0.csv").cast<float>();
+  const Matrix<double> exact = io::read_matrix(dir + "/exact_inverse.csv");
+  const Matrix<double> torch = io::read_matrix(dir + "/inverse.csv");  // the notebook's own result
 
   float final_loss = 0;
   const Matrix<double> x = heavy_ball(m, x0, final_loss).cast<double>();

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <string>
 
-#include "tapegrad/svd/matrix_io.hpp"
+#include "tapegrad/io/files.hpp"
 #include "tapegrad/svd/solver.hpp"
 
 using namespace tapegrad;
@@ -18,14 +18,14 @@ long first_below(const std::vector<double>& losses, double level) {
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
   const std::string dir = argv[1];
-  const Matrix<double> m = svd::read_matrix(dir + "/M.csv");
-  const Matrix<double> exact = svd::read_matrix(dir + "/lapack_singular_values.csv").transpose();
+  const Matrix<double> m = io::read_matrix(dir + "/M.csv");
+  const Matrix<double> exact = io::read_matrix(dir + "/lapack_singular_values.csv").transpose();
 
   // The notebooks' recipe and starting point; only the optimizer changes.
   svd::SvdOptions options;
   options.recipe = svd::Recipe::Seed;
-  options.init = svd::SeedInit{svd::read_matrix(dir + "/U0.csv"), svd::read_matrix(dir + "/diag_sqrt0.csv"),
-                               svd::read_matrix(dir + "/V0.csv")};
+  options.init = svd::SeedInit{io::read_matrix(dir + "/U0.csv"), io::read_matrix(dir + "/diag_sqrt0.csv"),
+                               io::read_matrix(dir + "/V0.csv")};
 
   options.optimizer = svd::OptimizerKind::Sgd;  // lr 0.9, momentum 0.9 (the seed's defaults)
   const svd::SvdResult sgd = svd::solve(m, options);

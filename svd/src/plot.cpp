@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "tapegrad/svd/matrix_io.hpp"
+#include "tapegrad/io/write.hpp"
 
 namespace tapegrad::svd {
 
@@ -269,7 +269,7 @@ std::string convergence_svg(const std::vector<double>& loss, const std::string& 
 
 void write_convergence_svg(const std::string& path, const std::vector<double>& loss_history,
                            const std::string& title, const std::string& trace_name) {
-  write_file_atomic(path, convergence_svg(loss_history, title, trace_name));
+  io::write_file_atomic(path, convergence_svg(loss_history, title, trace_name));
 }
 
 }  // namespace tapegrad::svd

@@ -7,7 +7,7 @@
 #include <new>
 
 #include "tapegrad/autodiff/tape.hpp"
-#include "tapegrad/svd/matrix_io.hpp"
+#include "tapegrad/io/errors.hpp"
 #include "tapegrad/svd/solver.hpp"
 
 namespace tapegrad::svd::tool {
@@ -17,13 +17,13 @@ Failure current_failure() {
     throw;
   } catch (const UsageError& e) {
     return {kExitUsage, e.message};
-  } catch (const ParseError& e) {
+  } catch (const io::ParseError& e) {
     return {kExitUsage, e.what()};
   } catch (const SvdOptionError& e) {
     // The library names the SvdOptions field; the command line names the option.
     if (e.field().empty()) return {kExitUsage, e.what()};
     return {kExitUsage, option_of_field(e.field()) + ": " + e.detail()};
-  } catch (const IoError& e) {
+  } catch (const io::IoError& e) {
     return {kExitUsage, std::string("cannot write the results: ") + e.what()};
   } catch (const NonFiniteError& e) {
     return {kExitDiverged, std::string("diverged: ") + e.what() + "\nTry a smaller --lr."};

@@ -20,7 +20,8 @@
 #include "outputs.hpp"
 #include "processes.hpp"
 #include "tapegrad/autodiff/collective.hpp"  // launched_rank works without MPI too
-#include "tapegrad/svd/matrix_io.hpp"
+#include "tapegrad/io/errors.hpp"
+#include "tapegrad/io/files.hpp"
 #include "tapegrad/svd/solver.hpp"
 
 #if defined(TAPEGRAD_HAVE_MPI)
@@ -38,7 +39,7 @@ using namespace tapegrad::svd::tool;
 struct Job {
   Cli cli;
   SvdOptions options;
-  MatrixShape shape;    ///< the whole matrix's
+  io::MatrixShape shape;  ///< the whole matrix's
   Matrix<double> rows;  ///< rows [row_begin, row_begin + rows.rows()) of the matrix: all of it on one process
   Index row_begin = 0;
   std::string name;  ///< the matrix as named on the command line (just its file name when the path is long)
@@ -78,13 +79,13 @@ std::optional<int> prepare(int argc, char** argv, const Processes& procs, Job& j
   if (!c.out_dir.empty() && procs.root()) job.out = std::make_shared<OutDir>(c.out_dir);
 
   if (!procs.several()) {
-    job.rows = read_matrix(c.matrix);
+    job.rows = io::read_matrix(c.matrix);
     job.shape = {job.rows.rows(), job.rows.cols()};
   } else {
 #if defined(TAPEGRAD_HAVE_MPI)
-    job.shape = read_matrix_shape(c.matrix);
+    job.shape = io::read_matrix_shape(c.matrix);
     const mpi::RowBlock block = mpi::row_block(job.shape.rows, procs.rank(), procs.size());
-    job.rows = read_matrix_rows(c.matrix, block.begin, block.count);
+    job.rows = io::read_matrix_rows(c.matrix, block.begin, block.count);
     job.row_begin = block.begin;
 #endif
   }
@@ -168,7 +169,8 @@ void report(const Job& job, const SvdResult& r) {
     print_summary(r, job.shape, job.name);
   // A full disk or a closed pipe on stdout is an error, not a lost result (`> /dev/full`).
   if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0 || !std::cout)
-    throw IoError(std::string("stdout: write failed: ") + (errno ? std::strerror(errno) : "stream error"));
+    throw io::IoError(std::string("stdout: write failed: ") +
+                      (errno ? std::strerror(errno) : "stream error"));
 
   // The solver's message says why and what to try; it goes to stderr, next to the summary or the JSON.
   if (r.status == Status::NotConverged || r.status == Status::Completed)

@@ -13,7 +13,7 @@
 #include <cstring>
 
 #include "errors.hpp"
-#include "tapegrad/svd/matrix_io.hpp"
+#include "tapegrad/io/errors.hpp"
 
 namespace tapegrad::svd::tool {
 
@@ -59,7 +59,8 @@ void fault_hook(const char* file, bool before) {
   const std::string fault(f);
   if (before && fault == std::string("fail:") + file) {
     errno = ENOSPC;
-    throw IoError(std::string(file) + ": write failed: " + std::strerror(ENOSPC) + " (TAPEGRAD_SVD_FAULT)");
+    throw io::IoError(std::string(file) + ": write failed: " + std::strerror(ENOSPC) +
+                      " (TAPEGRAD_SVD_FAULT)");
   }
   if (!before && fault == std::string("signal:") + file) ::kill(::getpid(), SIGTERM);
 }
@@ -153,30 +154,33 @@ void OutDir::replace_with(const std::function<void(const fs::path&)>& fill) {
   const DeferSignals defer;
   std::string tmp = (parent_ / ("." + dir_.filename().string() + ".tmp-XXXXXX")).string();
   if (::mkdtemp(tmp.data()) == nullptr)
-    throw IoError("--out: cannot create a temporary directory in " + parent_.string() + ": " +
-                  std::strerror(errno));
+    throw io::IoError("--out: cannot create a temporary directory in " + parent_.string() + ": " +
+                      std::strerror(errno));
   std::error_code ec;
   try {
     fill(fs::path(tmp));
-    if (::chmod(tmp.c_str(), 0755) != 0) throw IoError(tmp + ": chmod failed: " + std::strerror(errno));
+    if (::chmod(tmp.c_str(), 0755) != 0) throw io::IoError(tmp + ": chmod failed: " + std::strerror(errno));
     if (fs::exists(fs::symlink_status(dir_))) {
       if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dir_.c_str(), RENAME_EXCHANGE) != 0) {
         if (errno != EINVAL && errno != ENOSYS)
-          throw IoError(dir_.string() + ": cannot replace it: " + std::strerror(errno));
+          throw io::IoError(dir_.string() + ": cannot replace it: " + std::strerror(errno));
         // No exchange on this file system: the old results aside, then the new ones in place.
         std::string old = (parent_ / ("." + dir_.filename().string() + ".tmp-XXXXXX")).string();
         if (::mkdtemp(old.data()) == nullptr || ::rename(dir_.c_str(), old.c_str()) != 0)
-          throw IoError(dir_.string() + ": cannot move the previous results aside: " + std::strerror(errno));
+          throw io::IoError(dir_.string() +
+                            ": cannot move the previous results aside: " + std::strerror(errno));
         if (::rename(tmp.c_str(), dir_.c_str()) != 0) {
           const int e = errno;
           ::rename(old.c_str(), dir_.c_str());
-          throw IoError(dir_.string() + ": cannot rename the new results into place: " + std::strerror(e));
+          throw io::IoError(dir_.string() +
+                            ": cannot rename the new results into place: " + std::strerror(e));
         }
         tmp = old;
       }
       fs::remove_all(tmp, ec);  // the previous results, now at the temporary name
     } else if (::rename(tmp.c_str(), dir_.c_str()) != 0) {
-      throw IoError(dir_.string() + ": cannot rename the new results into place: " + std::strerror(errno));
+      throw io::IoError(dir_.string() +
+                        ": cannot rename the new results into place: " + std::strerror(errno));
     }
   } catch (...) {
     fs::remove_all(tmp, ec);

@@ -54,7 +54,7 @@ class OutDir {
 
   /// Writes the results into a new temporary directory (fill(tmp) writes the files), then puts it in
   /// DIR's place in one rename and removes the previous results. On any failure the previous results are
-  /// untouched and nothing temporary is left; throws IoError.
+  /// untouched and nothing temporary is left; throws io::IoError.
   void replace_with(const std::function<void(const std::filesystem::path&)>& fill);
 
  private:

@@ -10,6 +10,7 @@
 #include "errors.hpp"
 #include "tapegrad/autodiff/graphviz.hpp"
 #include "tapegrad/autodiff/profiler.hpp"
+#include "tapegrad/io/write.hpp"
 #include "tapegrad/svd/loss.hpp"
 #include "tapegrad/svd/plot.hpp"
 
@@ -85,15 +86,15 @@ std::string shortest(double v) {
 }  // namespace
 
 std::string shape_of(const Matrix<double>& m) { return shape_string(m.rows(), m.cols()); }
-std::string shape_of(const MatrixShape& m) { return shape_string(m.rows, m.cols); }
+std::string shape_of(const io::MatrixShape& m) { return shape_string(m.rows, m.cols); }
 
-SeedInit read_init(const std::string& dir, const MatrixShape& m) {
+SeedInit read_init(const std::string& dir, const io::MatrixShape& m) {
   const Index n = m.cols;
   auto path = [&](const char* f) { return (fs::path(dir) / f).string(); };
   SeedInit init;
-  init.U = read_matrix(path("U0.csv"));
-  init.diag_sqrt = read_matrix(path("diag_sqrt0.csv"));
-  init.V = read_matrix(path("V0.csv"));
+  init.U = io::read_matrix(path("U0.csv"));
+  init.diag_sqrt = io::read_matrix(path("diag_sqrt0.csv"));
+  init.V = io::read_matrix(path("V0.csv"));
   if (init.U.rows() != m.rows || init.U.cols() != n)
     throw UsageError{"--init-dir: " + path("U0.csv") + " is " + shape_of(init.U) + ", but the matrix is " +
                      shape_of(m) + ", so U0 must be " + shape_string(m.rows, n)};
@@ -123,16 +124,16 @@ void write_outputs(OutDir& out, const SvdResult& r, const std::string& trace_nam
       fault_hook(f, true);
       return (dir / f).string();
     };
-    write_matrix_csv(path("U.csv"), r.U);
+    io::write_matrix_csv(path("U.csv"), r.U);
     fault_hook("U.csv", false);
-    write_matrix_csv(path("singular_values.csv"), r.singular_values.transpose());
+    io::write_matrix_csv(path("singular_values.csv"), r.singular_values.transpose());
     fault_hook("singular_values.csv", false);
-    write_matrix_csv(path("V.csv"), r.V);
+    io::write_matrix_csv(path("V.csv"), r.V);
     fault_hook("V.csv", false);
     std::string loss = "iteration,loss\n";
     for (std::size_t i = 0; i < r.loss_history.size(); ++i)
       loss += std::to_string(i) + "," + shortest(r.loss_history[i]) + "\n";
-    write_file_atomic(path("loss.csv"), loss);
+    io::write_file_atomic(path("loss.csv"), loss);
     fault_hook("loss.csv", false);
     write_convergence_svg(path("convergence.svg"), r.loss_history,
                           "How fast does the gradient algorithm converge?", trace_name);
@@ -146,10 +147,10 @@ void write_graph(const std::string& file, const std::string& dot) {
     return;
   }
   const DeferSignals defer;
-  write_file_atomic(file, dot);
+  io::write_file_atomic(file, dot);
 }
 
-nlohmann::ordered_json to_json(const SvdResult& r, const MatrixShape& m) {
+nlohmann::ordered_json to_json(const SvdResult& r, const io::MatrixShape& m) {
   auto number = [](double v) {
     return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json();
   };
@@ -172,7 +173,7 @@ nlohmann::ordered_json to_json(const SvdResult& r, const MatrixShape& m) {
   return j;
 }
 
-void print_summary(const SvdResult& r, const MatrixShape& m, const std::string& name) {
+void print_summary(const SvdResult& r, const io::MatrixShape& m, const std::string& name) {
   const std::string method = r.method.empty() ? std::string(to_string(r.optimizer)) : r.method;
   std::printf("%s: %s, recipe %s, %s, %s, rank %ld\n", name.c_str(), shape_of(m).c_str(), to_string(r.recipe),
               method.c_str(), to_string(r.dtype), static_cast<long>(r.rank));

@@ -6,16 +6,16 @@
 #include <string>
 
 #include "out_dir.hpp"
-#include "tapegrad/svd/matrix_io.hpp"
+#include "tapegrad/io/files.hpp"
 #include "tapegrad/svd/solver.hpp"
 
 namespace tapegrad::svd::tool {
 
 std::string shape_of(const Matrix<double>& m);
-std::string shape_of(const MatrixShape& m);
+std::string shape_of(const io::MatrixShape& m);
 
 /// --init-dir: U0.csv, diag_sqrt0.csv and V0.csv, checked against the matrix's shape (UsageError).
-SeedInit read_init(const std::string& dir, const MatrixShape& m);
+SeedInit read_init(const std::string& dir, const io::MatrixShape& m);
 
 /// The loss graph the recipe minimises, recorded for m's shape (float32 if f32), as Graphviz DOT: as written,
 /// or as it runs (after the graph optimizer's rewrites).
@@ -34,10 +34,10 @@ void write_outputs(OutDir& out, const SvdResult& r, const std::string& trace_nam
 void write_graph(const std::string& file, const std::string& dot);
 
 /// --json's object (the keys the --help text lists; non-finite numbers as null).
-nlohmann::ordered_json to_json(const SvdResult& r, const MatrixShape& m);
+nlohmann::ordered_json to_json(const SvdResult& r, const io::MatrixShape& m);
 
 /// The human-readable summary on stdout.
-void print_summary(const SvdResult& r, const MatrixShape& m, const std::string& name);
+void print_summary(const SvdResult& r, const io::MatrixShape& m, const std::string& name);
 
 /// A duration for the progress line: "42s", "3m05s", "2h10m"; "?" if unknown.
 std::string duration(double s);

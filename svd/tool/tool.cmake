@@ -8,7 +8,7 @@ add_library(tapegrad_svd_tool STATIC
             ${CMAKE_CURRENT_LIST_DIR}/out_dir.cpp ${CMAKE_CURRENT_LIST_DIR}/outputs.cpp
             ${CMAKE_CURRENT_LIST_DIR}/processes.cpp)
 target_include_directories(tapegrad_svd_tool PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(tapegrad_svd_tool PUBLIC tapegrad::svd CLI11::CLI11 nlohmann_json::nlohmann_json)
+target_link_libraries(tapegrad_svd_tool PUBLIC tapegrad::svd tapegrad::io CLI11::CLI11 nlohmann_json::nlohmann_json)
 if(TAPEGRAD_HAVE_BLAS)
   # --threads also sets OpenBLAS's thread count (openblas_set_num_threads, declared weak in options.cpp).
   target_compile_definitions(tapegrad_svd_tool PRIVATE TAPEGRAD_HAVE_BLAS)

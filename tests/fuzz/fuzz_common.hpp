@@ -12,13 +12,13 @@
 #include <string>
 #include <string_view>
 
-#include "tapegrad/svd/matrix_io.hpp"
+#include "tapegrad/io.hpp"
 
 namespace tapegrad::fuzz {
 
 // Small limits, so that a header lying about its size is caught by the checks rather than by the fuzzer's
 // -rss_limit_mb (the checks are the same code whatever the limit).
-inline const svd::ReadLimits kLimits{std::size_t{1} << 20, Index{1} << 16};
+inline const io::ReadLimits kLimits{std::size_t{1} << 20, Index{1} << 16};
 
 [[noreturn]] inline void fail(const char* what) {
   std::fprintf(stderr, "fuzz: broken promise: %s\n", what);
@@ -48,7 +48,7 @@ int run(const std::uint8_t* data, std::size_t size, Parse parse, bool text) {
   Matrix<double> m;
   try {
     m = parse(bytes, std::string("fuzz-input"), kLimits);
-  } catch (const svd::ParseError& e) {
+  } catch (const io::ParseError& e) {
     // The message starts with the name and, for errors inside the file, a 1-based position within it.
     if (std::string_view(e.what()).substr(0, 10) != "fuzz-input") fail("ParseError without the file name");
     if (e.line() < 0 || e.column() < 0 || (e.line() == 0) != (e.column() == 0)) fail("bad error position");
@@ -65,7 +65,7 @@ int run(const std::uint8_t* data, std::size_t size, Parse parse, bool text) {
   if (m.size() > kLimits.max_elements) fail("matrix larger than ReadLimits::max_elements");
   for (Index i = 0; i < m.size(); ++i)
     if (!std::isfinite(m.data()[i])) fail("non-finite value returned");
-  const Matrix<double> back = svd::parse_csv(svd::format_csv(m), "round-trip");
+  const Matrix<double> back = io::parse_csv(io::format_csv(m), "round-trip");
   if (back.rows() != m.rows() || back.cols() != m.cols() || back != m)
     fail("CSV round trip changed the matrix");
   return 0;

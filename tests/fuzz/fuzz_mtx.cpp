@@ -1,12 +1,12 @@
-// libFuzzer target: the Matrix Market reader (tapegrad::svd::parse_matrix_market) on arbitrary bytes. See
+// libFuzzer target: the Matrix Market reader (tapegrad::io::parse_matrix_market) on arbitrary bytes. See
 // fuzz_common.hpp.
 #include "fuzz_common.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   return tapegrad::fuzz::run(
       data, size,
-      [](std::string_view b, const std::string& name, const tapegrad::svd::ReadLimits& l) {
-        return tapegrad::svd::parse_matrix_market(b, name, l);
+      [](std::string_view b, const std::string& name, const tapegrad::io::ReadLimits& l) {
+        return tapegrad::io::parse_matrix_market(b, name, l);
       },
       /*text=*/true);
 }

@@ -40,11 +40,12 @@ else()
   message(STATUS "tapegrad: this CPU has no AVX2; the -mavx2 install test is not run")
 endif()
 
-# find_package(tapegrad COMPONENTS autodiff optim) on a tapegrad built without MPI, by a consumer on a machine
-# without MPI (MPI's find module is disabled for it): the package asks only for what those components need.
+# find_package(tapegrad COMPONENTS autodiff optim io) on a tapegrad built without MPI, by a consumer on a machine
+# without MPI (MPI's find module is disabled for it): the package asks only for what those components need, and
+# each of their installed headers (tapegrad/io/*.hpp too) compiles with those targets alone (no tapegrad::svd).
 # Only the libraries are built (with the compiler launcher of this build, so ccache can help).
-tapegrad_install_test("a consumer of a build without MPI finds autodiff and optim" "_nompi"
-                      ARGS -DTAPEGRAD_COMPONENTS=autodiff,optim -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON
+tapegrad_install_test("a consumer of a build without MPI finds autodiff, optim and io" "_nompi"
+                      ARGS -DTAPEGRAD_COMPONENTS=autodiff,optim,io -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON
                       LIB_ARGS -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_USE_MPI=OFF -DTAPEGRAD_BUILD_TESTS=OFF
                                -DTAPEGRAD_BUILD_BENCH=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF -DTAPEGRAD_BUILD_TOOLS=OFF
                                -DCMAKE_CXX_COMPILER_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER})

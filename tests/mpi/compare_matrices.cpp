@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <exception>
 
-#include "tapegrad/svd/matrix_io.hpp"
+#include "tapegrad/io/files.hpp"
 
 int main(int argc, char** argv) {
   using namespace tapegrad;
@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    const Matrix<double> a = svd::read_matrix(argv[1]), b = svd::read_matrix(argv[2]);
+    const Matrix<double> a = io::read_matrix(argv[1]), b = io::read_matrix(argv[2]);
     const double tol = std::strtod(argv[3], nullptr);
     if (a.rows() != b.rows() || a.cols() != b.cols()) {
       std::fprintf(stderr, "%s is %ldx%ld but %s is %ldx%ld\n", argv[1], long(a.rows()), long(a.cols()),

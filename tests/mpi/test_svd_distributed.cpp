@@ -5,8 +5,8 @@
 
 #include "mpi_check.hpp"
 #include "tapegrad/autodiff/collective.hpp"
+#include "tapegrad/io/files.hpp"
 #include "tapegrad/svd/distributed.hpp"
-#include "tapegrad/svd/matrix_io.hpp"
 
 using namespace tapegrad;
 using namespace tapegrad::svd;
@@ -73,10 +73,10 @@ int main(int argc, char** argv) {
   automatic.record_loss = false;
 
   for (const char* name : {"tall_8x5", "wide_4x9", "rank_deficient_7x5", "close_sv_6x4", "scaled_up_6x4"}) {
-    const Matrix<double> m = read_matrix(kData + "/svd/" + name + "/M.csv");
+    const Matrix<double> m = io::read_matrix(kData + "/svd/" + name + "/M.csv");
     compare(std::string("auto ") + name, m, automatic, mpi::row_block(m.rows(), r, p), 1e-9);
   }
-  const Matrix<double> m3 = read_matrix(kData + "/seed/svd/M3/M.csv");  // 7x4
+  const Matrix<double> m3 = io::read_matrix(kData + "/seed/svd/M3/M.csv");  // 7x4
   compare("auto M3, skewed blocks", m3, automatic, skewed_block(m3.rows(), r, p), 1e-9);
   SvdOptions top2 = automatic;
   top2.rank = 2;

@@ -25,8 +25,13 @@
 namespace {
 std::atomic<bool> g_counting{false};
 std::atomic<long> g_allocations{0};
-inline void count() {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+std::atomic<std::size_t> g_largest{0};  ///< the largest single request while counting, in bytes
+inline void count(std::size_t bytes) {
+  if (!g_counting.load(std::memory_order_relaxed)) return;
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  std::size_t seen = g_largest.load(std::memory_order_relaxed);
+  while (bytes > seen && !g_largest.compare_exchange_weak(seen, bytes, std::memory_order_relaxed)) {
+  }
 }
 }  // namespace
 
@@ -39,27 +44,27 @@ void* __libc_memalign(std::size_t, std::size_t);
 void __libc_free(void*);
 
 void* malloc(std::size_t n) noexcept {
-  count();
+  count(n);
   return __libc_malloc(n);
 }
 void* calloc(std::size_t k, std::size_t n) noexcept {
-  count();
+  count(k * n);
   return __libc_calloc(k, n);
 }
 void* realloc(void* p, std::size_t n) noexcept {
-  count();
+  count(n);
   return __libc_realloc(p, n);
 }
 void* memalign(std::size_t a, std::size_t n) noexcept {
-  count();
+  count(n);
   return __libc_memalign(a, n);
 }
 void* aligned_alloc(std::size_t a, std::size_t n) noexcept {
-  count();
+  count(n);
   return __libc_memalign(a, n);
 }
 int posix_memalign(void** out, std::size_t a, std::size_t n) noexcept {
-  count();
+  count(n);
   void* p = __libc_memalign(a, n);
   if (!p) return ENOMEM;
   *out = p;

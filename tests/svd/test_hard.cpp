@@ -5,7 +5,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "tapegrad/svd/matrix_io.hpp"
+#include "tapegrad/io/files.hpp"
 #include "tapegrad/svd/solver.hpp"
 #include "test_data.hpp"
 
@@ -20,7 +20,7 @@ TEST_CASE("hard matrices: converged means within 1e-10 sigma_max, and most conve
   while (std::getline(list, name)) {
     if (name.empty()) continue;
     CAPTURE(name);
-    const Matrix<double> m = read_matrix(test::data_path("svd/hard/" + name + ".npy"));
+    const Matrix<double> m = io::read_matrix(test::data_path("svd/hard/" + name + ".npy"));
     const Matrix<double> exact = test::read_csv("svd/hard/" + name + ".s.csv").transpose();
     REQUIRE(exact.size() == std::min(m.rows(), m.cols()));
     // 3000 iterations keep the test short; with the default 20000 the same 8 of 40 converge (measured).
@@ -60,7 +60,7 @@ TEST_CASE("hard matrices, float32: converged means within 1e-5 sigma_max", "[svd
     for (const char* shape : {"5x4", "9x6"}) {
       const std::string name = std::string("moderate") + scale + "_" + shape;
       CAPTURE(name);
-      const Matrix<double> m = read_matrix(test::data_path("svd/hard/" + name + ".npy"));
+      const Matrix<double> m = io::read_matrix(test::data_path("svd/hard/" + name + ".npy"));
       const Matrix<double> exact = test::read_csv("svd/hard/" + name + ".s.csv").transpose();
       SvdOptions o;
       o.dtype = Dtype::Float32;

@@ -1,11 +1,8 @@
 # Tests of tapegrad::svd and tapegrad-svd (issues 4 and 6). Included from tests/CMakeLists.txt: paths are
 # relative to tests/.
 
-# Readers, writers and the convergence plot.
-tapegrad_add_test(test_matrix_io
-  svd/test_matrix_io.cpp
-  svd/test_plot.cpp
-  LIBS tapegrad::svd)
+# The convergence plot (the readers and writers are tested in io/tests.cmake).
+tapegrad_add_test(test_svd_plot svd/test_plot.cpp LIBS tapegrad::svd)
 
 # The solver.
 tapegrad_add_test(test_svd_solver svd/test_solver.cpp LIBS tapegrad::svd)
@@ -111,6 +108,7 @@ foreach(case
     "no_banner.mtx|1:1: not a Matrix Market file"
     "lying_size.mtx|2:1: the size line declares 1000000 entries, but only 6 bytes follow"
     "huge_size.mtx|2:1: the declared size 100000000x100000000 is more than the limit"
+    "sparse_lie.mtx|2:1: the declared size 8192x8192 is more than a coordinate file of 64 bytes may declare"
     "out_of_range.mtx|4:1: row index 4 is out of range 1..3"
     "truncated.mtx|5:5: the file ends after 3 of the 4 entries"
     "symmetric_upper.mtx|3:1: entry \\(1, 2\\) is above the diagonal"

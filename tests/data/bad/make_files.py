@@ -55,6 +55,7 @@ BAD = {
     "no_banner.mtx": b"2 2\n1\n2\n3\n4\n",
     "lying_size.mtx": b"%%MatrixMarket matrix array real general\n1000 1000\n1\n2\n3\n",
     "huge_size.mtx": b"%%MatrixMarket matrix coordinate real general\n100000000 100000000 1\n1 1 1\n",
+    "sparse_lie.mtx": b"%%MatrixMarket matrix coordinate real general\n8192 8192 1\n1 1 1\n",
     "out_of_range.mtx": b"%%MatrixMarket matrix coordinate real general\n3 3 2\n1 1 1.0\n4 2 2.0\n",
     "truncated.mtx": b"%%MatrixMarket matrix array real general\n2 2\n1.25\n2.25\n3.25\n",
     "symmetric_upper.mtx": b"%%MatrixMarket matrix coordinate real symmetric\n3 3 1\n1 2 5.0\n",

@@ -15,7 +15,8 @@ namespace tapegrad::svd {
 std::string convergence_svg(const std::vector<double>& loss_history, const std::string& title,
                             const std::string& trace_name = {});
 
-/// Writes convergence_svg(loss_history, title) to path atomically (see write_file_atomic). Throws IoError.
+/// Writes convergence_svg(loss_history, title) to path atomically (see io::write_file_atomic). Throws
+/// io::IoError.
 void write_convergence_svg(const std::string& path, const std::vector<double>& loss_history,
                            const std::string& title, const std::string& trace_name = {});
 

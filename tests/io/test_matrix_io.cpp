@@ -16,10 +16,10 @@
 #include <string>
 #include <vector>
 
-#include "tapegrad/svd/matrix_io.hpp"
+#include "tapegrad/io.hpp"
 
 using namespace tapegrad;
-using namespace tapegrad::svd;
+using namespace tapegrad::io;
 using Catch::Matchers::Contains;
 
 namespace {
@@ -388,6 +388,55 @@ TEST_CASE("mtx: declared sizes far larger than the file (no allocation)", "[mtx]
             "too large");
 }
 
+TEST_CASE("mtx: a coordinate file declares at most ReadLimits::dense_per_byte entries per byte of it",
+          "[mtx][hostile]") {
+  // 64 bytes declaring 8192x8192 (512 MiB of zeros, within max_elements) with one entry: refused on the size
+  // line.
+  const std::string lie = "%%MatrixMarket matrix coordinate real general\n8192 8192 1\n1 1 1\n";
+  REQUIRE(lie.size() == 64);
+  mtx_error(
+      lie, 2, 1,
+      "the declared size 8192x8192 is more than a coordinate file of 64 bytes may declare: 1048576 entries "
+      "(1024 per byte of the file, at least 1048576); the size line is wrong, or save the matrix in array "
+      "form or as .npy");
+  mtx_error("%%MatrixMarket matrix coordinate real symmetric\n4096 4096 1\n1 1 1\n", 2, 1,
+            "the declared size 4096x4096 is more than a coordinate file of 66 bytes may declare");
+  // 2^20 entries are allowed whatever the file's size: 1024x1024 with one entry reads, 1025x1024 does not.
+  const Matrix<double> small =
+      parse_matrix_market("%%MatrixMarket matrix coordinate real general\n1024 1024 1\n3 4 5\n", "t");
+  CHECK(small.rows() == 1024);
+  CHECK(small.cols() == 1024);
+  CHECK(small(2, 3) == 5);
+  CHECK(small.sum() == 5);
+  mtx_error("%%MatrixMarket matrix coordinate real general\n1025 1024 1\n3 4 5\n", 2, 1,
+            "the declared size 1025x1024 is more than a coordinate file of");
+  // A diagonal's bytes grow with its size: 2000x2000 reads with the default, not with 1 entry per byte.
+  std::string diag = "%%MatrixMarket matrix coordinate real general\n2000 2000 2000\n";
+  for (int i = 1; i <= 2000; ++i)
+    diag += std::to_string(i) + " " + std::to_string(i) + " " + std::to_string(i) + "\n";
+  const Matrix<double> d = parse_matrix_market(diag, "t");
+  CHECK(d.rows() == 2000);
+  CHECK(d(1999, 1999) == 2000);
+  CHECK(d(1, 0) == 0);
+  CHECK(d.sum() == 2001000);
+  ReadLimits strict;
+  strict.dense_per_byte = 1;
+  mtx_error(diag, 2, 1, "the declared size 2000x2000 is more than a coordinate file of", strict);
+  // An array file holds every entry it declares: the bytes check above bounds it, this one does not apply.
+  std::string column = "%%MatrixMarket matrix array real general\n2000 1\n";
+  for (int i = 0; i < 2000; ++i) column += "1\n";
+  CHECK(parse_matrix_market(column, "t", strict).rows() == 2000);
+}
+
+TEST_CASE("mtx: a value line as long as the file is read a token at a time", "[mtx][hostile]") {
+  std::string text = "%%MatrixMarket matrix array real general\n2 2\n1 2 3 4";
+  const std::string valid = text + "\n";
+  const Matrix<double> m = parse_matrix_market(valid, "t");
+  CHECK(m == mat(2, 2, {1, 3, 2, 4}));
+  for (int i = 0; i < 100000; ++i) text += " 5";
+  mtx_error(text, 3, 9, "unexpected '5': the size line declares only 4 entries");
+}
+
 TEST_CASE("mtx: out-of-range and malformed coordinate entries", "[mtx][hostile]") {
   const std::string c = "%%MatrixMarket matrix coordinate real general\n3 3 2\n1 1 1.0\n";
   mtx_error(c + "4 2 2.0\n", 4, 1, "row index 4 is out of range 1..3");
@@ -673,6 +722,23 @@ TEST_CASE("read_matrix_rows: every block of every format equals the same rows of
   check_every_block(
       dir.file("k.mtx", "%%MatrixMarket matrix coordinate real skew-symmetric\n3 3 2\n2 1 2\n3 2 5\n"));
   check_every_block(dir.file("k2.mtx", "%%MatrixMarket matrix array real skew-symmetric\n3 3\n2\n3\n5\n"));
+}
+
+TEST_CASE("read_matrix_rows: a coordinate file's block is bounded by the file's bytes",
+          "[files][rows][hostile]") {
+  TempDir dir;
+  const std::string p =
+      dir.file("lie.mtx", "%%MatrixMarket matrix coordinate real general\n8192 8192 1\n1 1 7\n");
+  const MatrixShape shape = read_matrix_shape(p);  // the header alone: nothing is allocated for it
+  CHECK(shape.rows == 8192);
+  CHECK(shape.cols == 8192);
+  const Matrix<double> top = read_matrix_rows(p, 0, 100);  // 819200 entries: under 2^20
+  CHECK(top.rows() == 100);
+  CHECK(top(0, 0) == 7);
+  CHECK(top.sum() == 7);
+  check_error([&] { read_matrix_rows(p, 0, 200); }, 2, 1,
+              "the block of rows 1..200 (200x8192) is more than a coordinate file of 64 bytes may declare",
+              p);
 }
 
 TEST_CASE("read_matrix_rows: errors in the rows read have their usual position", "[files][rows][hostile]") {
