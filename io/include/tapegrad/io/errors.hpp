@@ -17,6 +17,7 @@
 
 #include "tapegrad/autodiff/matrix.hpp"
 
+/// Matrix files: readers for CSV, Matrix Market and NumPy .npy, and writers (tapegrad/io.hpp).
 namespace tapegrad::io {
 
 /// A matrix file could not be read: what() is "FILE:LINE:COL: message" ("FILE: message" when line is 0).

@@ -17,7 +17,8 @@
 
 #include "tapegrad/autodiff/matrix.hpp"
 
-/// The SVD by gradient descent (the seed and auto recipes), its losses, and matrix file readers and writers.
+/// The SVD by gradient descent (the seed and auto recipes), its losses and its convergence plot (the matrix
+/// file readers and writers are tapegrad::io).
 namespace tapegrad::svd {
 
 /// The seed notebooks' fixed recipe, or the auto recipe (docs/svd-auto.md).
