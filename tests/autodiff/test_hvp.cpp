@@ -244,6 +244,110 @@ TEST_CASE("check_hvp: reductions and losses, literal and fused") {
   for (const auto& [name, f] : losses) expect_hvp(name, f, {a, b});
 }
 
+TEST_CASE("check_hvp: softmax, logsumexp and the classification losses") {
+  const auto x = random_matrix(4, 3, 24, -2, 2), y = random_matrix(4, 3, 25, 0.1, 1.0);
+  expect_hvp("rowwise_softmax", unary(rowwise_softmax<double>), {x});
+  expect_hvp("colwise_softmax", unary(colwise_softmax<double>), {x});
+  expect_hvp("rowwise_log_softmax", unary(rowwise_log_softmax<double>), {x});
+  expect_hvp("colwise_log_softmax", unary(colwise_log_softmax<double>), {x});
+  expect_hvp(
+      "log(rowwise_softmax) (fused log_softmax)",
+      [](Tape<double>&, const std::vector<Var<double>>& v) { return scalarize(log(rowwise_softmax(v[0]))); },
+      {x});
+  expect_hvp("logsumexp", unary(logsumexp<double>), {x});
+  expect_hvp("rowwise_logsumexp", unary(rowwise_logsumexp<double>), {x});
+  expect_hvp("colwise_logsumexp", unary(colwise_logsumexp<double>), {x});
+  expect_hvp("cross_entropy (labels)",
+             [](Tape<double>&, const std::vector<Var<double>>& v) {
+               return cross_entropy(tanh(v[0]) * 2.0, std::vector<Index>{0, 2, 1, 2});
+             },
+             {x});
+  expect_hvp("cross_entropy (target)",
+             [](Tape<double>&, const std::vector<Var<double>>& v) {
+               return cross_entropy(matmul(v[0], v[1]), sigmoid(v[1]));
+             },
+             {random_matrix(4, 4, 26), y});
+  expect_hvp("-mean(rowwise_sum(y * log(rowwise_softmax(x)))) (fused)",
+             [](Tape<double>&, const std::vector<Var<double>>& v) {
+               return -mean(rowwise_sum(mul(square(v[1]), log(rowwise_softmax(v[0])))));
+             },
+             {x, y});
+  expect_hvp("binary_cross_entropy_with_logits",
+             [](Tape<double>&, const std::vector<Var<double>>& v) {
+               return binary_cross_entropy_with_logits(v[0] * 3.0, sigmoid(v[1]));
+             },
+             {x, y});
+}
+
+TEST_CASE("check_hvp: shaping ops") {
+  const auto a = random_matrix(4, 3, 27), b = random_matrix(2, 3, 28);
+  expect_hvp(
+      "cat dim 0",
+      [](Tape<double>&, const std::vector<Var<double>>& v) { return scalarize(tanh(cat(v[0], v[1], 0))); },
+      {a, b});
+  expect_hvp("cat dim 1",
+             [](Tape<double>&, const std::vector<Var<double>>& v) {
+               return scalarize(tanh(cat(v[0], transpose(v[1]), 1)));
+             },
+             {random_matrix(3, 4, 29), b});
+  expect_hvp("narrow",
+             [](Tape<double>&, const std::vector<Var<double>>& v) {
+               return scalarize(mul(narrow(v[0], 0, 1, 2), transpose(narrow(v[0], 1, 1, 2)) * 0.5 + 1.0));
+             },
+             {random_matrix(3, 3, 34)});
+  expect_hvp("index_select",
+             [](Tape<double>&, const std::vector<Var<double>>& v) {
+               return scalarize(sin(index_select(v[0], 0, {3, 0, 3, 1})));
+             },
+             {a});
+  expect_hvp("index_select columns",
+             [](Tape<double>&, const std::vector<Var<double>>& v) {
+               return scalarize(exp(index_select(v[0], 1, {2, 2, 0})));
+             },
+             {a});
+  expect_hvp("reshape",
+             [](Tape<double>&, const std::vector<Var<double>>& v) {
+               return scalarize(matmul(reshape(v[0], 3, 4), v[0]));
+             },
+             {a});
+}
+
+TEST_CASE("check_hvp: pow with a matrix exponent") {
+  expect_hvp("pow(a, b)",
+             [](Tape<double>&, const std::vector<Var<double>>& v) {
+               return scalarize(pow(square(v[0]) + 0.5, v[1]));
+             },
+             {random_matrix(3, 4, 37), random_matrix(3, 4, 38, -2, 2)});
+  expect_hvp("pow(a, a)",
+             [](Tape<double>&, const std::vector<Var<double>>& v) { return scalarize(pow(v[0], v[0])); },
+             {random_matrix(3, 4, 39, 0.5, 2)});
+}
+
+TEST_CASE("check_hvp: max, min and clamp (piecewise linear)") {
+  const auto a = random_matrix(4, 3, 35), b = random_matrix(4, 3, 36);
+  using U = Var<double> (*)(Var<double>);
+  for (U f : {U(max<double>), U(min<double>), U(rowwise_max<double>), U(colwise_max<double>),
+              U(rowwise_min<double>), U(colwise_min<double>)}) {
+    expect_hvp("extreme",
+               [f](Tape<double>&, const std::vector<Var<double>>& v) { return scalarize(f(sin(v[0]))); },
+               {a});
+  }
+  expect_hvp("maximum",
+             [](Tape<double>&, const std::vector<Var<double>>& v) {
+               return scalarize(maximum(tanh(v[0]), square(v[1])));
+             },
+             {a, b});
+  expect_hvp("minimum",
+             [](Tape<double>&, const std::vector<Var<double>>& v) {
+               return scalarize(minimum(tanh(v[0]), square(v[1])));
+             },
+             {a, b});
+  expect_hvp(
+      "clamp",
+      [](Tape<double>&, const std::vector<Var<double>>& v) { return scalarize(clamp(exp(v[0]), 0.8, 1.5)); },
+      {a});
+}
+
 TEST_CASE("check_hvp: the seed loss (fused: scale_columns, matmul_nt, gram, gram_rows, mse)") {
   const Index m = 5, n = 4, k = 3;
   const Matrix<double> M = random_matrix(m, n, 30);
@@ -334,13 +438,19 @@ TEST_CASE(
 
 TEST_CASE("hvp: an op without second-order rules throws std::logic_error naming it") {
   Parameter<double> x(random_matrix(2, 3, 70));
-  auto f = [&](Tape<double>& t) { return sum(square(rowwise_softmax(t.parameter(x)))); };
+  // A user's op, written with the function-pointer form of record (no OpDef, no second-order rules).
+  auto f = [&](Tape<double>& t) {
+    auto y = t.record(
+        "my_double", {t.parameter(x)}, 2, 3, [](OpContext<double>& c) { c.out() = 2.0 * c.in(0); },
+        [](OpContext<double>& c) { c.grad_in(0) += 2.0 * c.grad_out(); });
+    return sum(square(y));
+  };
   const Matrix<double> v = random_matrix(2, 3, 71);
   CHECK_THROWS_AS(hvp(f, std::vector<Parameter<double>*>{&x}, {v}), std::logic_error);
   try {
     hvp(f, std::vector<Parameter<double>*>{&x}, {v});
   } catch (const std::logic_error& e) {
-    CHECK(std::string(e.what()).find("'softmax'") != std::string::npos);
+    CHECK(std::string(e.what()).find("'my_double'") != std::string::npos);
   }
   // Bad directions.
   auto g = [&](Tape<double>& t) { return sum(square(t.parameter(x))); };

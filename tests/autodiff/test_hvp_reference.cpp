@@ -2,6 +2,7 @@
 // tests/data/hvp/generate.py): random graphs over every op with second-order rules, literal and fused forms,
 // shapes either side of the BLAS threshold, leaves used several times and shared subexpressions. Loss,
 // gradient and H v within 1e-10 relative, with the graph optimizer on and off.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <functional>
@@ -60,21 +61,38 @@ const std::map<std::string, Unary>& unary_ops() {
                                                    {"colwise_sum", colwise_sum<double>},
                                                    {"rowwise_mean", rowwise_mean<double>},
                                                    {"colwise_mean", colwise_mean<double>},
+                                                   {"rowwise_softmax", rowwise_softmax<double>},
+                                                   {"colwise_softmax", colwise_softmax<double>},
+                                                   {"rowwise_log_softmax", rowwise_log_softmax<double>},
+                                                   {"colwise_log_softmax", colwise_log_softmax<double>},
+                                                   {"logsumexp", logsumexp<double>},
+                                                   {"rowwise_logsumexp", rowwise_logsumexp<double>},
+                                                   {"colwise_logsumexp", colwise_logsumexp<double>},
+                                                   {"max", max<double>},
+                                                   {"min", min<double>},
+                                                   {"rowwise_max", rowwise_max<double>},
+                                                   {"colwise_min", colwise_min<double>},
                                                    {"gram", gram<double>},
                                                    {"gram_rows", gram_rows<double>}};
   return ops;
 }
 
 const std::map<std::string, Binary>& binary_ops() {
-  static const std::map<std::string, Binary> ops = {{"add", add<double>},
-                                                    {"sub", sub<double>},
-                                                    {"mul", mul<double>},
-                                                    {"div", div<double>},
-                                                    {"matmul", matmul<double>},
-                                                    {"matmul_nt", matmul_nt<double>},
-                                                    {"scale_columns", scale_columns<double>},
-                                                    {"scale_rows", scale_rows<double>},
-                                                    {"mse", mse<double>}};
+  static const std::map<std::string, Binary> ops = {
+      {"add", add<double>},
+      {"sub", sub<double>},
+      {"mul", mul<double>},
+      {"div", div<double>},
+      {"matmul", matmul<double>},
+      {"matmul_nt", matmul_nt<double>},
+      {"scale_columns", scale_columns<double>},
+      {"scale_rows", scale_rows<double>},
+      {"mse", mse<double>},
+      {"pow_matrix", pow<double>},
+      {"maximum", maximum<double>},
+      {"minimum", minimum<double>},
+      {"cross_entropy", [](Var<double> a, Var<double> b) { return cross_entropy(a, b); }},
+      {"binary_cross_entropy_with_logits", binary_cross_entropy_with_logits<double>}};
   return ops;
 }
 
@@ -100,7 +118,23 @@ Var<double> record(Tape<double>& t, const nlohmann::json& nodes, std::vector<Par
       v.push_back(s / in(0));
     else if (op == "pow")
       v.push_back(pow(in(0), s));
-    else if (unary_ops().count(op))
+    else if (op == "clamp")
+      v.push_back(clamp(in(0), -0.5, 0.75));
+    else if (op == "reshape")
+      v.push_back(reshape(in(0), in(0).cols(), in(0).rows()));  // the transposed shape, column-major
+    else if (op == "cat0")
+      v.push_back(cat(in(0), in(1), 0));
+    else if (op == "cat1")
+      v.push_back(cat(in(0), in(1), 1));
+    else if (op == "narrow")  // the first half of the rows (at least one)
+      v.push_back(narrow(in(0), 0, 0, std::max<Index>(1, in(0).rows() / 2)));
+    else if (op == "index_select")  // the columns in reverse, then the first again
+    {
+      std::vector<Index> ix;
+      for (Index j = in(0).cols(); j-- > 0;) ix.push_back(j);
+      ix.push_back(0);
+      v.push_back(index_select(in(0), 1, ix));
+    } else if (unary_ops().count(op))
       v.push_back(unary_ops().at(op)(in(0)));
     else if (binary_ops().count(op))
       v.push_back(binary_ops().at(op)(in(0), in(1)));
@@ -122,9 +156,20 @@ TEST_CASE("HVPs agree with PyTorch's double backward on random graphs") {
   for (const auto& op : ref.at("ops")) {
     const std::string name = op;
     const bool known = name == "param" || name == "const" || name == "add_scalar" || name == "mul_scalar" ||
-                       name == "rsub_scalar" || name == "rdiv_scalar" || name == "pow" ||
-                       unary_ops().count(name) || binary_ops().count(name);
+                       name == "rsub_scalar" || name == "rdiv_scalar" || name == "pow" || name == "reshape" ||
+                       name == "clamp" || name == "cat0" || name == "cat1" || name == "narrow" ||
+                       name == "index_select" || unary_ops().count(name) || binary_ops().count(name);
     CHECK(known);
+  }
+  // ... and every op with second-order rules that this test records is in the reference.
+  std::vector<std::string> wanted = {"clamp",       "add_scalar", "mul_scalar",  "rsub_scalar",
+                                     "rdiv_scalar", "pow",        "reshape",     "cat0",
+                                     "cat1",        "narrow",     "index_select"};
+  for (const auto& [name, f] : unary_ops()) wanted.push_back(name);
+  for (const auto& [name, f] : binary_ops()) wanted.push_back(name);
+  for (const auto& name : wanted) {
+    INFO(name);
+    CHECK(std::find(ref.at("ops").begin(), ref.at("ops").end(), name) != ref.at("ops").end());
   }
   std::size_t fused = 0;
   for (const auto& c : cases) {

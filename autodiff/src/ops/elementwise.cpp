@@ -238,8 +238,8 @@ Var<T> pow(Var<T> a, Var<T> b) {
   if (a.rows() != b.rows() || a.cols() != b.cols())
     throw ShapeError("pow: the exponent's shape " + detail::shape_of(b) + " differs from the base's " +
                      detail::shape_of(a) + " (use pow(a, p) for a scalar exponent)");
-  return t.record(
-      "pow_matrix", {a, b}, a.rows(), a.cols(),
+  static constexpr OpDef<T> op{
+      "pow_matrix", OpKind::custom,
       [](OpContext<T>& c) {
         detail::vec::pow(c.in(0).data(), c.in(1).data(), out_like_in(c), c.in(0).size());
       },
@@ -264,7 +264,39 @@ Var<T> pow(Var<T> a, Var<T> b) {
                 (xs == T(0) && ps >= T(0)).select(T(0), ys * f * ds);
           }
         }
-      });
+      },
+      nullptr, false,
+      // Second order, f_a = B A^(B-1), f_b = C log A (0 where A = 0 and B >= 0, as the backward):
+      //   Ċ = f_a Ȧ + f_b Ḃ;   dȦ += f_a Ġ + (f_aa Ȧ + f_ab Ḃ) G,   dḂ += f_b Ġ + (f_ab Ȧ + f_bb Ḃ) G
+      // with f_aa = B (B-1) A^(B-2), f_ab = A^(B-1) (1 + B log A), f_bb = C log² A.
+      [](OpContext<T>& c) {
+        const T *x = c.in(0).data(), *p = c.in(1).data(), *y = c.out().data();
+        const T *tx = c.tangent_in(0).data(), *tp = c.tangent_in(1).data();
+        T* t = c.tangent_out().data();
+        for (Index i = 0; i < c.out().size(); ++i) {
+          const T lg = x[i] == T(0) && p[i] >= T(0) ? T(0) : std::log(x[i]);
+          t[i] = (p[i] == T(0) ? T(0) : p[i] * std::pow(x[i], p[i] - T(1))) * tx[i] + y[i] * lg * tp[i];
+        }
+      },
+      [](OpContext<T>& c) {
+        const T *x = c.in(0).data(), *p = c.in(1).data(), *y = c.out().data();
+        const T *tx = c.tangent_in(0).data(), *tp = c.tangent_in(1).data();
+        const T *g = c.grad_out().data(), *dg = c.grad_out_tangent().data();
+        for (Index i = 0; i < c.out().size(); ++i) {
+          const bool zero_log = x[i] == T(0) && p[i] >= T(0);
+          const T lg = zero_log ? T(0) : std::log(x[i]);
+          const T fa = p[i] == T(0) ? T(0) : p[i] * std::pow(x[i], p[i] - T(1));
+          const T faa =
+              p[i] == T(0) || p[i] == T(1) ? T(0) : p[i] * (p[i] - T(1)) * std::pow(x[i], p[i] - T(2));
+          const T fab = zero_log ? T(0) : std::pow(x[i], p[i] - T(1)) * (T(1) + p[i] * lg);
+          const T fb = y[i] * lg, fbb = y[i] * lg * lg;
+          if (c.needs_grad(0))
+            c.grad_in_tangent(0).data()[i] += fa * dg[i] + (faa * tx[i] + fab * tp[i]) * g[i];
+          if (c.needs_grad(1))
+            c.grad_in_tangent(1).data()[i] += fb * dg[i] + (fab * tx[i] + fbb * tp[i]) * g[i];
+        }
+      }};
+  return t.record(op, {a, b}, a.rows(), a.cols());
 }
 
 namespace detail {

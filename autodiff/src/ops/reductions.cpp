@@ -1,6 +1,7 @@
 // Reductions: sums, means, the Frobenius norm, logsumexp.
 #include "costs.hpp"
 #include "op_support.hpp"
+#include "second_order.hpp"
 
 namespace tapegrad {
 
@@ -141,28 +142,33 @@ Var<T> rowwise_logsumexp(Var<T> a) {
     return backward ? OpCost{4 * a, 3 * a + 2 * r} : OpCost{4 * a + 2 * r, a + r};
   };
   if (a.cols() == 0) throw ShapeError("rowwise_logsumexp: a row of 0 columns has no logsumexp");
-  return a.tape().record(
-      "rowwise_logsumexp", {a}, a.rows(), 1,
-      [](OpContext<T>& c) {
-        const auto& x = c.in(0);
-        for (Index i = 0; i < x.rows(); ++i) {
-          const T m = x.row(i).maxCoeff();
-          // A row of -inf stays -inf; a row holding +inf is +inf.
-          if (!std::isfinite(m)) {
-            c.out()(i, 0) = m;
-            continue;
-          }
-          c.out()(i, 0) = m + std::log((x.row(i).array() - m).exp().sum());
-        }
-      },
-      [](OpContext<T>& c) {
-        const auto& x = c.in(0);
-        auto& g = c.grad_in(0);
-        for (Index i = 0; i < x.rows(); ++i) {
-          g.row(i).array() += (x.row(i).array() - c.out()(i, 0)).exp() * c.grad_out()(i, 0);
-        }
-      },
-      T(0), cost);
+  static constexpr OpDef<T> op{"rowwise_logsumexp",
+                               OpKind::custom,
+                               [](OpContext<T>& c) {
+                                 const auto& x = c.in(0);
+                                 for (Index i = 0; i < x.rows(); ++i) {
+                                   const T m = x.row(i).maxCoeff();
+                                   // A row of -inf stays -inf; a row holding +inf is +inf.
+                                   if (!std::isfinite(m)) {
+                                     c.out()(i, 0) = m;
+                                     continue;
+                                   }
+                                   c.out()(i, 0) = m + std::log((x.row(i).array() - m).exp().sum());
+                                 }
+                               },
+                               [](OpContext<T>& c) {
+                                 const auto& x = c.in(0);
+                                 auto& g = c.grad_in(0);
+                                 for (Index i = 0; i < x.rows(); ++i) {
+                                   g.row(i).array() +=
+                                       (x.row(i).array() - c.out()(i, 0)).exp() * c.grad_out()(i, 0);
+                                 }
+                               },
+                               cost,
+                               false,
+                               detail::lse_tangent<T, 1>,
+                               detail::lse_tangent_backward<T, 1>};
+  return a.tape().record(op, {a}, a.rows(), 1);
 }
 
 #define TAPEGRAD_INSTANTIATE(T)            \

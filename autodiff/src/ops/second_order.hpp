@@ -229,4 +229,38 @@ struct DRecip {  // s / a: -c/a, 2c/a²
   }
 };
 
+// logsumexp of everything (Mode 0, c 1x1), of each row (1, c Rx1) or of each column (2, c 1xC), S = exp(A -
+// c) (the softmax within the reduced group):   ċ = Σ S ∘ Ȧ;   the backward dA += S ∘ G has the tangent dȦ +=
+// S ∘ (Ġ + G (Ȧ - ċ))   (G, Ġ, c, ċ broadcast over the group).
+template <int Mode>
+inline Index lse_row(Index i) {
+  return Mode == 1 ? i : 0;
+}
+template <int Mode>
+inline Index lse_col(Index j) {
+  return Mode == 2 ? j : 0;
+}
+template <class T, int Mode>
+void lse_tangent(OpContext<T>& c) {
+  const auto &a = c.in(0), &o = c.out(), &ta = c.tangent_in(0);
+  auto& t = c.tangent_out();
+  t.setZero();
+  for (Index j = 0; j < a.cols(); ++j)
+    for (Index i = 0; i < a.rows(); ++i)
+      t(lse_row<Mode>(i), lse_col<Mode>(j)) +=
+          std::exp(a(i, j) - o(lse_row<Mode>(i), lse_col<Mode>(j))) * ta(i, j);
+}
+template <class T, int Mode>
+void lse_tangent_backward(OpContext<T>& c) {
+  const auto &a = c.in(0), &o = c.out(), &ta = c.tangent_in(0), &to = c.tangent_out();
+  const auto &g = c.grad_out(), &dg = c.grad_out_tangent();
+  auto& out = c.grad_in_tangent(0);
+  for (Index j = 0; j < a.cols(); ++j) {
+    for (Index i = 0; i < a.rows(); ++i) {
+      const Index r = lse_row<Mode>(i), k = lse_col<Mode>(j);
+      out(i, j) += std::exp(a(i, j) - o(r, k)) * (dg(r, k) + g(r, k) * (ta(i, j) - to(r, k)));
+    }
+  }
+}
+
 }  // namespace tapegrad::detail

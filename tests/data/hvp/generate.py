@@ -74,6 +74,30 @@ OPS = {
     "rsub_scalar": (1, lambda x, s: s - x[0]),
     "rdiv_scalar": (1, lambda x, s: s / x[0]),
     "pow": (1, lambda x, s: x[0] ** s),
+    "rowwise_softmax": (1, lambda x, s: torch.softmax(x[0], 1)),
+    "colwise_softmax": (1, lambda x, s: torch.softmax(x[0], 0)),
+    "rowwise_log_softmax": (1, lambda x, s: torch.log_softmax(x[0], 1)),
+    "colwise_log_softmax": (1, lambda x, s: torch.log_softmax(x[0], 0)),
+    "logsumexp": (1, lambda x, s: torch.logsumexp(x[0].reshape(-1), 0).reshape(1, 1)),
+    "rowwise_logsumexp": (1, lambda x, s: torch.logsumexp(x[0], 1, keepdim=True)),
+    "colwise_logsumexp": (1, lambda x, s: torch.logsumexp(x[0], 0, keepdim=True)),
+    "cross_entropy": (2, lambda x, s: -(x[1] * torch.log_softmax(x[0], 1)).sum().reshape(1, 1) / x[0].shape[0]),
+    "binary_cross_entropy_with_logits": (
+        2, lambda x, s: torch.nn.functional.binary_cross_entropy_with_logits(x[0], x[1]).reshape(1, 1)),
+    # tapegrad's reshape is column-major: to the transposed shape, reshape(a, c, r) is a.T.reshape(r, c).T here
+    "reshape": (1, lambda x, s: x[0].t().reshape(x[0].shape[0], x[0].shape[1]).t()),
+    "narrow": (1, lambda x, s: x[0][: max(1, x[0].shape[0] // 2), :]),
+    "index_select": (1, lambda x, s: x[0][:, list(range(x[0].shape[1] - 1, -1, -1)) + [0]]),
+    "cat0": (2, lambda x, s: torch.cat([x[0], x[1]], 0)),
+    "cat1": (2, lambda x, s: torch.cat([x[0], x[1]], 1)),
+    "max": (1, lambda x, s: x[0].max().reshape(1, 1)),
+    "min": (1, lambda x, s: x[0].min().reshape(1, 1)),
+    "rowwise_max": (1, lambda x, s: x[0].max(1, keepdim=True)[0]),
+    "colwise_min": (1, lambda x, s: x[0].min(0, keepdim=True)[0]),
+    "clamp": (1, lambda x, s: torch.clamp(x[0], -0.5, 0.75)),
+    "maximum": (2, lambda x, s: torch.maximum(x[0], x[1])),
+    "minimum": (2, lambda x, s: torch.minimum(x[0], x[1])),
+    "pow_matrix": (2, lambda x, s: x[0] ** x[1]),
     "add": (2, lambda x, s: x[0] + x[1]),
     "sub": (2, lambda x, s: x[0] - x[1]),
     "mul": (2, lambda x, s: x[0] * x[1]),
@@ -130,14 +154,29 @@ class Graph:
 
 def out_shape(name, shapes):
     a = shapes[0]
-    if name in ("sum", "mean", "sum_squares", "norm", "mse"):
+    if name in ("sum", "mean", "sum_squares", "norm", "mse", "logsumexp", "cross_entropy",
+                "binary_cross_entropy_with_logits"):
         return (1, 1)
-    if name in ("rowwise_sum", "rowwise_mean"):
+    if name in ("max", "min"):
+        return (1, 1)
+    if name == "rowwise_max":
         return (a[0], 1)
-    if name in ("colwise_sum", "colwise_mean"):
+    if name == "colwise_min":
         return (1, a[1])
-    if name == "transpose":
+    if name in ("rowwise_sum", "rowwise_mean", "rowwise_logsumexp"):
+        return (a[0], 1)
+    if name in ("colwise_sum", "colwise_mean", "colwise_logsumexp"):
+        return (1, a[1])
+    if name in ("transpose", "reshape"):
         return (a[1], a[0])
+    if name == "narrow":
+        return (max(1, a[0] // 2), a[1])
+    if name == "index_select":
+        return (a[0], a[1] + 1)
+    if name == "cat0":
+        return (a[0] + shapes[1][0], a[1])
+    if name == "cat1":
+        return (a[0], a[1] + shapes[1][1])
     if name == "diag":
         return (a[0] * a[1], a[0] * a[1]) if (a[0] == 1 or a[1] == 1) else (a[0], 1)
     if name == "gram":
@@ -162,6 +201,26 @@ def bcast(a, b):
 # One step of the generator: the op `name` on suitable inputs (with the domain guards), or None.
 def step(g, name):
     rng = g.rng
+    if name == "pow_matrix":  # a positive base
+        a = g.pick(lambda sh: sh != (1, 1))
+        b = g.pick(lambda sh: sh == g.shapes[a])
+        return g.op(name, [g.positive(a), g.bounded(b)])
+    if name in ("maximum", "minimum"):
+        a = g.pick(lambda sh: sh != (1, 1))
+        b = g.pick(lambda sh: sh == g.shapes[a])
+        return g.op(name, [a, b])
+    if name in ("cat0", "cat1"):
+        a = g.pick(lambda sh: sh != (1, 1))
+        sa = g.shapes[a]
+        b = g.pick(lambda sh: sh[1] == sa[1] if name == "cat0" else sh[0] == sa[0])
+        return g.op(name, [a, b])
+    if name in ("cross_entropy", "binary_cross_entropy_with_logits", "ce_literal"):
+        a = g.pick(lambda sh: sh != (1, 1))
+        b = g.pick(lambda sh: sh == g.shapes[a])
+        if name == "ce_literal":  # -mean(rowwise_sum(y * log(rowwise_softmax(x)))): fused
+            l = g.op("log", [g.op("rowwise_softmax", [a])])
+            return g.op("neg", [g.op("mean", [g.op("rowwise_sum", [g.op("mul", [b, l])])])])
+        return g.op(name, [a, b])
     if name in ("log", "sqrt", "log1p", "rdiv_scalar"):
         i = g.pick()
         s = {"rdiv_scalar": rng.choice([1.5, -2.0])}.get(name)
@@ -176,7 +235,9 @@ def step(g, name):
         return g.op(name, [g.pick()], rng.choice([0.5, -1.25, 2.0]))
     if name in ("transpose", "square", "abs", "relu", "tanh", "sigmoid", "sin", "cos", "neg", "sum", "mean",
                 "sum_squares", "norm", "rowwise_sum", "colwise_sum", "rowwise_mean", "colwise_mean", "gram",
-                "gram_rows"):
+                "gram_rows", "rowwise_softmax", "colwise_softmax", "rowwise_log_softmax", "colwise_log_softmax",
+                "logsumexp", "rowwise_logsumexp", "colwise_logsumexp", "reshape", "narrow", "index_select", "max",
+                "min", "rowwise_max", "colwise_min", "clamp"):
         i = g.pick(lambda sh: sh != (1, 1))
         if i is None:
             return None
@@ -197,6 +258,11 @@ def step(g, name):
         if name == "div":
             b = g.positive(b)
         return g.op(name, [a, b])
+    if name == "matmul_nt_named":
+        name = "matmul_nt"
+        a = g.pick(lambda sh: sh != (1, 1))
+        b = g.pick(lambda sh: sh[1] == g.shapes[a][1])
+        return g.op("matmul_nt", [a, b])
     if name in ("matmul", "matmul_nt", "matmul_tn"):
         a = g.pick(lambda sh: sh != (1, 1))
         if a is None:
@@ -211,6 +277,8 @@ def step(g, name):
         if b is None:
             return None
         literal = rng.random() < 0.7  # the literal form, which the graph optimizer fuses
+        if name == "matmul_nt_named":
+            literal = False
         if name == "matmul":
             return g.op("matmul", [a, b])
         if name == "matmul_nt":
@@ -220,14 +288,16 @@ def step(g, name):
         a = g.pick(lambda sh: sh != (1, 1))
         t = g.op("transpose", [a])
         return g.op("matmul", [t, a] if name == "gram_literal" else [a, t])
-    if name in ("scale_columns", "scale_rows"):
+    if name in ("scale_columns", "scale_rows", "scale_columns_named", "scale_rows_named"):
+        named = name.endswith("_named")
+        name = name.replace("_named", "")
         a = g.pick(lambda sh: sh != (1, 1))
         sa = g.shapes[a]
         n = sa[1] if name == "scale_columns" else sa[0]
         v = g.pick(lambda sh: (sh == (n, 1) or sh == (1, n)))
         if v is None:
             return None
-        if rng.random() < 0.6:  # literal: matmul with diag(v)
+        if not named and rng.random() < 0.8:  # literal: matmul with diag(v)
             d = g.op("diag", [v])
             return g.op("matmul", [a, d] if name == "scale_columns" else [d, a])
         return g.op(name, [a, v] if name == "scale_columns" else [v, a])
@@ -248,7 +318,7 @@ def step(g, name):
 
 KINDS = sorted(set(OPS) - {"gram", "gram_rows", "matmul_nt", "mse"}) + [
     "gram", "gram_rows", "gram_literal", "gram_rows_literal", "matmul_nt", "matmul_tn", "mse", "mse_literal",
-    "act_bias"]
+    "act_bias", "ce_literal", "matmul_nt_named", "scale_columns_named", "scale_rows_named"]
 
 
 def make_case(index, rng, forced):
