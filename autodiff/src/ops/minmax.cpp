@@ -27,45 +27,40 @@ Var<T> elementwise_extreme(const char* name, Var<T> a, Var<T> b) {
   if (a.rows() != b.rows() || a.cols() != b.cols())
     throw ShapeError(std::string(name) + ": shapes " + detail::shape_of(a) + " and " + detail::shape_of(b) +
                      " differ");
-  static constexpr OpDef<T> op{Sign > 0 ? "maximum" : "minimum", OpKind::custom,
-                               [](OpContext<T>& c) {
-                                 if constexpr (Sign > 0)
-                                   c.out() = c.in(0).array().max(c.in(1).array());
-                                 else
-                                   c.out() = c.in(0).array().min(c.in(1).array());
-                               },
-                               [](OpContext<T>& c) {
-                                 const auto a = c.in(0).array(), b = c.in(1).array();
-                                 const auto g = c.grad_out().array();
-                                 const auto wins = Sign > 0 ? (a > b) : (a < b);
-                                 const auto loses = Sign > 0 ? (a < b) : (a > b);
-                                 if (c.needs_grad(0))
-                                   c.grad_in(0).array() += wins.select(g, (a == b).select(g / T(2), T(0)));
-                                 if (c.needs_grad(1))
-                                   c.grad_in(1).array() += loses.select(g, (a == b).select(g / T(2), T(0)));
-                               },
-                               nullptr,
-                               false,
-                               // Piecewise linear (second derivative 0): Ċ = w_A Ȧ + w_B Ḃ with the
-                               // backward's weights (1, 0 or 1/2 at a tie);   dȦ += w_A Ġ,   dḂ += w_B Ġ
-                               [](OpContext<T>& c) {
-                                 const auto a = c.in(0).array(), b = c.in(1).array();
-                                 const auto ta = c.tangent_in(0).array(), tb = c.tangent_in(1).array();
-                                 const auto wins = Sign > 0 ? (a > b) : (a < b);
-                                 const auto loses = Sign > 0 ? (a < b) : (a > b);
-                                 c.tangent_out().array() =
-                                     wins.select(ta, loses.select(tb, (ta + tb) / T(2)));
-                               },
-                               [](OpContext<T>& c) {
-                                 const auto a = c.in(0).array(), b = c.in(1).array();
-                                 const auto g = c.grad_out_tangent().array();
-                                 const auto wins = Sign > 0 ? (a > b) : (a < b);
-                                 const auto loses = Sign > 0 ? (a < b) : (a > b);
-                                 if (c.needs_grad(0))
-                                   c.grad_in_tangent(0).array() += wins.select(g, (a == b).select(g / T(2), T(0)));
-                                 if (c.needs_grad(1))
-                                   c.grad_in_tangent(1).array() += loses.select(g, (a == b).select(g / T(2), T(0)));
-                               }};
+  static constexpr OpDef<T> op{
+      Sign > 0 ? "maximum" : "minimum", OpKind::custom,
+      [](OpContext<T>& c) {
+        if constexpr (Sign > 0)
+          c.out() = c.in(0).array().max(c.in(1).array());
+        else
+          c.out() = c.in(0).array().min(c.in(1).array());
+      },
+      [](OpContext<T>& c) {
+        const auto a = c.in(0).array(), b = c.in(1).array();
+        const auto g = c.grad_out().array();
+        const auto wins = Sign > 0 ? (a > b) : (a < b);
+        const auto loses = Sign > 0 ? (a < b) : (a > b);
+        if (c.needs_grad(0)) c.grad_in(0).array() += wins.select(g, (a == b).select(g / T(2), T(0)));
+        if (c.needs_grad(1)) c.grad_in(1).array() += loses.select(g, (a == b).select(g / T(2), T(0)));
+      },
+      nullptr, false,
+      // Piecewise linear (second derivative 0): Ċ = w_A Ȧ + w_B Ḃ with the
+      // backward's weights (1, 0 or 1/2 at a tie);   dȦ += w_A Ġ,   dḂ += w_B Ġ
+      [](OpContext<T>& c) {
+        const auto a = c.in(0).array(), b = c.in(1).array();
+        const auto ta = c.tangent_in(0).array(), tb = c.tangent_in(1).array();
+        const auto wins = Sign > 0 ? (a > b) : (a < b);
+        const auto loses = Sign > 0 ? (a < b) : (a > b);
+        c.tangent_out().array() = wins.select(ta, loses.select(tb, (ta + tb) / T(2)));
+      },
+      [](OpContext<T>& c) {
+        const auto a = c.in(0).array(), b = c.in(1).array();
+        const auto g = c.grad_out_tangent().array();
+        const auto wins = Sign > 0 ? (a > b) : (a < b);
+        const auto loses = Sign > 0 ? (a < b) : (a > b);
+        if (c.needs_grad(0)) c.grad_in_tangent(0).array() += wins.select(g, (a == b).select(g / T(2), T(0)));
+        if (c.needs_grad(1)) c.grad_in_tangent(1).array() += loses.select(g, (a == b).select(g / T(2), T(0)));
+      }};
   return t.record(op, {a, b}, a.rows(), a.cols());
 }
 
@@ -94,8 +89,7 @@ Var<T> full_extreme(const char* name, Var<T> a) {
                                  for (Index i = 0; i < x.size(); ++i)
                                    if (hit(x(i))) g(i) += d;
                                },
-                               nullptr,
-                               false,
+                               nullptr, false,
                                // Piecewise linear: ċ = the mean of Ȧ over the k extreme entries;
                                // dȦ_ij += ċ̄ / k there, with Ġ for G
                                [](OpContext<T>& c) {
