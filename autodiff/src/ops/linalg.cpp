@@ -124,6 +124,16 @@ void sym_product(bool rows, const Matrix<T>& a, const Matrix<T>& g, Matrix<T>& o
   }
 }
 
+// c = x + xᵀ in place (square x): the symmetric part of a product, made from one GEMM instead of two.
+template <class T>
+void add_transpose_in_place(Matrix<T>& c) {
+  const Index n = c.rows();
+  for (Index j = 0; j < n; ++j) {
+    c(j, j) *= T(2);
+    for (Index i = 0; i < j; ++i) c(i, j) = c(j, i) = c(i, j) + c(j, i);
+  }
+}
+
 template <class T>
 const OpDef<T>& gram_op() {
   // G = AᵀA   =>   dA += A (dG + dGᵀ)   (one product, A (2 dG), when dG is symmetric, as a loss of G makes
@@ -149,7 +159,7 @@ const OpDef<T>& gram_op() {
                                // Ċ = ȦᵀA + AᵀȦ
                                [](OpContext<T>& c) {
                                  gemm(true, false, T(1), c.tangent_in(0), c.in(0), T(0), c.tangent_out());
-                                 gemm(true, false, T(1), c.in(0), c.tangent_in(0), T(1), c.tangent_out());
+                                 add_transpose_in_place(c.tangent_out());  // AᵀȦ = (ȦᵀA)ᵀ
                                },
                                // dȦ += Ȧ (G + Gᵀ) + A (Ġ + Ġᵀ)
                                [](OpContext<T>& c) {
@@ -183,7 +193,7 @@ const OpDef<T>& gram_rows_op() {
                                // Ċ = Ȧ Aᵀ + A Ȧᵀ
                                [](OpContext<T>& c) {
                                  gemm(false, true, T(1), c.tangent_in(0), c.in(0), T(0), c.tangent_out());
-                                 gemm(false, true, T(1), c.in(0), c.tangent_in(0), T(1), c.tangent_out());
+                                 add_transpose_in_place(c.tangent_out());  // A Ȧᵀ = (Ȧ Aᵀ)ᵀ
                                },
                                // dȦ += (G + Gᵀ) Ȧ + (Ġ + Ġᵀ) A
                                [](OpContext<T>& c) {
