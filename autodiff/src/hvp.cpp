@@ -67,7 +67,8 @@ void HvpTape<T>::check_rules() const {
 template <class T>
 void HvpTape<T>::at_point() {
   Tape<T>& t = *tape_;
-  if (valid_ && t.epoch_ == epoch_ && !point_changed()) return;
+  // Recording more nodes (a borrowed tape) may change the plan: the gradient is then recomputed under it.
+  if (valid_ && t.epoch_ == epoch_ && t.size() == size_ && t.gen_ == gen_ && !point_changed()) return;
   valid_ = false;
   t.check(loss_var_, "hvp");
   const std::uint32_t root = t.index_of(loss_var_);
@@ -114,6 +115,8 @@ void HvpTape<T>::at_point() {
   check_rules();
   for (std::size_t k = 0; k < params_.size(); ++k) snapshot_[k] = params_[k]->value;
   epoch_ = t.epoch_;
+  size_ = t.size();
+  gen_ = t.gen_;
   valid_ = true;
 }
 
