@@ -138,25 +138,36 @@ RowBlock row_block(Index rows, int rank, int size) {
 template <class T>
 Var<T> allreduce_sum(Var<T> x) {
   // Y = Σ_p X_p (the same Y on every process)   =>   dX_p += dY (every process holds the same dY)
-  // (cost, this process's share: a copy, the reduction's adds and the messages not counted; backward n adds)
-  return x.tape().record(
-      "allreduce_sum", {x}, x.rows(), x.cols(),
-      [](OpContext<T>& c) {
-        c.out() = c.in(0);
-        allreduce(c.out().data(), c.out().size(), MPI_SUM);
-      },
-      [](OpContext<T>& c) {
-        if (c.needs_grad(0)) c.grad_in(0) += c.grad_out();
-      },
-      T(0), detail::unary_cost<0, 1, 0>);
+  // Linear, so its second-order rules are the op itself on the tangents: Ẏ = Σ_p Ẋ_p,   dẊ_p += Ġ.
+  static constexpr OpDef<T> op{"allreduce_sum",
+                               OpKind::custom,
+                               [](OpContext<T>& c) {
+                                 c.out() = c.in(0);
+                                 allreduce(c.out().data(), c.out().size(), MPI_SUM);
+                               },
+                               [](OpContext<T>& c) {
+                                 if (c.needs_grad(0)) c.grad_in(0) += c.grad_out();
+                               },
+                               detail::unary_cost<0, 1, 0>,
+                               false,
+                               [](OpContext<T>& c) {
+                                 c.tangent_out() = c.tangent_in(0);
+                                 allreduce(c.tangent_out().data(), c.tangent_out().size(), MPI_SUM);
+                               },
+                               [](OpContext<T>& c) {
+                                 if (c.needs_grad(0)) c.grad_in_tangent(0) += c.grad_out_tangent();
+                               }};
+  return x.tape().record(op, {x}, x.rows(), x.cols());
 }
 
 template <class T>
 Var<T> replicated(Var<T> x) {
   // Y_p = X (the same X on every process)   =>   dX += Σ_p dY_p
-  // (cost: a copy; backward n adds, the reduction's adds and the messages not counted)
-  return x.tape().record(
-      "replicated", {x}, x.rows(), x.cols(), [](OpContext<T>& c) { c.out() = c.in(0); },
+  // Linear, so its second-order rules are the op itself on the tangents: Ẏ_p = Ẋ,   dẊ += Σ_p Ġ_p.
+  static constexpr OpDef<T> op{
+      "replicated",
+      OpKind::custom,
+      [](OpContext<T>& c) { c.out() = c.in(0); },
       [](OpContext<T>& c) {
         // Every process runs this backward (the graphs are the same), so the allreduce is collective even
         // where the input needs no gradient. The sum goes through a per-thread buffer: no allocation once
@@ -166,7 +177,16 @@ Var<T> replicated(Var<T> x) {
         allreduce(total.data(), total.size(), MPI_SUM);
         if (c.needs_grad(0)) c.grad_in(0) += total;
       },
-      T(0), detail::unary_cost<0, 1, 0>);
+      detail::unary_cost<0, 1, 0>,
+      false,
+      [](OpContext<T>& c) { c.tangent_out() = c.tangent_in(0); },
+      [](OpContext<T>& c) {
+        thread_local Matrix<T> total;  // as in the backward: collective on every process
+        total = c.grad_out_tangent();
+        allreduce(total.data(), total.size(), MPI_SUM);
+        if (c.needs_grad(0)) c.grad_in_tangent(0) += total;
+      }};
+  return x.tape().record(op, {x}, x.rows(), x.cols());
 }
 
 template Var<float> allreduce_sum<float>(Var<float>);

@@ -42,6 +42,8 @@ void set_run(Node<T>* c, const OpDef<T>& def, std::initializer_list<Node<T>*> in
   s.backward = def.backward;
   s.cost = def.cost;
   s.first_write = def.first_write;
+  s.tangent = def.tangent;
+  s.tangent_backward = def.tangent_backward;
   s.n_in = 0;
   for (auto* in : inputs) s.inp[s.n_in++] = in;
   s.scalar = scalar;

@@ -206,6 +206,7 @@ void Tape<T>::set_constant(Var<T> c, const Matrix<T>& m) {
   n.val = &n.value;  // a view gets a copy of its own
   n.identity = false;
   n.value = m;
+  ++epoch_;
 }
 
 template <class T>
@@ -242,6 +243,8 @@ Var<T> Tape<T>::record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs
   n.rec.scalar = scalar;
   n.rec.cost = def.cost;
   n.rec.first_write = def.first_write;
+  n.rec.tangent = def.tangent;
+  n.rec.tangent_backward = def.tangent_backward;
   n.kind = def.kind;
   n.rows = rows;
   n.cols = cols;
@@ -311,6 +314,7 @@ void Tape<T>::deoptimize() {
 template <class T>
 void Tape<T>::forward() {
   check_outside_shapes("forward");
+  ++epoch_;
   ensure_plan();
   detail::Node<T>* const* p = ptr_.data();
   for (std::size_t i = 0; i < size_; ++i) {
@@ -369,6 +373,7 @@ template <class T>
 template <class Seed>
 void Tape<T>::backward_from(std::uint32_t root, const Seed& seed) {
   check_outside_shapes("backward");
+  ++epoch_;
   auto& n = *ptr_[root];
   mark_observed(&n);
   evaluate();  // every value the sweep reads
@@ -559,6 +564,7 @@ std::vector<std::uint32_t> Tape<T>::run_inputs_of(std::uint32_t i) const {
 
 template <class T>
 void Tape<T>::clear() {
+  ++epoch_;
   base_ += size_;
   size_ = 0;
   outside_.clear();

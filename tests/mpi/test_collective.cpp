@@ -115,6 +115,39 @@ void svd_loss(const mpi::Context& ctx, double tol) {
   MPI_CHECK((spread + neg).cwiseAbs().maxCoeff() == 0);
 }
 
+// Hessian-vector products (issue 13) through the collective ops: the SVD's pattern split by rows gives the
+// same H v as one process over all rows (U's block of it, and the shared s and V entirely).
+void svd_hvp(const mpi::Context& ctx) {
+  const Index m = 7, n = 4, k = 3;
+  const Matrix<double> M = data(m, n, 11), U0 = data(m, k, 12), I = Matrix<double>::Identity(k, k);
+  Parameter<double> u_all(U0), s(data(1, k, 13)), v(data(n, k, 14));
+  const Matrix<double> du = data(m, k, 15), ds = data(1, k, 16), dv = data(n, k, 17);
+  auto one = hvp(
+      [&](Tape<double>& t) {
+        auto U = t.parameter(u_all), S = t.parameter(s), V = t.parameter(v);
+        auto fit = mean(square(matmul(matmul(U, diag(S)), transpose(V)) - t.constant(M)));
+        return fit + sum_squares(gram(U) - t.constant(I)) * 0.1 + sum(tanh(gram(V)));
+      },
+      std::vector<Parameter<double>*>{&u_all, &s, &v}, {du, ds, dv});
+  const auto blk = mpi::row_block(m, ctx.rank(), ctx.size());
+  Parameter<double> u(U0.middleRows(blk.begin, blk.count));
+  auto dist = hvp(
+      [&](Tape<double>& t) {
+        auto U = t.parameter(u), S = t.parameter(s), V = t.parameter(v);
+        auto local = sum_squares(matmul(matmul(U, diag(replicated(S))), transpose(replicated(V))) -
+                                 t.constant(M.middleRows(blk.begin, blk.count)));
+        auto fit = allreduce_sum(local) / double(m * n);
+        return fit + sum_squares(allreduce_sum(gram(U)) - t.constant(I)) * 0.1 + sum(tanh(gram(V)));
+      },
+      std::vector<Parameter<double>*>{&u, &s, &v},
+      {Matrix<double>(du.middleRows(blk.begin, blk.count)), ds, dv});
+  MPI_CHECK(std::abs(dist.loss - one.loss) <= 1e-13 * std::abs(one.loss));
+  MPI_CHECK(mpitest::close(dist.hv[0], one.hv[0].middleRows(blk.begin, blk.count), 1e-12));
+  MPI_CHECK(mpitest::close(dist.hv[1], one.hv[1], 1e-12));
+  MPI_CHECK(mpitest::close(dist.hv[2], one.hv[2], 1e-12));
+  MPI_CHECK(mpitest::close(dist.gradient[2], one.gradient[2], 1e-12));
+}
+
 // A process without rows (more processes than rows) contributes zero and still takes part.
 void empty_block(const mpi::Context& ctx) {
   const Index m = 2, d = 2;
@@ -150,6 +183,7 @@ int main(int argc, char** argv) {
   least_squares(ctx);
   svd_loss<double>(ctx, 1e-14);
   svd_loss<float>(ctx, 1e-5);
+  svd_hvp(ctx);
   if (ctx.size() >= 3) empty_block(ctx);
   return mpitest::finish("test_collective");
 }

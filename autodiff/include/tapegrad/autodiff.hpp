@@ -3,6 +3,7 @@
 
 #include "tapegrad/autodiff/gradcheck.hpp"
 #include "tapegrad/autodiff/graphviz.hpp"
+#include "tapegrad/autodiff/hvp.hpp"
 #include "tapegrad/autodiff/matrix.hpp"
 #include "tapegrad/autodiff/ops.hpp"
 #include "tapegrad/autodiff/print.hpp"

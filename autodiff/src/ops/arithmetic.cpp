@@ -3,6 +3,7 @@
 
 #include "costs.hpp"
 #include "op_support.hpp"
+#include "second_order.hpp"
 
 namespace tapegrad {
 
@@ -56,6 +57,110 @@ void binary_backward(OpContext<T>& c, Fa da, Fb db) {
   }
 }
 
+// Second order of C = f(A, B) entrywise with broadcasting, D giving f's partial derivatives at (x, y) = (A,
+// B) entries: Ċ = f_a Ȧ + f_b Ḃ; the backward dA += f_a G (summed over broadcast dimensions) has the tangent
+// dȦ += f_a Ġ + (f_aa Ȧ + f_ab Ḃ) G, and dḂ += f_b Ġ + (f_ab Ȧ + f_bb Ḃ) G.
+template <class T, class D>
+void binary_tangent(OpContext<T>& c) {
+  const auto &a = c.in(0), &b = c.in(1), &ta = c.tangent_in(0), &tb = c.tangent_in(1);
+  auto& t = c.tangent_out();
+  for (Index j = 0; j < t.cols(); ++j) {
+    for (Index i = 0; i < t.rows(); ++i) {
+      const T x = at(a, i, j), y = at(b, i, j);
+      t(i, j) = D::fa(x, y) * at(ta, i, j) + D::fb(x, y) * at(tb, i, j);
+    }
+  }
+}
+template <class T, class D>
+void binary_tangent_backward(OpContext<T>& c) {
+  const auto &a = c.in(0), &b = c.in(1), &ta = c.tangent_in(0), &tb = c.tangent_in(1);
+  const auto &g = c.grad_out(), &dg = c.grad_out_tangent();
+  const bool n0 = c.needs_grad(0), n1 = c.needs_grad(1);
+  for (Index j = 0; j < g.cols(); ++j) {
+    for (Index i = 0; i < g.rows(); ++i) {
+      const T x = at(a, i, j), y = at(b, i, j), dx = at(ta, i, j), dy = at(tb, i, j);
+      if (n0)
+        at(c.grad_in_tangent(0), i, j) +=
+            D::fa(x, y) * dg(i, j) + (D::faa(x, y) * dx + D::fab(x, y) * dy) * g(i, j);
+      if (n1)
+        at(c.grad_in_tangent(1), i, j) +=
+            D::fb(x, y) * dg(i, j) + (D::fab(x, y) * dx + D::fbb(x, y) * dy) * g(i, j);
+    }
+  }
+}
+struct DAdd {  // x + y
+  template <class T>
+  static T fa(T, T) {
+    return T(1);
+  }
+  template <class T>
+  static T fb(T, T) {
+    return T(1);
+  }
+  template <class T>
+  static T faa(T, T) {
+    return T(0);
+  }
+  template <class T>
+  static T fab(T, T) {
+    return T(0);
+  }
+  template <class T>
+  static T fbb(T, T) {
+    return T(0);
+  }
+};
+struct DSub : DAdd {  // x - y
+  template <class T>
+  static T fb(T, T) {
+    return T(-1);
+  }
+};
+struct DMul {  // x y
+  template <class T>
+  static T fa(T, T y) {
+    return y;
+  }
+  template <class T>
+  static T fb(T x, T) {
+    return x;
+  }
+  template <class T>
+  static T faa(T, T) {
+    return T(0);
+  }
+  template <class T>
+  static T fab(T, T) {
+    return T(1);
+  }
+  template <class T>
+  static T fbb(T, T) {
+    return T(0);
+  }
+};
+struct DDiv {  // x / y: 1/y, -x/y²; 0, -1/y², 2x/y³
+  template <class T>
+  static T fa(T, T y) {
+    return T(1) / y;
+  }
+  template <class T>
+  static T fb(T x, T y) {
+    return -x / (y * y);
+  }
+  template <class T>
+  static T faa(T, T) {
+    return T(0);
+  }
+  template <class T>
+  static T fab(T, T y) {
+    return -T(1) / (y * y);
+  }
+  template <class T>
+  static T fbb(T x, T y) {
+    return T(2) * x / (y * y * y);
+  }
+};
+
 // add's and sub's cost: n adds (n = output entries); backward n adds per input with a gradient (a sum when it
 // broadcasts).
 inline OpCost add_sub_cost(const OpShapes& s, bool backward) {
@@ -99,7 +204,9 @@ Var<T> add(Var<T> a, Var<T> b) {
                                  }
                                },
                                cost,
-                               true};
+                               true,
+                               binary_tangent<T, DAdd>,
+                               binary_tangent_backward<T, DAdd>};
   return t.record(op, {a, b}, r, cols);
 }
 
@@ -109,7 +216,8 @@ Var<T> sub(Var<T> a, Var<T> b) {
   Tape<T>& t = detail::same_tape("sub", a, b);
   auto [r, cols] = broadcast_shape("sub", a, b);
   static constexpr CostFn cost = add_sub_cost;
-  static constexpr OpDef<T> op{"sub", OpKind::sub,
+  static constexpr OpDef<T> op{"sub",
+                               OpKind::sub,
                                [](OpContext<T>& c) {
                                  if (same_shape(c.in(0), c.in(1)))
                                    c.out().noalias() = c.in(0) - c.in(1);
@@ -120,7 +228,10 @@ Var<T> sub(Var<T> a, Var<T> b) {
                                  binary_backward(
                                      c, [](T, T, T g) { return g; }, [](T, T, T g) { return -g; });
                                },
-                               cost};
+                               cost,
+                               false,
+                               binary_tangent<T, DSub>,
+                               binary_tangent_backward<T, DSub>};
   return t.record(op, {a, b}, r, cols);
 }
 
@@ -138,13 +249,17 @@ Var<T> mul(Var<T> a, Var<T> b) {
     if (s.needs_grad[1]) c = {c.flops + 2 * n, c.elements + n + a + 2 * b};
     return c;
   };
-  static constexpr OpDef<T> op{"mul", OpKind::mul,
+  static constexpr OpDef<T> op{"mul",
+                               OpKind::mul,
                                [](OpContext<T>& c) { binary_forward(c, [](T x, T y) { return x * y; }); },
                                [](OpContext<T>& c) {
                                  binary_backward(
                                      c, [](T, T y, T g) { return g * y; }, [](T x, T, T g) { return g * x; });
                                },
-                               cost};
+                               cost,
+                               false,
+                               binary_tangent<T, DMul>,
+                               binary_tangent_backward<T, DMul>};
   return t.record(op, {a, b}, r, cols);
 }
 
@@ -162,29 +277,40 @@ Var<T> div(Var<T> a, Var<T> b) {
     if (s.needs_grad[1]) c = {c.flops + 4 * n, c.elements + n + a + 3 * b};
     return c;
   };
-  return t.record(
-      "div", {a, b}, r, cols, [](OpContext<T>& c) { binary_forward(c, [](T x, T y) { return x / y; }); },
-      [](OpContext<T>& c) {
-        binary_backward(
-            c, [](T, T y, T g) { return g / y; }, [](T x, T y, T g) { return -g * x / (y * y); });
-      },
-      T(0), cost);
+  static constexpr OpDef<T> op{"div",
+                               OpKind::custom,
+                               [](OpContext<T>& c) { binary_forward(c, [](T x, T y) { return x / y; }); },
+                               [](OpContext<T>& c) {
+                                 binary_backward(
+                                     c, [](T, T y, T g) { return g / y; },
+                                     [](T x, T y, T g) { return -g * x / (y * y); });
+                               },
+                               cost,
+                               false,
+                               binary_tangent<T, DDiv>,
+                               binary_tangent_backward<T, DDiv>};
+  return t.record(op, {a, b}, r, cols);
 }
 
 template <class T>
 Var<T> neg(Var<T> a) {
   // C = -A   =>   dA -= dC   (cost: n, backward n)
-  static constexpr OpDef<T> op{"neg", OpKind::neg, [](OpContext<T>& c) { c.out() = -c.in(0); },
+  static constexpr OpDef<T> op{"neg",
+                               OpKind::neg,
+                               [](OpContext<T>& c) { c.out() = -c.in(0); },
                                [](OpContext<T>& c) { c.grad_in(0) -= c.grad_out(); },
-                               detail::unary_cost<1, 1, 0>};
+                               detail::unary_cost<1, 1, 0>,
+                               false,
+                               detail::unary_tangent<T, detail::DNeg>,
+                               detail::unary_tangent_backward<T, detail::DNeg>};
   return a.tape().record(op, {a}, a.rows(), a.cols());
 }
 
 template <class T>
 Var<T> add(Var<T> a, T s) {
   // C = A + s   =>   dA += dC   (cost: n, backward n)
-  return a.tape().record(
-      "add_scalar", {a}, a.rows(), a.cols(), [](OpContext<T>& c) { c.out() = c.in(0).array() + c.scalar(); },
+  return detail::record_elementwise<T, detail::DShift>(
+      a, "add_scalar", [](OpContext<T>& c) { c.out() = c.in(0).array() + c.scalar(); },
       [](OpContext<T>& c) { c.grad_in(0) += c.grad_out(); }, s, detail::unary_cost<1, 1, 0>);
 }
 
@@ -196,24 +322,25 @@ Var<T> mul(Var<T> a, T s) {
                                [](OpContext<T>& c) { c.out() = c.scalar() * c.in(0); },
                                [](OpContext<T>& c) { c.add_to_grad(0, c.scalar() * c.grad_out()); },
                                detail::unary_cost<1, 2, 0>,
-                               true};
+                               true,
+                               detail::unary_tangent<T, detail::DScale>,
+                               detail::unary_tangent_backward<T, detail::DScale>};
   return a.tape().record(op, {a}, a.rows(), a.cols(), s);
 }
 
 template <class T>
 Var<T> sub(T s, Var<T> a) {
   // C = s - A   =>   dA -= dC   (cost: n, backward n)
-  return a.tape().record(
-      "rsub_scalar", {a}, a.rows(), a.cols(),
-      [](OpContext<T>& c) { c.out() = (-c.in(0).array()) + c.scalar(); },
+  return detail::record_elementwise<T, detail::DNeg>(
+      a, "rsub_scalar", [](OpContext<T>& c) { c.out() = (-c.in(0).array()) + c.scalar(); },
       [](OpContext<T>& c) { c.grad_in(0) -= c.grad_out(); }, s, detail::unary_cost<1, 1, 0>);
 }
 
 template <class T>
 Var<T> div(T s, Var<T> a) {
   // C = s / A   =>   dA -= dC ∘ s / A² = dC ∘ C / A   (cost: n, backward 3n reading dC, C, A)
-  return a.tape().record(
-      "rdiv_scalar", {a}, a.rows(), a.cols(), [](OpContext<T>& c) { c.out() = c.scalar() / c.in(0).array(); },
+  return detail::record_elementwise<T, detail::DRecip>(
+      a, "rdiv_scalar", [](OpContext<T>& c) { c.out() = c.scalar() / c.in(0).array(); },
       [](OpContext<T>& c) {
         c.grad_in(0).array() -= c.grad_out().array() * c.out().array() / c.in(0).array();
       },

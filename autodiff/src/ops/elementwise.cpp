@@ -8,6 +8,7 @@
 #include "costs.hpp"
 #include "kernels.hpp"
 #include "op_support.hpp"
+#include "second_order.hpp"
 
 namespace tapegrad {
 namespace {
@@ -55,18 +56,22 @@ template <class T>
 Var<T> square(Var<T> a) {
   // C = A²   =>   dA += 2 A ∘ dC   (cost: n, backward 3n reading dC, A)
   static constexpr OpDef<T> op{
-      "square", OpKind::square, [](OpContext<T>& c) { c.out() = c.in(0).array().square(); },
+      "square",
+      OpKind::square,
+      [](OpContext<T>& c) { c.out() = c.in(0).array().square(); },
       [](OpContext<T>& c) { c.grad_in(0).array() += T(2) * c.in(0).array() * c.grad_out().array(); },
-      detail::unary_cost<1, 3, 1>};
+      detail::unary_cost<1, 3, 1>,
+      false,
+      detail::unary_tangent<T, detail::DSquare>,
+      detail::unary_tangent_backward<T, detail::DSquare>};
   return a.tape().record(op, {a}, a.rows(), a.cols());
 }
 
 template <class T>
 Var<T> exp(Var<T> a) {
   // C = exp(A)   =>   dA += C ∘ dC   (cost: n, backward 2n reading dC, C)
-  return a.tape().record(
-      "exp", {a}, a.rows(), a.cols(),
-      [](OpContext<T>& c) { detail::vec::exp(c.in(0).data(), out_like_in(c), c.in(0).size()); },
+  return detail::record_elementwise<T, detail::DExp>(
+      a, "exp", [](OpContext<T>& c) { detail::vec::exp(c.in(0).data(), out_like_in(c), c.in(0).size()); },
       [](OpContext<T>& c) { c.grad_in(0).array() += c.out().array() * c.grad_out().array(); }, T(0),
       detail::unary_cost<1, 2, 1>);
 }
@@ -75,18 +80,22 @@ template <class T>
 Var<T> log(Var<T> a) {
   // C = log(A)   =>   dA += dC / A   (cost: n, backward 2n reading dC, A)
   static constexpr OpDef<T> op{
-      "log", OpKind::log,
+      "log",
+      OpKind::log,
       [](OpContext<T>& c) { detail::vec::log(c.in(0).data(), out_like_in(c), c.in(0).size()); },
       [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out().array() / c.in(0).array(); },
-      detail::unary_cost<1, 2, 1>};
+      detail::unary_cost<1, 2, 1>,
+      false,
+      detail::unary_tangent<T, detail::DLog>,
+      detail::unary_tangent_backward<T, detail::DLog>};
   return a.tape().record(op, {a}, a.rows(), a.cols());
 }
 
 template <class T>
 Var<T> sqrt(Var<T> a) {
   // C = √A   =>   dA += dC / (2 C)   (cost: n, backward 3n reading dC, C)
-  return a.tape().record(
-      "sqrt", {a}, a.rows(), a.cols(), [](OpContext<T>& c) { c.out() = c.in(0).array().sqrt(); },
+  return detail::record_elementwise<T, detail::DSqrt>(
+      a, "sqrt", [](OpContext<T>& c) { c.out() = c.in(0).array().sqrt(); },
       [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out().array() / (T(2) * c.out().array()); }, T(0),
       detail::unary_cost<1, 3, 1>);
 }
@@ -98,8 +107,8 @@ Var<T> pow(Var<T> a, T p) {
     if (backward && s.scalar == 0) return {};
     return detail::unary_cost<1, 4, 1>(s, backward);
   };
-  return a.tape().record(
-      "pow", {a}, a.rows(), a.cols(),
+  return detail::record_elementwise<T, detail::DPow>(
+      a, "pow",
       [](OpContext<T>& c) { detail::vec::pow(c.in(0).data(), c.scalar(), out_like_in(c), c.in(0).size()); },
       [](OpContext<T>& c) {
         const T p = c.scalar();
@@ -112,8 +121,8 @@ Var<T> pow(Var<T> a, T p) {
 template <class T>
 Var<T> abs(Var<T> a) {
   // C = |A|   =>   dA += sign(A) ∘ dC   (sign(0) = 0; cost: n, backward 3n reading dC, A)
-  return a.tape().record(
-      "abs", {a}, a.rows(), a.cols(), [](OpContext<T>& c) { c.out() = c.in(0).array().abs(); },
+  return detail::record_elementwise<T, detail::DAbs>(
+      a, "abs", [](OpContext<T>& c) { c.out() = c.in(0).array().abs(); },
       [](OpContext<T>& c) { c.grad_in(0).array() += c.in(0).array().sign() * c.grad_out().array(); }, T(0),
       detail::unary_cost<1, 3, 1>);
 }
@@ -121,12 +130,17 @@ Var<T> abs(Var<T> a) {
 template <class T>
 Var<T> relu(Var<T> a) {
   // C = max(A, 0)   =>   dA += [A > 0] ∘ dC   (cost: n, backward 3n reading dC, A)
-  static constexpr OpDef<T> op{
-      "relu", OpKind::relu, [](OpContext<T>& c) { c.out() = c.in(0).array().max(T(0)); },
-      [](OpContext<T>& c) {
-        c.grad_in(0).array() += (c.in(0).array() > T(0)).select(c.grad_out().array(), T(0));
-      },
-      detail::unary_cost<1, 3, 1>};
+  static constexpr OpDef<T> op{"relu",
+                               OpKind::relu,
+                               [](OpContext<T>& c) { c.out() = c.in(0).array().max(T(0)); },
+                               [](OpContext<T>& c) {
+                                 c.grad_in(0).array() +=
+                                     (c.in(0).array() > T(0)).select(c.grad_out().array(), T(0));
+                               },
+                               detail::unary_cost<1, 3, 1>,
+                               false,
+                               detail::unary_tangent<T, detail::DRelu>,
+                               detail::unary_tangent_backward<T, detail::DRelu>};
   return a.tape().record(op, {a}, a.rows(), a.cols());
 }
 
@@ -134,19 +148,24 @@ template <class T>
 Var<T> tanh(Var<T> a) {
   // C = tanh(A)   =>   dA += (1 - C²) ∘ dC   (cost: n, backward 4n reading dC, C)
   static constexpr OpDef<T> op{
-      "tanh", OpKind::tanh,
+      "tanh",
+      OpKind::tanh,
       [](OpContext<T>& c) { detail::vec::tanh(c.in(0).data(), out_like_in(c), c.in(0).size()); },
       [](OpContext<T>& c) {
         c.grad_in(0).array() += (T(1) - c.out().array().square()) * c.grad_out().array();
       },
-      detail::unary_cost<1, 4, 1>};
+      detail::unary_cost<1, 4, 1>,
+      false,
+      detail::unary_tangent<T, detail::DTanh>,
+      detail::unary_tangent_backward<T, detail::DTanh>};
   return a.tape().record(op, {a}, a.rows(), a.cols());
 }
 
 template <class T>
 Var<T> sigmoid(Var<T> a) {
   // C = 1 / (1 + exp(-A))   =>   dA += C (1 - C) ∘ dC   (cost: n, backward 4n reading dC, C)
-  static constexpr OpDef<T> op{"sigmoid", OpKind::sigmoid,
+  static constexpr OpDef<T> op{"sigmoid",
+                               OpKind::sigmoid,
                                [](OpContext<T>& c) {
                                  // Stable for large |x|: never exponentiates a positive number.
                                  detail::vec::sigmoid(c.in(0).data(), out_like_in(c), c.in(0).size());
@@ -155,16 +174,18 @@ Var<T> sigmoid(Var<T> a) {
                                  c.grad_in(0).array() +=
                                      c.out().array() * (T(1) - c.out().array()) * c.grad_out().array();
                                },
-                               detail::unary_cost<1, 4, 1>};
+                               detail::unary_cost<1, 4, 1>,
+                               false,
+                               detail::unary_tangent<T, detail::DSigmoid>,
+                               detail::unary_tangent_backward<T, detail::DSigmoid>};
   return a.tape().record(op, {a}, a.rows(), a.cols());
 }
 
 template <class T>
 Var<T> sin(Var<T> a) {
   // C = sin(A)   =>   dA += cos(A) ∘ dC   (cost: n, backward 3n reading dC, A)
-  return a.tape().record(
-      "sin", {a}, a.rows(), a.cols(),
-      [](OpContext<T>& c) { detail::vec::sin(c.in(0).data(), out_like_in(c), c.in(0).size()); },
+  return detail::record_elementwise<T, detail::DSin>(
+      a, "sin", [](OpContext<T>& c) { detail::vec::sin(c.in(0).data(), out_like_in(c), c.in(0).size()); },
       [](OpContext<T>& c) {
         add_vec_grad<T>(detail::vec::cos, c.in(0).data(), c.grad_out().data(), c.grad_in(0).data(),
                         c.in(0).size());
@@ -175,9 +196,8 @@ Var<T> sin(Var<T> a) {
 template <class T>
 Var<T> cos(Var<T> a) {
   // C = cos(A)   =>   dA -= sin(A) ∘ dC   (cost: n, backward 3n reading dC, A)
-  return a.tape().record(
-      "cos", {a}, a.rows(), a.cols(),
-      [](OpContext<T>& c) { detail::vec::cos(c.in(0).data(), out_like_in(c), c.in(0).size()); },
+  return detail::record_elementwise<T, detail::DCos>(
+      a, "cos", [](OpContext<T>& c) { detail::vec::cos(c.in(0).data(), out_like_in(c), c.in(0).size()); },
       [](OpContext<T>& c) {
         add_vec_grad<T>(detail::vec::sin, c.in(0).data(), c.grad_out().data(), c.grad_in(0).data(),
                         c.in(0).size(), T(-1));
@@ -188,9 +208,8 @@ Var<T> cos(Var<T> a) {
 template <class T>
 Var<T> log1p(Var<T> a) {
   // C = log(1 + A)   =>   dA += dC / (1 + A)   (cost: n, backward 3n reading dC, A)
-  return a.tape().record(
-      "log1p", {a}, a.rows(), a.cols(),
-      [](OpContext<T>& c) { detail::vec::log1p(c.in(0).data(), out_like_in(c), c.in(0).size()); },
+  return detail::record_elementwise<T, detail::DLog1p>(
+      a, "log1p", [](OpContext<T>& c) { detail::vec::log1p(c.in(0).data(), out_like_in(c), c.in(0).size()); },
       [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out().array() / (T(1) + c.in(0).array()); }, T(0),
       detail::unary_cost<1, 3, 1>);
 }
@@ -198,9 +217,8 @@ Var<T> log1p(Var<T> a) {
 template <class T>
 Var<T> expm1(Var<T> a) {
   // C = exp(A) - 1   =>   dA += (C + 1) ∘ dC   (cost: n, backward 3n reading dC, C)
-  return a.tape().record(
-      "expm1", {a}, a.rows(), a.cols(),
-      [](OpContext<T>& c) { detail::vec::expm1(c.in(0).data(), out_like_in(c), c.in(0).size()); },
+  return detail::record_elementwise<T, detail::DExpm1>(
+      a, "expm1", [](OpContext<T>& c) { detail::vec::expm1(c.in(0).data(), out_like_in(c), c.in(0).size()); },
       [](OpContext<T>& c) { c.grad_in(0).array() += (c.out().array() + T(1)) * c.grad_out().array(); }, T(0),
       detail::unary_cost<1, 3, 1>);
 }
@@ -208,8 +226,8 @@ Var<T> expm1(Var<T> a) {
 template <class T>
 Var<T> softplus(Var<T> a) {
   // C = log(1 + exp(A))   =>   dA += sigmoid(A) ∘ dC   (cost: n, backward 3n reading dC, A)
-  return a.tape().record(
-      "softplus", {a}, a.rows(), a.cols(),
+  return detail::record_elementwise<T, detail::DSoftplus>(
+      a, "softplus",
       [](OpContext<T>& c) { detail::vec::softplus(c.in(0).data(), out_like_in(c), c.in(0).size()); },
       [](OpContext<T>& c) {
         add_vec_grad<T>(detail::vec::sigmoid, c.in(0).data(), c.grad_out().data(), c.grad_in(0).data(),
@@ -221,9 +239,8 @@ Var<T> softplus(Var<T> a) {
 template <class T>
 Var<T> pow(Var<T> a, Var<T> b) {
   // C = A^B   =>   dA += B A^(B-1) ∘ dC,   dB += C log(A) ∘ dC   (0 where A = 0 and B >= 0, as PyTorch)
-  // cost: n (pow) reading A, B; backward dA 5n (B - 1, pow, ∘ B, ∘ dC, +=) reading A, B, dC; dB 6n (log, two
-  // ∘,
-  // +=, the two comparisons of the A = 0 test) reading A, B, C, dC
+  // cost: n (pow) reading A, B; backward dA 5n (B - 1, pow, ∘ B, ∘ dC, +=) reading A, B, dC;
+  // dB 6n (log, two ∘, +=, the two comparisons of the A = 0 test) reading A, B, C, dC
   static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
     const double n = detail::out_size(s);
     if (!backward) return {n, 3 * n};
@@ -235,8 +252,8 @@ Var<T> pow(Var<T> a, Var<T> b) {
   if (a.rows() != b.rows() || a.cols() != b.cols())
     throw ShapeError("pow: the exponent's shape " + detail::shape_of(b) + " differs from the base's " +
                      detail::shape_of(a) + " (use pow(a, p) for a scalar exponent)");
-  return t.record(
-      "pow_matrix", {a, b}, a.rows(), a.cols(),
+  static constexpr OpDef<T> op{
+      "pow_matrix", OpKind::custom,
       [](OpContext<T>& c) {
         detail::vec::pow(c.in(0).data(), c.in(1).data(), out_like_in(c), c.in(0).size());
       },
@@ -262,7 +279,38 @@ Var<T> pow(Var<T> a, Var<T> b) {
           }
         }
       },
-      T(0), cost);
+      cost, false,
+      // Second order, f_a = B A^(B-1), f_b = C log A (0 where A = 0 and B >= 0, as the backward):
+      //   Ċ = f_a Ȧ + f_b Ḃ;   dȦ += f_a Ġ + (f_aa Ȧ + f_ab Ḃ) G,   dḂ += f_b Ġ + (f_ab Ȧ + f_bb Ḃ) G
+      // with f_aa = B (B-1) A^(B-2), f_ab = A^(B-1) (1 + B log A), f_bb = C log² A.
+      [](OpContext<T>& c) {
+        const T *x = c.in(0).data(), *p = c.in(1).data(), *y = c.out().data();
+        const T *tx = c.tangent_in(0).data(), *tp = c.tangent_in(1).data();
+        T* t = c.tangent_out().data();
+        for (Index i = 0; i < c.out().size(); ++i) {
+          const T lg = x[i] == T(0) && p[i] >= T(0) ? T(0) : std::log(x[i]);
+          t[i] = (p[i] == T(0) ? T(0) : p[i] * std::pow(x[i], p[i] - T(1))) * tx[i] + y[i] * lg * tp[i];
+        }
+      },
+      [](OpContext<T>& c) {
+        const T *x = c.in(0).data(), *p = c.in(1).data(), *y = c.out().data();
+        const T *tx = c.tangent_in(0).data(), *tp = c.tangent_in(1).data();
+        const T *g = c.grad_out().data(), *dg = c.grad_out_tangent().data();
+        for (Index i = 0; i < c.out().size(); ++i) {
+          const bool zero_log = x[i] == T(0) && p[i] >= T(0);
+          const T lg = zero_log ? T(0) : std::log(x[i]);
+          const T fa = p[i] == T(0) ? T(0) : p[i] * std::pow(x[i], p[i] - T(1));
+          const T faa =
+              p[i] == T(0) || p[i] == T(1) ? T(0) : p[i] * (p[i] - T(1)) * std::pow(x[i], p[i] - T(2));
+          const T fab = zero_log ? T(0) : std::pow(x[i], p[i] - T(1)) * (T(1) + p[i] * lg);
+          const T fb = y[i] * lg, fbb = y[i] * lg * lg;
+          if (c.needs_grad(0))
+            c.grad_in_tangent(0).data()[i] += fa * dg[i] + (faa * tx[i] + fab * tp[i]) * g[i];
+          if (c.needs_grad(1))
+            c.grad_in_tangent(1).data()[i] += fb * dg[i] + (fab * tx[i] + fbb * tp[i]) * g[i];
+        }
+      }};
+  return t.record(op, {a, b}, a.rows(), a.cols());
 }
 
 namespace detail {
@@ -326,15 +374,73 @@ void add_activation_backward(OpContext<T>& c) {
   }
 }
 
+// Second order, Z = A + B (broadcast), C = act(Z), act' and act'' from C as in the backward:
+//   Ċ = act'(C) Ż,  Ż = Ȧ + Ḃ;   the backward dA += act'(C) G has the tangent
+//   dȦ += act'(C) Ġ + act''(C) Ż G   (and dḂ the same; summed over broadcast dimensions)
+// with act'' = -2C (1 - C²) (tanh), C (1 - C)(1 - 2C) (sigmoid), 0 (relu).
+template <OpKind Act>
+struct DAct {
+  template <class T>
+  static T d1(T o) {
+    if constexpr (Act == OpKind::tanh)
+      return T(1) - o * o;
+    else if constexpr (Act == OpKind::sigmoid)
+      return o * (T(1) - o);
+    else
+      return o > T(0) ? T(1) : T(0);
+  }
+  template <class T>
+  static T d2(T o) {
+    if constexpr (Act == OpKind::tanh)
+      return T(-2) * o * (T(1) - o * o);
+    else if constexpr (Act == OpKind::sigmoid)
+      return o * (T(1) - o) * (T(1) - T(2) * o);
+    else
+      return T(0);
+  }
+};
+template <class T>
+T bcast(const Matrix<T>& x, Index i, Index j) {
+  return x(x.rows() == 1 ? 0 : i, x.cols() == 1 ? 0 : j);
+}
+template <class T>
+T& bcast(Matrix<T>& x, Index i, Index j) {
+  return x(x.rows() == 1 ? 0 : i, x.cols() == 1 ? 0 : j);
+}
+template <class T, OpKind Act>
+void add_activation_tangent(OpContext<T>& c) {
+  const auto &o = c.out(), &ta = c.tangent_in(0), &tb = c.tangent_in(1);
+  auto& t = c.tangent_out();
+  for (Index j = 0; j < o.cols(); ++j)
+    for (Index i = 0; i < o.rows(); ++i)
+      t(i, j) = DAct<Act>::d1(o(i, j)) * (bcast(ta, i, j) + bcast(tb, i, j));
+}
+template <class T, OpKind Act>
+void add_activation_tangent_backward(OpContext<T>& c) {
+  const auto &o = c.out(), &ta = c.tangent_in(0), &tb = c.tangent_in(1);
+  const auto &g = c.grad_out(), &dg = c.grad_out_tangent();
+  for (Index j = 0; j < o.cols(); ++j) {
+    for (Index i = 0; i < o.rows(); ++i) {
+      const T z = bcast(ta, i, j) + bcast(tb, i, j);
+      const T h = DAct<Act>::d1(o(i, j)) * dg(i, j) + DAct<Act>::d2(o(i, j)) * z * g(i, j);
+      for (int k = 0; k < 2; ++k)
+        if (c.needs_grad(k)) bcast(c.grad_in_tangent(k), i, j) += h;
+    }
+  }
+}
+
 template <class T>
 const OpDef<T>& add_activation_op(OpKind act) {
   static constexpr OpDef<T> ops[3] = {
       {"add_tanh", OpKind::custom, add_activation_forward<T, OpKind::tanh>,
-       add_activation_backward<T, OpKind::tanh>, add_activation_cost<OpKind::tanh>},
+       add_activation_backward<T, OpKind::tanh>, add_activation_cost<OpKind::tanh>, false,
+       add_activation_tangent<T, OpKind::tanh>, add_activation_tangent_backward<T, OpKind::tanh>},
       {"add_sigmoid", OpKind::custom, add_activation_forward<T, OpKind::sigmoid>,
-       add_activation_backward<T, OpKind::sigmoid>, add_activation_cost<OpKind::sigmoid>},
+       add_activation_backward<T, OpKind::sigmoid>, add_activation_cost<OpKind::sigmoid>, false,
+       add_activation_tangent<T, OpKind::sigmoid>, add_activation_tangent_backward<T, OpKind::sigmoid>},
       {"add_relu", OpKind::custom, add_activation_forward<T, OpKind::relu>,
-       add_activation_backward<T, OpKind::relu>, add_activation_cost<OpKind::relu>}};
+       add_activation_backward<T, OpKind::relu>, add_activation_cost<OpKind::relu>, false,
+       add_activation_tangent<T, OpKind::relu>, add_activation_tangent_backward<T, OpKind::relu>}};
   return ops[act == OpKind::tanh ? 0 : act == OpKind::sigmoid ? 1 : 2];
 }
 

@@ -31,30 +31,67 @@ template <class T>
 void matmul_forward(OpContext<T>& c) {
   gemm((c.attr() & kTransA) != 0, (c.attr() & kTransB) != 0, T(1), c.in(0), c.in(1), T(0), c.out());
 }
+// The backward's products from a gradient g: da = beta_a da + g op(b)ᵀ (or its transposed form), db likewise;
+// a null target is skipped.
+template <class T>
+void matmul_grads(bool ta, bool tb, const Matrix<T>& g, const Matrix<T>& a, const Matrix<T>& b, Matrix<T>* da,
+                  T beta_a, Matrix<T>* db, T beta_b) {
+  if (da) {
+    if (!ta)
+      gemm(false, !tb, T(1), g, b, beta_a, *da);
+    else
+      gemm(tb, true, T(1), b, g, beta_a, *da);
+  }
+  if (db) {
+    if (!tb)
+      gemm(!ta, false, T(1), a, g, beta_b, *db);
+    else
+      gemm(true, ta, T(1), g, a, beta_b, *db);
+  }
+}
 template <class T>
 void matmul_backward(OpContext<T>& c) {
+  // beta 0: the first write of this gradient (no zeroed buffer to add to)
+  matmul_grads((c.attr() & kTransA) != 0, (c.attr() & kTransB) != 0, c.grad_out(), c.in(0), c.in(1),
+               c.needs_grad(0) ? &c.grad_in(0) : nullptr, c.beta(0),
+               c.needs_grad(1) ? &c.grad_in(1) : nullptr, c.beta(1));
+}
+// Second order: Ċ = op(Ȧ) op(B) + op(A) op(Ḃ);  the backward dA += G op(B)ᵀ is bilinear in (G, B), so
+// its tangent is dȦ += Ġ op(B)ᵀ + G op(Ḃ)ᵀ, and dḂ += op(A)ᵀ Ġ + op(Ȧ)ᵀ G (transposed forms alike).
+// A tangent that is zero (an input with no gradient) is skipped.
+template <class T>
+void matmul_tangent(OpContext<T>& c) {
   const bool ta = (c.attr() & kTransA) != 0, tb = (c.attr() & kTransB) != 0;
-  if (c.needs_grad(0)) {  // beta 0: the first write of this gradient (no zeroed buffer to add to)
-    if (!ta)
-      gemm(false, !tb, T(1), c.grad_out(), c.in(1), c.beta(0), c.grad_in(0));
-    else
-      gemm(tb, true, T(1), c.in(1), c.grad_out(), c.beta(0), c.grad_in(0));
+  T beta = T(0);
+  if (c.needs_grad(0)) {
+    gemm(ta, tb, T(1), c.tangent_in(0), c.in(1), T(0), c.tangent_out());
+    beta = T(1);
   }
-  if (c.needs_grad(1)) {
-    if (!tb)
-      gemm(!ta, false, T(1), c.in(0), c.grad_out(), c.beta(1), c.grad_in(1));
-    else
-      gemm(true, ta, T(1), c.grad_out(), c.in(0), c.beta(1), c.grad_in(1));
-  }
+  if (c.needs_grad(1))
+    gemm(ta, tb, T(1), c.in(0), c.tangent_in(1), beta, c.tangent_out());
+  else if (beta == T(0))
+    c.tangent_out().setZero();
+}
+template <class T>
+void matmul_tangent_backward(OpContext<T>& c) {
+  const bool ta = (c.attr() & kTransA) != 0, tb = (c.attr() & kTransB) != 0;
+  Matrix<T>* da = c.needs_grad(0) ? &c.grad_in_tangent(0) : nullptr;
+  Matrix<T>* db = c.needs_grad(1) ? &c.grad_in_tangent(1) : nullptr;
+  matmul_grads(ta, tb, c.grad_out_tangent(), c.in(0), c.in(1), da, T(1), db, T(1));
+  if (db) matmul_grads<T>(ta, tb, c.grad_out(), c.tangent_in(0), c.in(1), nullptr, T(1), db, T(1));
+  if (da) matmul_grads<T>(ta, tb, c.grad_out(), c.in(0), c.tangent_in(1), da, T(1), nullptr, T(1));
 }
 
 template <class T>
 const OpDef<T>& matmul_op(std::uint32_t flags) {
-  static constexpr OpDef<T> ops[4] = {
-      {"matmul", OpKind::matmul, matmul_forward<T>, matmul_backward<T>, matmul_cost, true},
-      {"matmul_tn", OpKind::custom, matmul_forward<T>, matmul_backward<T>, matmul_cost, true},
-      {"matmul_nt", OpKind::custom, matmul_forward<T>, matmul_backward<T>, matmul_cost, true},
-      {"matmul_tt", OpKind::custom, matmul_forward<T>, matmul_backward<T>, matmul_cost, true}};
+  static constexpr OpDef<T> ops[4] = {{"matmul", OpKind::matmul, matmul_forward<T>, matmul_backward<T>,
+                                       matmul_cost, true, matmul_tangent<T>, matmul_tangent_backward<T>},
+                                      {"matmul_tn", OpKind::custom, matmul_forward<T>, matmul_backward<T>,
+                                       matmul_cost, true, matmul_tangent<T>, matmul_tangent_backward<T>},
+                                      {"matmul_nt", OpKind::custom, matmul_forward<T>, matmul_backward<T>,
+                                       matmul_cost, true, matmul_tangent<T>, matmul_tangent_backward<T>},
+                                      {"matmul_tt", OpKind::custom, matmul_forward<T>, matmul_backward<T>,
+                                       matmul_cost, true, matmul_tangent<T>, matmul_tangent_backward<T>}};
   return ops[flags & 3];
 }
 
@@ -70,6 +107,33 @@ bool is_symmetric(const Matrix<T>& g) {
   return true;
 }
 
+// out += a (g + gᵀ) (rows: (g + gᵀ) a), one product when g is symmetric.
+template <class T>
+void sym_product(bool rows, const Matrix<T>& a, const Matrix<T>& g, Matrix<T>& out) {
+  if (is_symmetric(g)) {
+    if (rows)
+      gemm(false, false, T(2), g, a, T(1), out);
+    else
+      gemm(false, false, T(2), a, g, T(1), out);
+  } else if (rows) {
+    gemm(false, false, T(1), g, a, T(1), out);
+    gemm(true, false, T(1), g, a, T(1), out);
+  } else {
+    gemm(false, false, T(1), a, g, T(1), out);
+    gemm(false, true, T(1), a, g, T(1), out);
+  }
+}
+
+// c = x + xᵀ in place (square x): the symmetric part of a product, made from one GEMM instead of two.
+template <class T>
+void add_transpose_in_place(Matrix<T>& c) {
+  const Index n = c.rows();
+  for (Index j = 0; j < n; ++j) {
+    c(j, j) *= T(2);
+    for (Index i = 0; i < j; ++i) c(i, j) = c(j, i) = c(i, j) + c(j, i);
+  }
+}
+
 template <class T>
 const OpDef<T>& gram_op() {
   // G = AᵀA   =>   dA += A (dG + dGᵀ)   (one product, A (2 dG), when dG is symmetric, as a loss of G makes
@@ -80,8 +144,7 @@ const OpDef<T>& gram_op() {
     const double m = double(s.in_rows[0]), k = double(s.in_cols[0]);
     return backward ? OpCost{2 * m * k * k, k * k + 3 * m * k} : OpCost{m * k * (k + 1), m * k + k * k};
   };
-  static constexpr OpDef<T> op{"gram",
-                               OpKind::custom,
+  static constexpr OpDef<T> op{"gram", OpKind::custom,
                                [](OpContext<T>& c) { detail::syrk(false, T(1), c.in(0), T(0), c.out()); },
                                [](OpContext<T>& c) {
                                  const auto& g = c.grad_out();
@@ -92,8 +155,18 @@ const OpDef<T>& gram_op() {
                                    gemm(false, true, T(1), c.in(0), g, T(1), c.grad_in(0));
                                  }
                                },
-                               cost,
-                               true};
+                               cost, true,
+                               // Ċ = ȦᵀA + AᵀȦ
+                               [](OpContext<T>& c) {
+                                 gemm(true, false, T(1), c.tangent_in(0), c.in(0), T(0), c.tangent_out());
+                                 add_transpose_in_place(c.tangent_out());  // AᵀȦ = (ȦᵀA)ᵀ
+                               },
+                               // dȦ += Ȧ (G + Gᵀ) + A (Ġ + Ġᵀ)
+                               [](OpContext<T>& c) {
+                                 auto& out = c.grad_in_tangent(0);
+                                 sym_product(false, c.tangent_in(0), c.grad_out(), out);
+                                 sym_product(false, c.in(0), c.grad_out_tangent(), out);
+                               }};
   return op;
 }
 
@@ -105,8 +178,7 @@ const OpDef<T>& gram_rows_op() {
     const double m = double(s.in_rows[0]), k = double(s.in_cols[0]);
     return backward ? OpCost{2 * m * m * k, m * m + 3 * m * k} : OpCost{k * m * (m + 1), m * k + m * m};
   };
-  static constexpr OpDef<T> op{"gram_rows",
-                               OpKind::custom,
+  static constexpr OpDef<T> op{"gram_rows", OpKind::custom,
                                [](OpContext<T>& c) { detail::syrk(true, T(1), c.in(0), T(0), c.out()); },
                                [](OpContext<T>& c) {
                                  const auto& g = c.grad_out();
@@ -117,8 +189,18 @@ const OpDef<T>& gram_rows_op() {
                                    gemm(true, false, T(1), g, c.in(0), T(1), c.grad_in(0));
                                  }
                                },
-                               cost,
-                               true};
+                               cost, true,
+                               // Ċ = Ȧ Aᵀ + A Ȧᵀ
+                               [](OpContext<T>& c) {
+                                 gemm(false, true, T(1), c.tangent_in(0), c.in(0), T(0), c.tangent_out());
+                                 add_transpose_in_place(c.tangent_out());  // A Ȧᵀ = (Ȧ Aᵀ)ᵀ
+                               },
+                               // dȦ += (G + Gᵀ) Ȧ + (Ġ + Ġᵀ) A
+                               [](OpContext<T>& c) {
+                                 auto& out = c.grad_in_tangent(0);
+                                 sym_product(true, c.tangent_in(0), c.grad_out(), out);
+                                 sym_product(true, c.in(0), c.grad_out_tangent(), out);
+                               }};
   return op;
 }
 
@@ -135,8 +217,7 @@ const OpDef<T>& scale_columns_op() {
     return c;
   };
   static constexpr OpDef<T> op{
-      "scale_columns",
-      OpKind::custom,
+      "scale_columns", OpKind::custom,
       [](OpContext<T>& c) { c.out().noalias() = c.in(0) * c.in(1).reshaped().asDiagonal(); },
       [](OpContext<T>& c) {
         if (c.needs_grad(0)) c.add_to_grad(0, c.grad_out() * c.in(1).reshaped().asDiagonal());
@@ -148,8 +229,28 @@ const OpDef<T>& scale_columns_op() {
             c.grad_in(1).reshaped() += dv;
         }
       },
-      cost,
-      true};
+      cost, true,
+      // Ċ = Ȧ diag(v) + A diag(v̇)
+      [](OpContext<T>& c) {
+        c.tangent_out().noalias() = c.tangent_in(0) * c.in(1).reshaped().asDiagonal();
+        c.tangent_out().noalias() += c.in(0) * c.tangent_in(1).reshaped().asDiagonal();
+      },
+      // dȦ += Ġ diag(v) + G diag(v̇),   dv̇_j += Σ_i (Ġ_ij A_ij + G_ij Ȧ_ij)
+      [](OpContext<T>& c) {
+        const auto &g = c.grad_out(), &dg = c.grad_out_tangent();
+        if (c.needs_grad(0)) {
+          c.grad_in_tangent(0).noalias() += dg * c.in(1).reshaped().asDiagonal();
+          c.grad_in_tangent(0).noalias() += g * c.tangent_in(1).reshaped().asDiagonal();
+        }
+        if (c.needs_grad(1)) {
+          c.grad_in_tangent(1).reshaped() +=
+              (dg.array() * c.in(0).array() + g.array() * c.tangent_in(0).array())
+                  .colwise()
+                  .sum()
+                  .transpose()
+                  .matrix();
+        }
+      }};
   return op;
 }
 
@@ -166,8 +267,7 @@ const OpDef<T>& scale_rows_op() {
     return c;
   };
   static constexpr OpDef<T> op{
-      "scale_rows",
-      OpKind::custom,
+      "scale_rows", OpKind::custom,
       [](OpContext<T>& c) { c.out().noalias() = c.in(0).reshaped().asDiagonal() * c.in(1); },
       [](OpContext<T>& c) {
         if (c.needs_grad(0)) {
@@ -179,8 +279,24 @@ const OpDef<T>& scale_rows_op() {
         }
         if (c.needs_grad(1)) c.add_to_grad(1, c.in(0).reshaped().asDiagonal() * c.grad_out());
       },
-      cost,
-      true};
+      cost, true,
+      // Ċ = diag(v̇) B + diag(v) Ḃ
+      [](OpContext<T>& c) {
+        c.tangent_out().noalias() = c.tangent_in(0).reshaped().asDiagonal() * c.in(1);
+        c.tangent_out().noalias() += c.in(0).reshaped().asDiagonal() * c.tangent_in(1);
+      },
+      // dv̇_i += Σ_j (Ġ_ij B_ij + G_ij Ḃ_ij),   dḂ += diag(v) Ġ + diag(v̇) G
+      [](OpContext<T>& c) {
+        const auto &g = c.grad_out(), &dg = c.grad_out_tangent();
+        if (c.needs_grad(0)) {
+          c.grad_in_tangent(0).reshaped() +=
+              (dg.array() * c.in(1).array() + g.array() * c.tangent_in(1).array()).rowwise().sum().matrix();
+        }
+        if (c.needs_grad(1)) {
+          c.grad_in_tangent(1).noalias() += c.in(0).reshaped().asDiagonal() * dg;
+          c.grad_in_tangent(1).noalias() += c.tangent_in(0).reshaped().asDiagonal() * g;
+        }
+      }};
   return op;
 }
 
@@ -207,9 +323,16 @@ Var<T> matmul_nt(Var<T> a, Var<T> b) {
 template <class T>
 Var<T> transpose(Var<T> a) {
   // C = Aᵀ   =>   dA += dCᵀ   (cost: no FLOPs, a copy; backward n adds)
+  // Linear: Ċ = Ȧᵀ,   dȦ += Ġᵀ
   static constexpr OpDef<T> op{
-      "transpose", OpKind::transpose, [](OpContext<T>& c) { c.out().noalias() = c.in(0).transpose(); },
-      [](OpContext<T>& c) { c.grad_in(0) += c.grad_out().transpose(); }, detail::unary_cost<0, 1, 0>};
+      "transpose",
+      OpKind::transpose,
+      [](OpContext<T>& c) { c.out().noalias() = c.in(0).transpose(); },
+      [](OpContext<T>& c) { c.grad_in(0) += c.grad_out().transpose(); },
+      detail::unary_cost<0, 1, 0>,
+      false,
+      [](OpContext<T>& c) { c.tangent_out().noalias() = c.tangent_in(0).transpose(); },
+      [](OpContext<T>& c) { c.grad_in_tangent(0) += c.grad_out_tangent().transpose(); }};
   return a.tape().record(op, {a}, a.cols(), a.rows());
 }
 
@@ -221,13 +344,22 @@ Var<T> diag(Var<T> a) {
       const double n = detail::in_size(s, 0);
       return backward ? OpCost{n, 3 * n} : OpCost{0, n + n * n};
     };
-    static constexpr OpDef<T> op{"diag", OpKind::diag,
-                                 [](OpContext<T>& c) {
-                                   c.out().setZero();
-                                   c.out().diagonal() = c.in(0).reshaped();
-                                 },
-                                 [](OpContext<T>& c) { c.grad_in(0).reshaped() += c.grad_out().diagonal(); },
-                                 cost};
+    // Linear: Ċ = diag(v̇),   dv̇ += diagonal(Ġ)
+    static constexpr OpDef<T> op{
+        "diag",
+        OpKind::diag,
+        [](OpContext<T>& c) {
+          c.out().setZero();
+          c.out().diagonal() = c.in(0).reshaped();
+        },
+        [](OpContext<T>& c) { c.grad_in(0).reshaped() += c.grad_out().diagonal(); },
+        cost,
+        false,
+        [](OpContext<T>& c) {
+          c.tangent_out().setZero();
+          c.tangent_out().diagonal() = c.tangent_in(0).reshaped();
+        },
+        [](OpContext<T>& c) { c.grad_in_tangent(0).reshaped() += c.grad_out_tangent().diagonal(); }};
     const Index n = a.rows() * a.cols();
     return a.tape().record(op, {a}, n, n);
   }
@@ -235,9 +367,17 @@ Var<T> diag(Var<T> a) {
     throw ShapeError("diag: expects a vector (1xn or nx1) or a square matrix, got " + shape_of(a));
   }
   // c = diagonal(A) (n×1)   =>   dA += diag(dc)   (cost: a copy of n entries; backward n)
-  return a.tape().record(
-      "diagonal", {a}, a.rows(), 1, [](OpContext<T>& c) { c.out() = c.in(0).diagonal(); },
-      [](OpContext<T>& c) { c.grad_in(0).diagonal() += c.grad_out(); }, T(0), detail::unary_cost<0, 1, 0>);
+  // Linear: ċ = diagonal(Ȧ),   dȦ += diag(Ġ)
+  static constexpr OpDef<T> op{
+      "diagonal",
+      OpKind::custom,
+      [](OpContext<T>& c) { c.out() = c.in(0).diagonal(); },
+      [](OpContext<T>& c) { c.grad_in(0).diagonal() += c.grad_out(); },
+      detail::unary_cost<0, 1, 0>,
+      false,
+      [](OpContext<T>& c) { c.tangent_out() = c.tangent_in(0).diagonal(); },
+      [](OpContext<T>& c) { c.grad_in_tangent(0).diagonal() += c.grad_out_tangent(); }};
+  return a.tape().record(op, {a}, a.rows(), 1);
 }
 
 template <class T>

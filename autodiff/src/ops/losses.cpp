@@ -58,9 +58,20 @@ const OpDef<T>& squared_difference_op(bool mean) {
       c.add_to_grad(1, (-k) * (c.in(0) - c.in(1)));
     }
   };
+  // Second order: l̇ = 2 Σ (A - B)(Ȧ - Ḃ) / s;   dȦ += 2 ((Ȧ - Ḃ) G + (A - B) Ġ) / s,   dḂ -= the same
+  static constexpr ForwardFn<T> tangent = [](OpContext<T>& c) {
+    c.tangent_out()(0, 0) =
+        T(2) * ((c.in(0) - c.in(1)).array() * (c.tangent_in(0) - c.tangent_in(1)).array()).sum() / c.scalar();
+  };
+  static constexpr BackwardFn<T> tangent_backward = [](OpContext<T>& c) {
+    const T g = T(2) * c.grad_out()(0, 0) / c.scalar(), dg = T(2) * c.grad_out_tangent()(0, 0) / c.scalar();
+    const auto d = g * (c.tangent_in(0) - c.tangent_in(1)) + dg * (c.in(0) - c.in(1));
+    if (c.needs_grad(0)) c.grad_in_tangent(0) += d;
+    if (c.needs_grad(1)) c.grad_in_tangent(1) -= d;
+  };
   static constexpr OpDef<T> ops[2] = {
-      {"sum_squared_difference", OpKind::custom, forward, backward, cost, true},
-      {"mse", OpKind::custom, forward, backward, cost, true}};
+      {"sum_squared_difference", OpKind::custom, forward, backward, cost, true, tangent, tangent_backward},
+      {"mse", OpKind::custom, forward, backward, cost, true, tangent, tangent_backward}};
   return ops[mean ? 1 : 0];
 }
 
@@ -78,8 +89,17 @@ const OpDef<T>& squares_op(bool mean) {
   static constexpr BackwardFn<T> backward = [](OpContext<T>& c) {
     c.add_to_grad(0, (T(2) * c.grad_out()(0, 0) / c.scalar()) * c.in(0));
   };
-  static constexpr OpDef<T> ops[2] = {{"sum_squares", OpKind::sum_squares, forward, backward, cost, true},
-                                      {"mean_squares", OpKind::custom, forward, backward, cost, true}};
+  // Second order: l̇ = 2 Σ A Ȧ / s;   dȦ += 2 (Ȧ G + A Ġ) / s
+  static constexpr ForwardFn<T> tangent = [](OpContext<T>& c) {
+    c.tangent_out()(0, 0) = T(2) * (c.in(0).array() * c.tangent_in(0).array()).sum() / c.scalar();
+  };
+  static constexpr BackwardFn<T> tangent_backward = [](OpContext<T>& c) {
+    const T g = T(2) * c.grad_out()(0, 0) / c.scalar(), dg = T(2) * c.grad_out_tangent()(0, 0) / c.scalar();
+    c.grad_in_tangent(0) += g * c.tangent_in(0) + dg * c.in(0);
+  };
+  static constexpr OpDef<T> ops[2] = {
+      {"sum_squares", OpKind::sum_squares, forward, backward, cost, true, tangent, tangent_backward},
+      {"mean_squares", OpKind::custom, forward, backward, cost, true, tangent, tangent_backward}};
   return ops[mean ? 1 : 0];
 }
 

@@ -53,24 +53,40 @@ Var<T> elementwise_extreme(const char* name, Var<T> a, Var<T> b) {
   if (a.rows() != b.rows() || a.cols() != b.cols())
     throw ShapeError(std::string(name) + ": shapes " + detail::shape_of(a) + " and " + detail::shape_of(b) +
                      " differ");
-  static constexpr OpDef<T> op{Sign > 0 ? "maximum" : "minimum", OpKind::custom,
-                               [](OpContext<T>& c) {
-                                 if constexpr (Sign > 0)
-                                   c.out() = c.in(0).array().max(c.in(1).array());
-                                 else
-                                   c.out() = c.in(0).array().min(c.in(1).array());
-                               },
-                               [](OpContext<T>& c) {
-                                 const auto a = c.in(0).array(), b = c.in(1).array();
-                                 const auto g = c.grad_out().array();
-                                 const auto wins = Sign > 0 ? (a > b) : (a < b);
-                                 const auto loses = Sign > 0 ? (a < b) : (a > b);
-                                 if (c.needs_grad(0))
-                                   c.grad_in(0).array() += wins.select(g, (a == b).select(g / T(2), T(0)));
-                                 if (c.needs_grad(1))
-                                   c.grad_in(1).array() += loses.select(g, (a == b).select(g / T(2), T(0)));
-                               },
-                               elementwise_extreme_cost};
+  static constexpr OpDef<T> op{
+      Sign > 0 ? "maximum" : "minimum", OpKind::custom,
+      [](OpContext<T>& c) {
+        if constexpr (Sign > 0)
+          c.out() = c.in(0).array().max(c.in(1).array());
+        else
+          c.out() = c.in(0).array().min(c.in(1).array());
+      },
+      [](OpContext<T>& c) {
+        const auto a = c.in(0).array(), b = c.in(1).array();
+        const auto g = c.grad_out().array();
+        const auto wins = Sign > 0 ? (a > b) : (a < b);
+        const auto loses = Sign > 0 ? (a < b) : (a > b);
+        if (c.needs_grad(0)) c.grad_in(0).array() += wins.select(g, (a == b).select(g / T(2), T(0)));
+        if (c.needs_grad(1)) c.grad_in(1).array() += loses.select(g, (a == b).select(g / T(2), T(0)));
+      },
+      elementwise_extreme_cost, false,
+      // Piecewise linear (second derivative 0): Ċ = w_A Ȧ + w_B Ḃ with the
+      // backward's weights (1, 0 or 1/2 at a tie);   dȦ += w_A Ġ,   dḂ += w_B Ġ
+      [](OpContext<T>& c) {
+        const auto a = c.in(0).array(), b = c.in(1).array();
+        const auto ta = c.tangent_in(0).array(), tb = c.tangent_in(1).array();
+        const auto wins = Sign > 0 ? (a > b) : (a < b);
+        const auto loses = Sign > 0 ? (a < b) : (a > b);
+        c.tangent_out().array() = wins.select(ta, loses.select(tb, (ta + tb) / T(2)));
+      },
+      [](OpContext<T>& c) {
+        const auto a = c.in(0).array(), b = c.in(1).array();
+        const auto g = c.grad_out_tangent().array();
+        const auto wins = Sign > 0 ? (a > b) : (a < b);
+        const auto loses = Sign > 0 ? (a < b) : (a > b);
+        if (c.needs_grad(0)) c.grad_in_tangent(0).array() += wins.select(g, (a == b).select(g / T(2), T(0)));
+        if (c.needs_grad(1)) c.grad_in_tangent(1).array() += loses.select(g, (a == b).select(g / T(2), T(0)));
+      }};
   return t.record(op, {a, b}, a.rows(), a.cols());
 }
 
@@ -99,7 +115,29 @@ Var<T> full_extreme(const char* name, Var<T> a) {
                                  for (Index i = 0; i < x.size(); ++i)
                                    if (hit(x(i))) g(i) += d;
                                },
-                               full_extreme_cost};
+                               full_extreme_cost, false,
+                               // Piecewise linear: ċ = the mean of Ȧ over the k extreme entries;
+                               // dȦ_ij += ċ̄ / k there, with Ġ for G
+                               [](OpContext<T>& c) {
+                                 const T m = c.out()(0, 0);
+                                 const auto& x = c.in(0);
+                                 auto hit = [m](T v) { return std::isnan(m) ? std::isnan(v) : v == m; };
+                                 Index k = 0;
+                                 T sum = T(0);
+                                 for (Index i = 0; i < x.size(); ++i)
+                                   if (hit(x(i))) ++k, sum += c.tangent_in(0)(i);
+                                 c.tangent_out()(0, 0) = sum / T(k);
+                               },
+                               [](OpContext<T>& c) {
+                                 const T m = c.out()(0, 0);
+                                 const auto& x = c.in(0);
+                                 auto hit = [m](T v) { return std::isnan(m) ? std::isnan(v) : v == m; };
+                                 Index k = 0;
+                                 for (Index i = 0; i < x.size(); ++i) k += hit(x(i)) ? 1 : 0;
+                                 const T d = c.grad_out_tangent()(0, 0) / T(k);
+                                 for (Index i = 0; i < x.size(); ++i)
+                                   if (hit(x(i))) c.grad_in_tangent(0)(i) += d;
+                               }};
   return a.tape().record(op, {a}, 1, 1);
 }
 
@@ -141,7 +179,25 @@ Var<T> directional_extreme(const char* name, Var<T> a) {
           (Rows ? c.grad_in(0)(i, j) : c.grad_in(0)(j, i)) += c.grad_out()(Rows ? i : 0, Rows ? 0 : i);
         }
       },
-      directional_extreme_cost};
+      directional_extreme_cost, false,
+      // Piecewise linear: ċ_i = Ȧ at the first extreme entry;   dȦ there += Ġ_i
+      [](OpContext<T>& c) {
+        const auto& x = c.in(0);
+        const Index n = Rows ? x.rows() : x.cols();
+        for (Index i = 0; i < n; ++i) {
+          const Index j = arg_extreme<Sign, Rows>(x, i);
+          c.tangent_out()(Rows ? i : 0, Rows ? 0 : i) = Rows ? c.tangent_in(0)(i, j) : c.tangent_in(0)(j, i);
+        }
+      },
+      [](OpContext<T>& c) {
+        const auto& x = c.in(0);
+        const Index n = Rows ? x.rows() : x.cols();
+        for (Index i = 0; i < n; ++i) {
+          const Index j = arg_extreme<Sign, Rows>(x, i);
+          (Rows ? c.grad_in_tangent(0)(i, j) : c.grad_in_tangent(0)(j, i)) +=
+              c.grad_out_tangent()(Rows ? i : 0, Rows ? 0 : i);
+        }
+      }};
   return a.tape().record(op, {a}, Rows ? a.rows() : 1, Rows ? 1 : a.cols());
 }
 
@@ -201,7 +257,19 @@ Var<T> clamp(Var<T> a, T lo, T hi) {
         const auto x = c.in(0).array();
         c.grad_in(0).array() += (x >= l && x <= h).select(c.grad_out().array(), T(0));
       },
-      detail::unary_cost<2, 3, 1>};
+      detail::unary_cost<2, 3, 1>, false,
+      // Piecewise linear: Ċ = [lo <= A <= hi] Ȧ,   dȦ += [lo <= A <= hi] Ġ   (the bounds are constants)
+      [](OpContext<T>& c) {
+        const T l = c.in(1)(0, 0), h = c.in(1)(0, 1);
+        const auto x = c.in(0).array();
+        c.tangent_out().array() = (x >= l && x <= h).select(c.tangent_in(0).array(), T(0));
+      },
+      [](OpContext<T>& c) {
+        if (!c.needs_grad(0)) return;
+        const T l = c.in(1)(0, 0), h = c.in(1)(0, 1);
+        const auto x = c.in(0).array();
+        c.grad_in_tangent(0).array() += (x >= l && x <= h).select(c.grad_out_tangent().array(), T(0));
+      }};
   return t.record(op, {a, bounds}, a.rows(), a.cols());
 }
 

@@ -67,7 +67,23 @@ Var<T> cat(Var<T> a, Var<T> b, int dim) {
                                  if (c.needs_grad(0)) c.grad_in(0) += block_of(c.grad_out(), d, 0, na);
                                  if (c.needs_grad(1)) c.grad_in(1) += block_of(c.grad_out(), d, na, nb);
                                },
-                               cat_cost};
+                               cat_cost, false,
+                               // linear: Ċ = [Ȧ; Ḃ],   dȦ += the first block of Ġ, dḂ += the second
+                               [](OpContext<T>& c) {
+                                 const int d = int(c.attr());
+                                 const Index na = d == 0 ? c.in(0).rows() : c.in(0).cols();
+                                 const Index nb = d == 0 ? c.in(1).rows() : c.in(1).cols();
+                                 block_of(c.tangent_out(), d, 0, na) = c.tangent_in(0);
+                                 block_of(c.tangent_out(), d, na, nb) = c.tangent_in(1);
+                               },
+                               [](OpContext<T>& c) {
+                                 const int d = int(c.attr());
+                                 const Index na = d == 0 ? c.in(0).rows() : c.in(0).cols();
+                                 const Index nb = d == 0 ? c.in(1).rows() : c.in(1).cols();
+                                 const auto& dg = c.grad_out_tangent();
+                                 if (c.needs_grad(0)) c.grad_in_tangent(0) += block_of(dg, d, 0, na);
+                                 if (c.needs_grad(1)) c.grad_in_tangent(1) += block_of(dg, d, na, nb);
+                               }};
   return t.record(op, {a, b}, rows, cols, T(0), std::uint32_t(dim));
 }
 
@@ -79,19 +95,31 @@ Var<T> narrow(Var<T> a, int dim, Index start, Index length) {
   if (start < 0 || length < 0 || start + length > n || start > Index(0x7fffffff))
     throw ShapeError("narrow: " + std::string(dim == 0 ? "rows [" : "columns [") + std::to_string(start) +
                      ", " + std::to_string(start + length) + ") are not within " + detail::shape_of(a));
-  static constexpr OpDef<T> op{"narrow", OpKind::custom,
-                               [](OpContext<T>& c) {
-                                 const int d = int(c.attr() & 1);
-                                 const Index s = Index(c.attr() >> 1);
-                                 c.out() = block_of(c.in(0), d, s, d == 0 ? c.out().rows() : c.out().cols());
-                               },
-                               [](OpContext<T>& c) {
-                                 const int d = int(c.attr() & 1);
-                                 const Index s = Index(c.attr() >> 1);
-                                 block_of(c.grad_in(0), d, s, d == 0 ? c.out().rows() : c.out().cols()) +=
-                                     c.grad_out();
-                               },
-                               detail::unary_cost<0, 1, 0>};  // a copy; backward n adds
+  static constexpr OpDef<T> op{
+      "narrow", OpKind::custom,
+      [](OpContext<T>& c) {
+        const int d = int(c.attr() & 1);
+        const Index s = Index(c.attr() >> 1);
+        c.out() = block_of(c.in(0), d, s, d == 0 ? c.out().rows() : c.out().cols());
+      },
+      [](OpContext<T>& c) {
+        const int d = int(c.attr() & 1);
+        const Index s = Index(c.attr() >> 1);
+        block_of(c.grad_in(0), d, s, d == 0 ? c.out().rows() : c.out().cols()) += c.grad_out();
+      },
+      detail::unary_cost<0, 1, 0>, false,
+      // linear: the same block of the tangents
+      [](OpContext<T>& c) {
+        const int d = int(c.attr() & 1);
+        const Index s = Index(c.attr() >> 1);
+        c.tangent_out() = block_of(c.tangent_in(0), d, s, d == 0 ? c.out().rows() : c.out().cols());
+      },
+      [](OpContext<T>& c) {
+        const int d = int(c.attr() & 1);
+        const Index s = Index(c.attr() >> 1);
+        block_of(c.grad_in_tangent(0), d, s, d == 0 ? c.out().rows() : c.out().cols()) +=
+            c.grad_out_tangent();
+      }};
   // attr: the start and the dim in its lowest bit (a node has one integer parameter).
   return a.tape().record(op, {a}, dim == 0 ? length : a.rows(), dim == 0 ? a.cols() : length, T(0),
                          (std::uint32_t(start) << 1) | std::uint32_t(dim));
@@ -137,7 +165,27 @@ Var<T> index_select(Var<T> a, int dim, const std::vector<Index>& indices) {
                                      c.grad_in(0).col(Index(ix(k, 0))) += c.grad_out().col(k);
                                  }
                                },
-                               index_select_cost};
+                               index_select_cost, false,
+                               // linear: the same rows (columns) of the tangents; the indices have none
+                               [](OpContext<T>& c) {
+                                 const auto& ix = c.in(1);
+                                 for (Index k = 0; k < ix.rows(); ++k) {
+                                   if (c.attr() == 0)
+                                     c.tangent_out().row(k) = c.tangent_in(0).row(Index(ix(k, 0)));
+                                   else
+                                     c.tangent_out().col(k) = c.tangent_in(0).col(Index(ix(k, 0)));
+                                 }
+                               },
+                               [](OpContext<T>& c) {
+                                 if (!c.needs_grad(0)) return;
+                                 const auto& ix = c.in(1);
+                                 for (Index k = 0; k < ix.rows(); ++k) {
+                                   if (c.attr() == 0)
+                                     c.grad_in_tangent(0).row(Index(ix(k, 0))) += c.grad_out_tangent().row(k);
+                                   else
+                                     c.grad_in_tangent(0).col(Index(ix(k, 0))) += c.grad_out_tangent().col(k);
+                                 }
+                               }};
   const Index m = Index(indices.size());
   return t.record(op, {a, iv}, dim == 0 ? m : a.rows(), dim == 0 ? a.cols() : m, T(0), std::uint32_t(dim));
 }
@@ -156,7 +204,15 @@ Var<T> reshape(Var<T> a, Index rows, Index cols) {
       [](OpContext<T>& c) {
         Eigen::Map<Matrix<T>>(c.grad_in(0).data(), c.out().rows(), c.out().cols()) += c.grad_out();
       },
-      detail::unary_cost<0, 1, 0>};  // a copy; backward n adds
+      detail::unary_cost<0, 1, 0>, false,
+      // linear: the tangents reshaped alike
+      [](OpContext<T>& c) {
+        c.tangent_out() = Eigen::Map<const Matrix<T>>(c.tangent_in(0).data(), c.out().rows(), c.out().cols());
+      },
+      [](OpContext<T>& c) {
+        Eigen::Map<Matrix<T>>(c.grad_in_tangent(0).data(), c.out().rows(), c.out().cols()) +=
+            c.grad_out_tangent();
+      }};
   return a.tape().record(op, {a}, rows, cols);
 }
 

@@ -1,4 +1,4 @@
-// Checking a tape's gradients against central finite differences, in double.
+// Checking a tape's gradients and Hessian-vector products against central finite differences, in double.
 #pragma once
 
 #include <cstdint>
@@ -40,5 +40,12 @@ struct GradCheckResult {
 /// Compares the tape's gradient of f at `inputs` with central finite differences, entry by entry.
 GradCheckResult check_gradients(const GradCheckFunction& f, const std::vector<Matrix<double>>& inputs,
                                 const GradCheckOptions& options = {});
+
+/// Compares the tape's Hessian-vector product (HvpTape, docs/second-order.md) of f's scalar (1x1) output at
+/// `inputs` in the direction v (one matrix per input; empty: a random direction from options.seed) with
+/// central differences of the tape's gradient, (∇f(x + h v) - ∇f(x - h v)) / 2h, entry by entry. In the
+/// result, `analytic` is the entry of H v and `numeric` the difference quotient.
+GradCheckResult check_hvp(const GradCheckFunction& f, const std::vector<Matrix<double>>& inputs,
+                          const std::vector<Matrix<double>>& v = {}, const GradCheckOptions& options = {});
 
 }  // namespace tapegrad

@@ -24,6 +24,8 @@ template <class T>
 class Tape;
 template <class T>
 class OpContext;
+template <class T>
+class HvpTape;
 
 /// A trainable matrix with its gradient. It lives outside any tape, so it outlives tape clears.
 /// Gradients accumulate (+=) across backward passes until zero_grad(), as in PyTorch.
@@ -174,6 +176,13 @@ struct OpDef {
   /// The backward may be told to write an input's gradient instead of adding to it (OpContext::first):
   /// it writes the whole buffer, input by input in order. Otherwise the tape zeroes the buffer first.
   bool first_write = false;
+  /// Second order (docs/second-order.md), null when the op has none (hvp() then throws naming it):
+  /// the tangent of the value from the inputs' values and tangents (writes tangent_out(), already sized).
+  ForwardFn<T> tangent = nullptr;
+  /// The tangent of the backward: adds to grad_in_tangent(k) (zeroed) for every input with needs_grad(k),
+  /// from the values, the tangents, grad_out() and grad_out_tangent(). Never writes first: no first_write
+  /// here.
+  BackwardFn<T> tangent_backward = nullptr;
 };
 
 namespace detail {
@@ -196,10 +205,12 @@ struct Step {
   BackwardFn<T> backward = nullptr;               // null for leaves
   Node<T>* inp[3] = {nullptr, nullptr, nullptr};  // input nodes (deque elements never move)
   std::uint8_t n_in = 0;
-  std::uint32_t attr = 0;    // op parameter: flags (matmul's transposes, ...)
-  T scalar = T(0);           // op parameter: exponent, scalar operand, divisor, ...
-  CostFn cost = nullptr;     // the op's cost from its shapes (the profiler's FLOPs and bytes), if known
-  bool first_write = false;  // OpDef::first_write
+  std::uint32_t attr = 0;          // op parameter: flags (matmul's transposes, ...)
+  T scalar = T(0);                 // op parameter: exponent, scalar operand, divisor, ...
+  CostFn cost = nullptr;           // the op's cost from its shapes (the profiler's FLOPs and bytes), if known
+  bool first_write = false;        // OpDef::first_write
+  ForwardFn<T> tangent = nullptr;  // OpDef::tangent (second order; null: none)
+  BackwardFn<T> tangent_backward = nullptr;  // OpDef::tangent_backward
 };
 
 template <class T>
@@ -272,11 +283,27 @@ class OpContext {
   /// The op's flags as recorded.
   std::uint32_t attr() const { return s_->attr; }
 
+  // Second order (OpDef::tangent and tangent_backward; docs/second-order.md). Only valid in those functions.
+  /// The tangent (directional derivative) of input k's value: zero for an input with no needs_grad(k).
+  const Matrix<T>& tangent_in(int k) const { return tv_[s_->inp[k]->self]; }
+  /// This node's tangent, to write in the tangent rule (already sized); read in the tangent backward.
+  Matrix<T>& tangent_out() { return tv_[n_->self]; }
+  /// This node's tangent (in the tangent backward).
+  const Matrix<T>& tangent_out() const { return tv_[n_->self]; }
+  /// The tangent of this node's gradient (of grad_out()).
+  const Matrix<T>& grad_out_tangent() const { return tg_[n_->self]; }
+  /// The tangent of input k's gradient: sized and zeroed; add to it, for inputs with needs_grad(k) only.
+  Matrix<T>& grad_in_tangent(int k) { return tg_[s_->inp[k]->self]; }
+
  private:
   friend class Tape<T>;
-  OpContext(detail::Node<T>* n, const detail::Step<T>* s) : n_(n), s_(s) {}
+  friend class HvpTape<T>;
+  OpContext(detail::Node<T>* n, const detail::Step<T>* s, Matrix<T>* tv = nullptr, Matrix<T>* tg = nullptr)
+      : n_(n), s_(s), tv_(tv), tg_(tg) {}
   detail::Node<T>* n_;
   const detail::Step<T>* s_;
+  Matrix<T>* tv_;  // tangents of the values, by node index (HvpTape)
+  Matrix<T>* tg_;  // tangents of the gradients, by node index
 };
 
 /// A tape of matrix-valued nodes. Not thread-safe; use one tape per thread.
@@ -435,6 +462,7 @@ class Tape {
  private:
   friend class OpContext<T>;
   friend class Var<T>;
+  friend class HvpTape<T>;
 
   detail::Node<T>& push(const char* op);
   void grow(const char* op);
@@ -523,6 +551,9 @@ class Tape {
   bool hooked_ = false;  // anomaly_ or a profiler: run_forward and run_backward take the hooked path
   Profiler* profiler_ = nullptr;
   bool eager() const { return !optimize_ || anomaly_; }
+  // Counts what may change values or gradients (forward, backward, set_constant, clear): HvpTape keeps its
+  // gradient while this is unchanged.
+  std::uint64_t epoch_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
