@@ -1,4 +1,4 @@
-// Hessian-vector products of the seed loss (issue 13) against its gradient, at the seed's 5x4 and at 64x32,
+// Hessian-vector products of the seed loss against its gradient, at the seed's 5x4 and at 64x32,
 // 256x128, 1024x512, in float and double; svd::seed_loss as written, run by the graph optimizer's fused plan:
 //
 //   hvp/gradient/...     the gradient: tape.forward(); tape.backward(loss) (recorded once, replayed);

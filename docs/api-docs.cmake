@@ -1,4 +1,4 @@
-# The API reference (issue 15): `cmake --build <build> --target api-docs` runs Doxygen over every public header
+# The API reference: `cmake --build <build> --target api-docs` runs Doxygen over every public header
 # (*/include/tapegrad/**) into <build>/api-docs/html. A public declaration without a doc comment, or a doc
 # comment Doxygen cannot read, fails the target (WARN_AS_ERROR). Internals (namespace detail) are left out.
 find_package(Doxygen QUIET)

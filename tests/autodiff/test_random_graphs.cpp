@@ -928,8 +928,8 @@ class Generator {
     }
   }
 
-  // Issue 15's ops: shaping, max/min, clamp, softmax and its losses (with the literal log(softmax) and
-  // cross-entropy formulas the optimizer fuses), the new elementwise functions.
+  // The ops PyTorch users reach for first: shaping, max/min, clamp, softmax and its losses (with the literal
+  // log(softmax) and cross-entropy formulas the optimizer fuses), the new elementwise functions.
   int new_op() {
     const int x = pick();
     const Index r = at(x).r, c = at(x).c;

@@ -1,4 +1,4 @@
-// Issue 16: a parameter resized after recording is caught by forward() and backward() (ShapeError naming
+// A parameter resized after recording is caught by forward() and backward() (ShapeError naming
 // it), instead of a heap overflow (4x4) or OpenBLAS's "illegal value" and a stale loss (64x64).
 #include <catch2/catch.hpp>
 #include <string>

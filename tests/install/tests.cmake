@@ -23,7 +23,7 @@ function(tapegrad_install_test name suffix)
 endfunction()
 tapegrad_install_test("a consumer project builds against the installed package" "")
 
-# The same consumer compiled for a wider instruction set than the library (issue 15): Eigen's alignment
+# The same consumer compiled for a wider instruction set than the library: Eigen's alignment
 # (EIGEN_MAX_ALIGN_BYTES, 32 with AVX, 64 with AVX-512) must not differ across the library boundary, where one
 # side allocates a matrix and the other frees it. The package carries the setting (autodiff/CMakeLists.txt).
 # Each runs only where the CPU has the instructions (it would die of SIGILL, not of the bug, elsewhere). The

@@ -1,4 +1,4 @@
-// The readers allocate what the input's bytes justify, not what a header claims (issue 16): a few bytes that
+// The readers allocate what the input's bytes justify, not what a header claims: a few bytes that
 // declare a huge matrix are refused before anything of that size is allocated, and a long line is read a
 // token at a time. This executable replaces malloc to see the largest single request (count_allocations.hpp);
 // where allocations cannot be counted (sanitizers), only the errors are checked.

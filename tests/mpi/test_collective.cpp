@@ -1,4 +1,4 @@
-// allreduce_sum and replicated (issue 8): a loss over rows split across processes equals the loss over
+// allreduce_sum and replicated: a loss over rows split across processes equals the loss over
 // all rows computed by one process, and so do the parameters' gradients. Run by CTest through mpirun
 // with 1, 2 and 3 processes (uneven row blocks).
 #include <random>
@@ -115,7 +115,7 @@ void svd_loss(const mpi::Context& ctx, double tol) {
   MPI_CHECK((spread + neg).cwiseAbs().maxCoeff() == 0);
 }
 
-// Hessian-vector products (issue 13) through the collective ops: the SVD's pattern split by rows gives the
+// Hessian-vector products through the collective ops: the SVD's pattern split by rows gives the
 // same H v as one process over all rows (U's block of it, and the shared s and V entirely).
 void svd_hvp(const mpi::Context& ctx) {
   const Index m = 7, n = 4, k = 3;

@@ -1,4 +1,4 @@
-// The row-partitioned SVD (issue 8): solve_distributed over P processes, each holding an uneven block of
+// The row-partitioned SVD: solve_distributed over P processes, each holding an uneven block of
 // rows, gives the singular values, V and (gathered) U of one process's solve(), to rounding. Run by CTest
 // through mpirun with 1, 2 and 3 processes.
 #include <vector>

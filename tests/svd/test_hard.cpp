@@ -1,4 +1,4 @@
-// The hard-matrix set of issue 16 (tests/data/svd/hard, made by its generate.py with known singular values):
+// The hard-matrix set (tests/data/svd/hard, made by its generate.py with known singular values):
 // every run of the auto recipe that reports converged is within 1e-10·σ_max of the exact singular values,
 // with factors orthonormal to 1e-10, and at least 80% of the set converges. Prints the fraction.
 #include <catch2/catch.hpp>
@@ -47,7 +47,7 @@ TEST_CASE("hard matrices: converged means within 1e-10 sigma_max, and most conve
   // The eight moderate cases (spectra to 1e-3, at scales 1e-250 ... 1e220) converge, so the check above has
   // cases to check at every scale.
   CHECK(converged >= 8);
-  // Issue 16's target, not met yet (measured: 8 of 40, 20%; the L-BFGS on the fit-plus-penalty loss stalls at
+  // The target (80%), not met yet (measured: 8 of 40, 20%; the L-BFGS on the fit-plus-penalty loss stalls at
   // an error of ~1e-6·σ_max when singular values below ~1e-5·σ_max or gaps below ~1e-6 are present): reported
   // by Catch, not failing the run, until the solver has a refinement phase.
   CHECK_NOFAIL(converged >= 0.8 * total);

@@ -121,8 +121,8 @@ TEST_CASE("tool: option values are checked with a message naming the option", "[
 }
 
 TEST_CASE("tool: every SvdOptions field an error can name has its option", "[tool]") {
-  for (const char* field : {"lr", "momentum", "dampening", "weight_decay", "beta1", "beta2", "eps", "nesterov",
-                            "amsgrad", "iterations", "tolerance", "rank", "init", "recipe"}) {
+  for (const char* field : {"lr", "momentum", "dampening", "weight_decay", "beta1", "beta2", "eps",
+                            "nesterov", "amsgrad", "iterations", "tolerance", "rank", "init", "recipe"}) {
     CAPTURE(field);
     CHECK(option_of_field(field).rfind("--", 0) == 0);
   }

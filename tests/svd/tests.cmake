@@ -1,4 +1,4 @@
-# Tests of tapegrad::svd and tapegrad-svd (issues 4 and 6). Included from tests/CMakeLists.txt: paths are
+# Tests of tapegrad::svd and tapegrad-svd. Included from tests/CMakeLists.txt: paths are
 # relative to tests/.
 
 # The convergence plot (the readers and writers are tested in io/tests.cmake).
@@ -7,13 +7,13 @@ tapegrad_add_test(test_svd_plot svd/test_plot.cpp LIBS tapegrad::svd)
 # The solver.
 tapegrad_add_test(test_svd_solver svd/test_solver.cpp LIBS tapegrad::svd)
 
-# The hard-matrix set (issue 16): converged means correct to 1e-10·σ_max; at least 80% converge.
+# The hard-matrix set: converged means correct to 1e-10·σ_max; at least 80% converge.
 tapegrad_add_test(test_svd_hard svd/test_hard.cpp LIBS tapegrad::svd)
 
-# tapegrad-svd's iterations allocate nothing in steady state (issue 5; this executable counts malloc calls).
+# tapegrad-svd's iterations allocate nothing in steady state (this executable counts malloc calls).
 tapegrad_add_test(test_svd_alloc svd/test_svd_alloc.cpp LIBS tapegrad::svd)
 
-# Concurrent SVDs on separate tapes equal sequential ones (issue 6; scripts/test.sh also runs it under TSan).
+# Concurrent SVDs on separate tapes equal sequential ones (scripts/test.sh also runs it under TSan).
 find_package(Threads REQUIRED)
 tapegrad_add_test(test_threads svd/test_threads.cpp LIBS tapegrad::svd Threads::Threads)
 
@@ -173,7 +173,7 @@ if(NOT TARGET tapegrad_mpi)
   set_tests_properties("cli: built without MPI, under mpirun" PROPERTIES ENVIRONMENT "OMPI_COMM_WORLD_SIZE=2")
 endif()
 
-# --profile (issue 18): the per-op table of the loss graph as it runs (fused ops, in order of time), then the
+# --profile: the per-op table of the loss graph as it runs (fused ops, in order of time), then the
 # solve as usual; with --json the table goes to stderr (after stdout's JSON in the checked output).
 tapegrad_cli_test("--profile names the ops that run" EXIT 0
                   REGEX "seed loss, 5x4, float32, 20 steps.*op +calls fwd.*GFLOP/s.*matmul_nt = matmul\\(A, transpose\\(B\\)\\).*20 steps timed.*singular values"
@@ -181,7 +181,7 @@ tapegrad_cli_test("--profile names the ops that run" EXIT 0
 tapegrad_cli_test("--profile with --json keeps stdout JSON" EXIT 0
                   REGEX "^\\{\"singular_values\":.*\"converged\":true.*auto loss, 7x4, float64.*sum_squared_difference = sum\\(square\\(a - b\\)\\)"
                   ARGS --profile --json ${M3})
-# ------------------------------------------------------------------------------- issue 16: scale, accuracy
+# ------------------------------------------------------------------------------- scale, accuracy
 # Any finite scale: the norm is taken as max|m_ij| × ‖M / max|m_ij|‖ (no overflow, no underflow); a matrix whose
 # norm is beyond the largest double is refused. The values are numpy's: 5.46498570421904e±k, 3.65966190626258e±k.
 set(SCALE ${TAPEGRAD_CLI_DATA}/svd/scale)
@@ -207,7 +207,7 @@ tapegrad_cli_test("seed --iters 10: not converged, exit 1" EXIT 1 REGEX "\"conve
 tapegrad_cli_test("seed --nesterov 2000: not converged, exit 1" EXIT 1 REGEX "\"converged\":false.*not converged, error bound"
                   ARGS --json --recipe seed --nesterov --iters 2000 ${M1})
 
-# ------------------------------------------------------------------------------- issue 16: faults
+# ------------------------------------------------------------------------------- faults
 # Write errors on stdout are errors (exit 2, a message), for the JSON and for the summary.
 if(EXISTS /dev/full)
   tapegrad_cli_test("--json > /dev/full: exit 2, a message" EXIT 2 REGEX "stdout: write failed: No space left on device"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch reference Hessian-vector products for tests/autodiff/test_hvp_reference.cpp (issue 13).
+"""PyTorch reference Hessian-vector products for tests/autodiff/test_hvp_reference.cpp.
 
 Run with Debian's python3-torch (1.13.x):
     /usr/bin/python3 generate.py [OUT.json]      (default: reference.json next to this script)
