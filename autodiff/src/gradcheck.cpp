@@ -18,6 +18,26 @@ std::string GradCheckResult::report() const {
   return s.str();
 }
 
+namespace {
+
+// Folds the entry (k, i, j) into res: error relative to atol + rtol |numeric|.
+void compare(GradCheckResult& res, const GradCheckOptions& options, std::size_t k, Index i, Index j, double a,
+             double numeric) {
+  double err = std::abs(a - numeric) / (options.atol + options.rtol * std::abs(numeric));
+  if (!std::isfinite(a) || !std::isfinite(numeric)) err = std::numeric_limits<double>::infinity();
+  ++res.checked;
+  if (err > res.max_error || res.checked == 1) {
+    res.max_error = err;
+    res.input = k;
+    res.row = i;
+    res.col = j;
+    res.analytic = a;
+    res.numeric = numeric;
+  }
+}
+
+}  // namespace
+
 GradCheckResult check_gradients(const GradCheckFunction& f, const std::vector<Matrix<double>>& inputs,
                                 const GradCheckOptions& options) {
   std::vector<Parameter<double>> params;
@@ -60,44 +80,13 @@ GradCheckResult check_gradients(const GradCheckFunction& f, const std::vector<Ma
         const double fm = projected();
         x(i, j) = x0;
         const double numeric = (fp - fm) / (2 * options.step);
-        const double a = analytic[k](i, j);
-        double err = std::abs(a - numeric) / (options.atol + options.rtol * std::abs(numeric));
-        if (!std::isfinite(a) || !std::isfinite(numeric)) err = std::numeric_limits<double>::infinity();
-        ++res.checked;
-        if (err > res.max_error || res.checked == 1) {
-          res.max_error = err;
-          res.input = k;
-          res.row = i;
-          res.col = j;
-          res.analytic = a;
-          res.numeric = numeric;
-        }
+        compare(res, options, k, i, j, analytic[k](i, j), numeric);
       }
     }
   }
   res.ok = res.max_error <= 1.0;
   return res;
 }
-
-namespace {
-
-// Folds the entry (k, i, j) into res: error relative to atol + rtol |numeric|.
-void compare(GradCheckResult& res, const GradCheckOptions& options, std::size_t k, Index i, Index j, double a,
-             double numeric) {
-  double err = std::abs(a - numeric) / (options.atol + options.rtol * std::abs(numeric));
-  if (!std::isfinite(a) || !std::isfinite(numeric)) err = std::numeric_limits<double>::infinity();
-  ++res.checked;
-  if (err > res.max_error || res.checked == 1) {
-    res.max_error = err;
-    res.input = k;
-    res.row = i;
-    res.col = j;
-    res.analytic = a;
-    res.numeric = numeric;
-  }
-}
-
-}  // namespace
 
 GradCheckResult check_hvp(const GradCheckFunction& f, const std::vector<Matrix<double>>& inputs,
                           const std::vector<Matrix<double>>& v_in, const GradCheckOptions& options) {

@@ -20,13 +20,13 @@ std::uint64_t tapegrad::bench::allocations() {
 #if !TAPEGRAD_COUNT_ALLOCATIONS
 // Elsewhere, operator new only (Eigen's own allocations are not seen).
 void* operator new(std::size_t n) {
-  count();
+  count(n);
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
 void* operator new[](std::size_t n) { return operator new(n); }
 void* operator new(std::size_t n, std::align_val_t a) {
-  count();
+  count(n);
   const std::size_t al = static_cast<std::size_t>(a);
   if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
   throw std::bad_alloc();
