@@ -28,17 +28,11 @@ using tapegrad::bench::allocations;
 
 namespace {
 
-// Times `step` (one training step); the first one, which sizes every buffer, is outside the timing and the
-// allocation count.
+// Times `step` (one training step; the first one, which sizes every buffer, is outside the timing and the
+// allocation count) with the seed loss's FLOPs as its rate.
 template <class Step>
 void time_steps(benchmark::State& state, Index m, Index n, Step step) {
-  step();
-  const auto before = allocations();
-  for (auto _ : state) {
-    step();
-    benchmark::ClobberMemory();
-  }
-  bench::report_allocations(state, before);
+  bench::time_steps(state, step);
   bench::report_flops(state, bench::seed_flops_forward(m, n) + bench::seed_flops_backward(m, n));
 }
 

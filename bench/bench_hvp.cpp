@@ -18,16 +18,10 @@ using tapegrad::bench::allocations;
 
 namespace {
 
+// Two untimed steps size every buffer (the HVP tape's tangents too).
 template <class Step>
 void time_steps(benchmark::State& state, Step step) {
-  step();  // sizes every buffer
-  step();
-  const auto before = allocations();
-  for (auto _ : state) {
-    step();
-    benchmark::ClobberMemory();
-  }
-  bench::report_allocations(state, before);
+  bench::time_steps(state, step, 2);
 }
 
 template <class T>

@@ -40,13 +40,8 @@ Matrix<T> linear_init(Index r, Index c, Index fan_in, std::mt19937_64& rng) {
 // and lower than at the start when the model trains.
 template <class Step>
 void time_steps(benchmark::State& state, Step step) {
-  double loss = static_cast<double>(step());
-  const auto before = allocations();
-  for (auto _ : state) {
-    loss = static_cast<double>(step());
-    benchmark::ClobberMemory();
-  }
-  bench::report_allocations(state, before);
+  double loss = 0;
+  bench::time_steps(state, [&] { loss = static_cast<double>(step()); });
   state.counters["loss"] = loss;
 }
 

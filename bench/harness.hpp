@@ -17,6 +17,19 @@
 
 namespace tapegrad::bench {
 
+/// Times `step` (one training step, or whatever is measured) after `warmups` untimed calls that size every
+/// buffer, and reports the allocations per step of the timed ones.
+template <class Step>
+void time_steps(benchmark::State& state, Step step, int warmups = 1) {
+  for (int i = 0; i < warmups; ++i) step();
+  const auto before = allocations();
+  for (auto _ : state) {
+    step();
+    benchmark::ClobberMemory();
+  }
+  report_allocations(state, before);
+}
+
 /// Registers a benchmark of `tape.backward(loss)` alone for the graph `build` records (once).
 template <class T>
 void register_backward(const std::string& name, std::function<Var<T>(Tape<T>&)> build, double flops = 0) {
