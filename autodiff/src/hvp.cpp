@@ -12,14 +12,13 @@
 #include <stdexcept>
 #include <string>
 
+#include "resize.hpp"
+
 namespace tapegrad {
 
 namespace {
 
-template <class T>
-void resize_to(Matrix<T>& m, Index rows, Index cols) {
-  if (m.rows() != rows || m.cols() != cols) m.resize(rows, cols);
-}
+using detail::resize_to;
 
 template <class T>
 bool same_matrix(const Matrix<T>& a, const Matrix<T>& b) {

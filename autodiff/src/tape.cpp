@@ -7,16 +7,13 @@
 
 #include "graph_optimizer.hpp"
 
+#include "resize.hpp"
+
 namespace tapegrad {
 
 namespace {
 
-// m.resize(rows, cols), skipped when the shape is already right: Eigen's resize checks rows * cols for
-// overflow with an integer division, which is most of the cost of recording or zeroing a 1x1 node.
-template <class T>
-void resize_to(Matrix<T>& m, Index rows, Index cols) {
-  if (m.rows() != rows || m.cols() != cols) m.resize(rows, cols);
-}
+using detail::resize_to;
 
 template <class T>
 void zero_to(Matrix<T>& m, Index rows, Index cols) {
