@@ -13,7 +13,7 @@ cmake --preset ci
 cmake --build --preset ci -j2
 ctest --preset ci -j2
 
-step "ASan + UBSan: every test (no benchmarks or examples; not the install check)"
+step "ASan + UBSan: every test (no benchmarks or examples) and the no-MPI package install check"
 cmake --preset asan
 cmake --build --preset asan -j2
 ctest --preset asan -j2

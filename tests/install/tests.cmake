@@ -43,10 +43,20 @@ endif()
 # find_package(tapegrad COMPONENTS autodiff optim io) on a tapegrad built without MPI, by a consumer on a machine
 # without MPI (MPI's find module is disabled for it): the package asks only for what those components need, and
 # each of their installed headers (tapegrad/io/*.hpp too) compiles with those targets alone (no tapegrad::svd).
-# Only the libraries are built, unoptimised (-O0: what is checked is the package, not the code's speed; it
-# compiles several times faster), with the compiler launcher of this build, so ccache can help.
-tapegrad_install_test("a consumer of a build without MPI finds autodiff, optim and io" "_nompi"
-                      ARGS -DTAPEGRAD_COMPONENTS=autodiff,optim,io -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON
-                      LIB_ARGS -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0 -DTAPEGRAD_USE_MPI=OFF -DTAPEGRAD_BUILD_TESTS=OFF
-                               -DTAPEGRAD_BUILD_BENCH=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF -DTAPEGRAD_BUILD_TOOLS=OFF
-                               -DCMAKE_CXX_COMPILER_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER})
+# A tree configured without MPI (the asan preset, which CI's test command runs) installs itself, with the
+# sanitizer flags passed on to the consumer; a tree with MPI builds the libraries again without it, unoptimised
+# (-O0: what is checked is the package, not the code's speed), with this build's compiler launcher (ccache).
+set(tapegrad_nompi_name "a consumer of a build without MPI finds autodiff, optim and io")
+set(tapegrad_nompi_args -DTAPEGRAD_COMPONENTS=autodiff,optim,io -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON)
+if(NOT TAPEGRAD_USE_MPI)
+  set(tapegrad_nompi_flags)
+  if(TAPEGRAD_SANITIZE)
+    set(tapegrad_nompi_flags -fsanitize=address,undefined -fno-omit-frame-pointer)
+  endif()
+  tapegrad_install_test("${tapegrad_nompi_name}" "_nompi" FLAGS ${tapegrad_nompi_flags} ARGS ${tapegrad_nompi_args})
+else()
+  tapegrad_install_test("${tapegrad_nompi_name}" "_nompi" ARGS ${tapegrad_nompi_args}
+                        LIB_ARGS -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0 -DTAPEGRAD_USE_MPI=OFF
+                                 -DTAPEGRAD_BUILD_TESTS=OFF -DTAPEGRAD_BUILD_BENCH=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF
+                                 -DTAPEGRAD_BUILD_TOOLS=OFF -DCMAKE_CXX_COMPILER_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER})
+endif()
