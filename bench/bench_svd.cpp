@@ -1,5 +1,7 @@
 // The SVD loss graph: backward pass alone, and whole training steps (forward + backward + optimizer
 // step), at the seed's 5x4 and at 64x32, 256x128, 1024x512, in float and double.
+#include <tuple>
+
 #include "harness.hpp"
 #include "seed_problem.hpp"
 #include "tapegrad/optim.hpp"
@@ -69,8 +71,38 @@ void auto_step(benchmark::State& state, Index m, Index n) {
       state, 2.0 * m * n * n + 2.0 * m * n * n + 2.0 * n * n * n + 6.0 * m * n * n + 4.0 * n * n * n);
 }
 
+// One evaluation (replay + backward) of the auto recipe's loss for the top k triplets of an m×n M, as
+// written (auto_loss: the m×n residual) or expanded (auto_loss_expanded: two products with M, no m×n
+// temporary); the solver uses the expanded form for k < min(m, n).
+template <class T>
+void topk_eval(benchmark::State& state, Index m, Index n, Index k, bool expanded) {
+  Matrix<T> M = uniform<T>(m, n, 1);
+  Parameter<T> U(uniform<T>(m, k, 2)), s(uniform<T>(1, k, 3)), V(uniform<T>(n, k, 4));
+  Tape<T> tape;
+  auto loss =
+      expanded ? svd::auto_loss_expanded(tape, U, s, V, M, T(0.1)) : svd::auto_loss(tape, U, s, V, M, T(0.1));
+  auto eval = [&] {
+    tape.forward();
+    for (auto* p : {&U, &s, &V}) p->zero_grad();
+    tape.backward(loss);
+  };
+  eval();
+  const auto before = allocations();
+  for (auto _ : state) eval();
+  bench::report_allocations(state, before);
+  bench::report_flops(state, (expanded ? 4.0 : 6.0) * double(m) * double(n) * double(k));
+}
+
 template <class T>
 void register_all(const char* type) {
+  for (auto [m, n, k] : {std::tuple<Index, Index, Index>{1000, 500, 10}, {4000, 1000, 10}})
+    for (bool expanded : {false, true}) {
+      const std::string name = std::string("topk_eval/") + (expanded ? "expanded/" : "residual/") + type +
+                               "/" + std::to_string(m) + "x" + std::to_string(n) + "k" + std::to_string(k);
+      benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) {
+        topk_eval<T>(st, m, n, k, expanded);
+      })->Unit(benchmark::kMillisecond);
+    }
   for (auto [m, n] : bench::kSeedSizes) {
     const std::string size = std::to_string(m) + "x" + std::to_string(n);
     benchmark::RegisterBenchmark(("svd_backward/" + std::string(type) + "/" + size).c_str(),

@@ -68,8 +68,7 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
   // c = ‖M‖_F as max|m_ij| × ‖M / max|m_ij|‖_F (LAPACK's dnrm2 idea): no sum of squares over- or
   // underflows, so any finite scale runs like M / c.
   const double a = max_abs(m, part);
-  const Matrix<double> ma = m / a;
-  double nrm = ma.squaredNorm();
+  double nrm = (m / a).squaredNorm();
   if (part) part->sum_d(&nrm, 1);
   nrm = nrm > 0 ? std::sqrt(nrm) : 1.0;
   const double c = a * nrm;
@@ -78,8 +77,16 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
                          ") is beyond the largest double (1.8e308), so its largest singular value may be "
                          "too: scale the matrix down");
   }
-  const Matrix<double> mnd = ma / nrm;  // ‖mnd‖_F = 1, in double for the accuracy test
-  const Matrix<T> mn = mnd.cast<T>();
+  const Matrix<double> mnd = (m / a) / nrm;  // ‖mnd‖_F = 1, in double for the accuracy test (one pass)
+  // The loss reads Mn in T: mnd itself in float64 (no second copy of M), a float copy in float32.
+  Matrix<T> mn_float;
+  if constexpr (!std::is_same_v<T, double>) mn_float = mnd.cast<T>();
+  const Matrix<T>& mn = [&]() -> const Matrix<T>& {
+    if constexpr (std::is_same_v<T, double>)
+      return mnd;
+    else
+      return mn_float;
+  }();
   constexpr bool f32 = std::is_same_v<T, float>;
   // The gradient tolerance marks a stationary point; the accuracy test (residual and orthogonality,
   // recipes.hpp) decides whether it is a decomposition to the promised accuracy.
@@ -119,7 +126,15 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
 
   const auto start = std::chrono::steady_clock::now();
   Tape<T> tape;
-  Var<T> loss = part ? part->loss(tape, u, s, v, mn, T(kMu)) : auto_loss(tape, u, s, v, mn, T(kMu));
+  // auto_loss, or for the top-k triplets of a larger M its expanded form (no m×n residual).
+  const bool expanded = auto_loss_expands(global_rows, cols, k);
+  Var<T> loss = part ? part->loss(tape, u, s, v, mn, T(kMu)) : auto_recipe_loss(tape, u, s, v, mn, T(kMu));
+  // What is reported as the loss is auto_loss's value: the expanded form plus ½‖Mn‖²_F.
+  double loss_offset = 0;
+  if (expanded) {
+    loss_offset = 0.5 * double(mn.squaredNorm());
+    if (part) part->sum_d(&loss_offset, 1);
+  }
   std::vector<Parameter<T>*> params = {&u, &s, &v};
   auto evaluate = [&] {
     tape.forward();
@@ -180,12 +195,12 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
   int escapes = 0;
 
   T f = evaluate();
-  const double f0 = double(f);
+  const double f0 = double(f) + loss_offset;
   if (o.record_loss) r.loss_history.reserve(1024);
   r.status = Status::NotConverged;
   long it = 0;
   for (;; ++it) {
-    const double fd = double(f), g = grad_max();
+    const double fd = double(f) + loss_offset, g = grad_max();
     if (o.record_loss) r.loss_history.push_back(fd);
     if (o.progress && it % o.progress_every == 0) o.progress({it, max_iter, fd});
     if (!std::isfinite(fd) || !std::isfinite(g) || fd > 1e6 * std::max(f0, 1.0)) {
@@ -236,7 +251,7 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
       if (lbfgs->line_search_failed()) {
         // Rounding floor reached before the tolerance: report where we are.
         ++it;
-        if (o.record_loss) r.loss_history.push_back(double(f));
+        if (o.record_loss) r.loss_history.push_back(double(f) + loss_offset);
         if (accurate()) {
           r.status = Status::Converged;
           r.message = "converged: error bound " + sci(acc.residual) + " and orthogonality error " +
@@ -261,7 +276,7 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
     }
   }
   r.iterations = it;
-  r.final_loss = double(f);
+  r.final_loss = double(f) + loss_offset;
   accurate();
   r.error_bound = acc.residual;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -12,8 +12,8 @@ namespace tapegrad::svd {
 
 namespace {
 
-// The recipes' losses on this process's rows: svd::seed_loss and svd::auto_loss, with the fit's sum over
-// rows and UᵀU added up over processes (allreduce_sum) and d, s, V entering the fit through replicated.
+// The recipes' losses on this process's rows: svd::seed_loss and svd::auto_recipe_loss, with the fit's sum
+// over rows and UᵀU added up over processes (allreduce_sum) and d, s, V entering the fit through replicated.
 template <class T>
 RowBlocks<T> row_blocks(Index global_rows) {
   return {global_rows, &mpi::replicated<T>, &mpi::allreduce_sum<T>};
@@ -33,7 +33,7 @@ detail::Partition<T> partition(Index row_begin, Index global_rows, bool seed) {
                            T) { return seed_loss(t, u, d, v, m, row_blocks<T>(global_rows)); };
   } else {
     p.loss = [global_rows](Tape<T>& t, Parameter<T>& u, Parameter<T>& s, Parameter<T>& v, const Matrix<T>& m,
-                           T mu) { return auto_loss(t, u, s, v, m, mu, row_blocks<T>(global_rows)); };
+                           T mu) { return auto_recipe_loss(t, u, s, v, m, mu, row_blocks<T>(global_rows)); };
   }
   return p;
 }

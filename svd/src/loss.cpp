@@ -55,6 +55,34 @@ Var<T> auto_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& s, Parameter<T>& 
   return fit + orth * (mu / T(4));
 }
 
+template <class T>
+Var<T> auto_loss_expanded(Tape<T>& tape, Parameter<T>& u, Parameter<T>& s, Parameter<T>& v,
+                          const Matrix<T>& m, T mu, const RowBlocks<T>& rows) {
+  const Index k = u.cols();
+  auto U = tape.parameter(u), S = tape.parameter(s), V = tape.parameter(v);
+  auto M = tape.constant_view(m, "M"), I = tape.constant(Matrix<T>::Identity(k, k), "I");
+  // ½‖U diag(s) Vᵀ − M‖²_F − ½‖M‖²_F = −tr(diag(s) Uᵀ M V) + ½ tr(diag(s) UᵀU diag(s) VᵀV), with
+  //   tr(diag(s) Uᵀ M V)            = Σ_ij U_ij (M V)_ij s_j   (sum of U ∘ (M V) ∘ s, s broadcast over rows),
+  //   tr(diag(s) UᵀU diag(s) VᵀV)  = Σ_ij (UᵀU)_ij (VᵀV)_ij s_i s_j   (UᵀU, VᵀV symmetric),
+  // plus the same penalty as auto_loss, which shares UᵀU and VᵀV. The products with M are m×n×k GEMMs (M V
+  // forward, Mᵀ G backward); every other value is m×k, n×k or k×k. Over row blocks, U ∘ (M V) and UᵀU add
+  // up over processes and s, V enter as shared values.
+  auto Vs = shared(rows, V), Ss = shared(rows, S);
+  auto cross = across(rows, sum(mul(mul(U, matmul(M, Vs)), Ss)));
+  auto UtU = across(rows, matmul(transpose(U), U)), VtV = matmul(transpose(V), V);
+  auto quad = sum(mul(mul(UtU, VtV), matmul(transpose(S), S)));
+  auto orth = sum(square(UtU - I)) + sum(square(VtV - I));
+  return quad * T(0.5) - cross + orth * (mu / T(4));
+}
+
+template <class T>
+Var<T> auto_recipe_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& s, Parameter<T>& v, const Matrix<T>& m,
+                        T mu, const RowBlocks<T>& rows) {
+  const Index global_rows = rows.total_rows > 0 ? rows.total_rows : m.rows();
+  return auto_loss_expands(global_rows, m.cols(), u.cols()) ? auto_loss_expanded(tape, u, s, v, m, mu, rows)
+                                                            : auto_loss(tape, u, s, v, m, mu, rows);
+}
+
 template Var<float> seed_loss<float>(Tape<float>&, Parameter<float>&, Parameter<float>&, Parameter<float>&,
                                      const Matrix<float>&, const RowBlocks<float>&);
 template Var<double> seed_loss<double>(Tape<double>&, Parameter<double>&, Parameter<double>&,
@@ -64,5 +92,17 @@ template Var<float> auto_loss<float>(Tape<float>&, Parameter<float>&, Parameter<
 template Var<double> auto_loss<double>(Tape<double>&, Parameter<double>&, Parameter<double>&,
                                        Parameter<double>&, const Matrix<double>&, double,
                                        const RowBlocks<double>&);
+template Var<float> auto_loss_expanded<float>(Tape<float>&, Parameter<float>&, Parameter<float>&,
+                                              Parameter<float>&, const Matrix<float>&, float,
+                                              const RowBlocks<float>&);
+template Var<double> auto_loss_expanded<double>(Tape<double>&, Parameter<double>&, Parameter<double>&,
+                                                Parameter<double>&, const Matrix<double>&, double,
+                                                const RowBlocks<double>&);
+template Var<float> auto_recipe_loss<float>(Tape<float>&, Parameter<float>&, Parameter<float>&,
+                                            Parameter<float>&, const Matrix<float>&, float,
+                                            const RowBlocks<float>&);
+template Var<double> auto_recipe_loss<double>(Tape<double>&, Parameter<double>&, Parameter<double>&,
+                                              Parameter<double>&, const Matrix<double>&, double,
+                                              const RowBlocks<double>&);
 
 }  // namespace tapegrad::svd

@@ -37,7 +37,7 @@ std::string graph_dot(const Matrix<double>& m, const SvdOptions& o, const std::s
   }
   Tape<T> tape;
   const Matrix<T> mt = m.cast<T>();
-  const Var<T> loss = seed ? seed_loss(tape, u, s, v, mt) : auto_loss(tape, u, s, v, mt, T(1));
+  const Var<T> loss = seed ? seed_loss(tape, u, s, v, mt) : auto_recipe_loss(tape, u, s, v, mt, T(1));
   DotOptions dot;
   dot.title = name + ": " + to_string(o.recipe) + " loss, " + shape_string(rows, n) + ", " +
               (std::is_same_v<T, float> ? "float32" : "float64");
@@ -59,7 +59,7 @@ std::string profile_table(const Matrix<double>& m, const SvdOptions& o, const st
   Parameter<T> u(Matrix<T>::Random(rows, k)), s(Matrix<T>::Random(1, k)), v(Matrix<T>::Random(n, k));
   Tape<T> tape;
   const Matrix<T> mt = m.cast<T>();
-  const Var<T> loss = seed ? seed_loss(tape, u, s, v, mt) : auto_loss(tape, u, s, v, mt, T(1));
+  const Var<T> loss = seed ? seed_loss(tape, u, s, v, mt) : auto_recipe_loss(tape, u, s, v, mt, T(1));
   tape.backward(loss);  // sizes every buffer, outside the profile
   Profiler prof;
   prof.reserve(64 * kSteps);

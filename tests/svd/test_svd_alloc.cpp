@@ -140,3 +140,44 @@ TEMPLATE_TEST_CASE("the seed loss as written allocates nothing per step in eithe
     }
   }
 }
+
+TEMPLATE_TEST_CASE("the auto loss in both forms allocates nothing per replay", "[svd][alloc]", float,
+                   double) {
+  // auto_loss (the residual form) and auto_loss_expanded (top-k, no m×n temporary), recorded once and
+  // replayed, or re-recorded every step: no heap allocation after the first step.
+  using T = TestType;
+  if (!TAPEGRAD_COUNT_ALLOCATIONS) {
+    WARN("allocation counting is off in this build (sanitizer or non-glibc)");
+    return;
+  }
+  const Index m = 50, n = 30, k = 4;
+  const Matrix<T> M = Matrix<T>::Random(m, n);
+  Parameter<T> u(Matrix<T>::Random(m, k)), s(Matrix<T>::Random(1, k)), v(Matrix<T>::Random(n, k));
+  for (bool expanded : {false, true})
+    for (bool rerecord : {false, true}) {
+      CAPTURE(expanded, rerecord);
+      Tape<T> tape;
+      auto record = [&] {
+        return expanded ? auto_loss_expanded(tape, u, s, v, M, T(0.1)) : auto_loss(tape, u, s, v, M, T(0.1));
+      };
+      Var<T> loss = record();
+      auto step = [&] {
+        if (rerecord) {
+          tape.clear();
+          loss = record();
+        } else {
+          tape.forward();
+        }
+        u.zero_grad(), s.zero_grad(), v.zero_grad();
+        tape.backward(loss);
+        u.value -= T(1e-3) * u.grad;
+      };
+      step();
+      step();
+      g_allocations = 0;
+      g_counting = true;
+      for (int i = 0; i < 5; ++i) step();
+      g_counting = false;
+      CHECK(g_allocations.load() == 0);
+    }
+}

@@ -7,6 +7,9 @@ tapegrad_add_test(test_svd_plot svd/test_plot.cpp LIBS tapegrad::svd)
 # The solver.
 tapegrad_add_test(test_svd_solver svd/test_solver.cpp LIBS tapegrad::svd)
 
+# The losses: the auto recipe's expanded (top-k) form against its residual form.
+tapegrad_add_test(test_svd_loss svd/test_loss.cpp LIBS tapegrad::svd)
+
 # The hard-matrix set: converged means correct to 1e-10·σ_max; at least 80% converge.
 tapegrad_add_test(test_svd_hard svd/test_hard.cpp LIBS tapegrad::svd)
 

@@ -1,6 +1,8 @@
 // The SVD losses as autodiff graphs, for the solver and for anyone who wants to time or reuse them.
 #pragma once
 
+#include <algorithm>
+
 #include "tapegrad/autodiff/ops.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 
@@ -45,5 +47,33 @@ Var<T> auto_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& s, Parameter<T>& 
 template <class T>
 Var<T> auto_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& s, Parameter<T>& v, Matrix<T>&& m, T mu,
                  const RowBlocks<T>& rows = {}) = delete;
+
+/// auto_loss without its constant ½‖M‖²_F, expanded so that no m×n matrix but M is formed:
+///   −tr(diag(s) Uᵀ M V) + ½ tr(diag(s) UᵀU diag(s) VᵀV) + (μ/4)(‖UᵀU − I‖²_F + ‖VᵀV − I‖²_F)
+/// = auto_loss − ½‖M‖²_F. Same gradient; one evaluation costs two m×n×k products (M V and its backward Mᵀ G)
+/// and O((m + n)·k) memory beyond M, against auto_loss's three products and m×n residual. For the top-k
+/// triplets of a large M. M is read in place, as in seed_loss.
+template <class T>
+Var<T> auto_loss_expanded(Tape<T>& tape, Parameter<T>& u, Parameter<T>& s, Parameter<T>& v,
+                          const Matrix<T>& m, T mu, const RowBlocks<T>& rows = {});
+/// A temporary matrix would be gone before the tape reads it.
+template <class T>
+Var<T> auto_loss_expanded(Tape<T>& tape, Parameter<T>& u, Parameter<T>& s, Parameter<T>& v, Matrix<T>&& m,
+                          T mu, const RowBlocks<T>& rows = {}) = delete;
+
+/// Whether the auto recipe minimises auto_loss_expanded (true: the top-k triplets, k < min(m, n), of an
+/// m×n matrix) or auto_loss (a full SVD, whose residual form's value goes to zero with the residual, so that
+/// the line search resolves decreases far below ε·‖M‖²_F; docs/svd-auto.md).
+inline bool auto_loss_expands(Index m, Index n, Index k) { return k < std::min(m, n); }
+
+/// The auto recipe's loss for these shapes (the solver, `tapegrad-svd --graph` and `--profile` record this):
+/// auto_loss_expanded if auto_loss_expands(rows of M over every process, columns, k), else auto_loss.
+template <class T>
+Var<T> auto_recipe_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& s, Parameter<T>& v, const Matrix<T>& m,
+                        T mu, const RowBlocks<T>& rows = {});
+/// A temporary matrix would be gone before the tape reads it.
+template <class T>
+Var<T> auto_recipe_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& s, Parameter<T>& v, Matrix<T>&& m, T mu,
+                        const RowBlocks<T>& rows = {}) = delete;
 
 }  // namespace tapegrad::svd
