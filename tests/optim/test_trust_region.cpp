@@ -114,16 +114,13 @@ TEST_CASE("TrustRegion minimises Rosenbrock in 100 dimensions, like SciPy's trus
       if (gn[i] < 1e-2) CHECK(gn[i + 1] <= 10 * std::pow(gn[i], 1.5));
     }
   }
-  SECTION("Manopt's CG tolerance min(0.1, |g|) |g|: quadratic convergence visible") {
-    // Another path from the same start: it ends in the chained Rosenbrock's other local minimum, near
-    // x[0] = -1, f = 3.98 (Rosenbrock in n >= 4 dimensions has two).
-    TrustRegion<double> opt(h, {.cg_kappa = 0.1, .cg_theta = 1});
+  SECTION("CG tolerance min(0.5, |g|) |g| (Manopt's forcing exponent theta = 1): quadratic convergence") {
+    TrustRegion<double> opt(h, {.cg_theta = 1});
     const auto gn = run_recording(opt);
-    INFO("iterations " << opt.iterations() << ", loss " << opt.loss() << ", x[0] " << x.value(0, 0));
+    INFO("iterations " << opt.iterations() << ", loss " << opt.loss());
     REQUIRE(opt.status() == TrustRegionStatus::converged);
     CHECK(opt.gradient_norm() <= 1e-10);
-    CHECK(((x.value - M::Ones(100, 1)).cwiseAbs().maxCoeff() < 1e-10 ||
-           opt.loss() == Approx(3.98).epsilon(1e-2)));
+    CHECK((x.value - M::Ones(100, 1)).cwiseAbs().maxCoeff() < 1e-10);
     const std::size_t k = gn.size();
     REQUIRE(k >= 4);
     int checked = 0;
