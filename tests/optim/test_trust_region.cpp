@@ -200,6 +200,49 @@ TEST_CASE("TrustRegion: float works, to a looser tolerance", "[optim][trust_regi
   CHECK((x.value.cast<double>() - M::Ones(10, 1)).cwiseAbs().maxCoeff() < 1e-3);
 }
 
+TEST_CASE("TrustRegion: several parameters, the same iterates from an HvpTape and from callbacks",
+          "[optim][trust_region]") {
+  // Low-rank factorisation ½ |U Vᵀ - M|² + ½ 0.01 (|U|² + |V|²): two parameters, non-convex.
+  const M target = M::Random(6, 5), U0 = M::Random(6, 3), V0 = M::Random(5, 3);
+  auto loss = [&](Tape<double>& t, Parameter<double>& u, Parameter<double>& v) {
+    auto U = t.parameter(u), V = t.parameter(v);
+    return sum(square(matmul(U, transpose(V)) - t.constant(target))) * 0.5 +
+           (sum(square(U)) + sum(square(V))) * 0.005;
+  };
+  Parameter<double> ua(U0), va(V0), ub(U0), vb(V0);
+  HvpTape<double> ha([&](Tape<double>& t) { return loss(t, ua, va); }, {&ua, &va});
+  TrustRegion<double> a(ha, {.initial_radius = 0.3});
+
+  Tape<double> tape;
+  const Var<double> lb = loss(tape, ub, vb);
+  auto closure = [&] {
+    tape.forward();
+    ub.zero_grad();
+    vb.zero_grad();
+    tape.backward(lb);
+    return lb.value()(0, 0);
+  };
+  HvpTape<double> hb([&](Tape<double>& t) { return loss(t, ub, vb); }, {&ub, &vb});
+  auto hvp = [&](const std::vector<M>& v, std::vector<M>& hv) {
+    const auto& r = hb.hvp(v);
+    hv[0] = r[0];
+    hv[1] = r[1];
+  };
+  TrustRegion<double> b({&ub, &vb}, closure, hvp, {.initial_radius = 0.3});
+  for (int k = 0; k < 200 && a.status() == TrustRegionStatus::running; ++k) {
+    a.step();
+    b.step();
+    REQUIRE(a.last_step_taken() == b.last_step_taken());
+    REQUIRE(a.radius() == b.radius());
+    REQUIRE((ua.value - ub.value).cwiseAbs().maxCoeff() <= 1e-12);
+    REQUIRE((va.value - vb.value).cwiseAbs().maxCoeff() <= 1e-12);
+  }
+  CHECK(a.status() == TrustRegionStatus::converged);
+  CHECK(b.status() == TrustRegionStatus::converged);
+  CHECK(a.hvps() == b.hvps());
+  CHECK(std::sqrt(ub.grad.squaredNorm() + vb.grad.squaredNorm()) <= 1e-10);
+}
+
 TEST_CASE("TrustRegion: a linear least-squares problem in one outer step", "[optim][trust_region]") {
   // f(w) = ½ |A w - b|², A 30x6: one Newton step solves it; CG converges in at most 6 HVPs.
   const M A = M::Random(30, 6), b = M::Random(30, 1);

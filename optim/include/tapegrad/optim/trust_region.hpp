@@ -19,9 +19,11 @@
 // norms of the iterates come from recurrences, so M itself is never needed. Without one, M = I and the
 // iteration is SciPy's. The CG stopping test always uses the plain residual norm ‖r‖.
 //
-// Differences from SciPy, none changing the iterates: the predicted value m(p) and the models at the two
-// boundary crossings come from H p tracked along CG (SciPy spends one more HVP on m(p) and two on the
-// crossings); CG is capped at max_cg_iterations; the stopping test is ‖g‖ <= gtol (SciPy: ‖g‖ < gtol).
+// Differences from SciPy: the predicted value m(p) and the models at the two boundary crossings come from H p
+// tracked along CG (SciPy spends one more HVP on m(p) and two on the crossings); CG is capped at
+// max_cg_iterations (SciPy: no cap); ρ is regularised (rho_regularization = 0 gives SciPy's ρ; SciPy stops
+// where the predicted decrease is <= 0, here such a step is rejected and the radius shrinks); the stopping
+// test is ‖g‖ <= gtol (SciPy: ‖g‖ < gtol). On the tests' problems the iterates are SciPy's up to rounding.
 #pragma once
 
 #include <functional>
