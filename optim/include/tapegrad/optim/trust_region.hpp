@@ -36,14 +36,19 @@ namespace tapegrad::optim {
 
 /// The trust-region Newton method's options. The defaults are SciPy trust-ncg's, but for gtol.
 struct TrustRegionOptions {
-  double initial_radius = 1;   ///< the first trust-region radius
-  double max_radius = 1000;    ///< the radius never grows past this
-  double eta = 0.15;           ///< a step is taken iff ρ > eta; in [0, 0.25)
-  double gtol = 1e-10;         ///< converged when ‖g‖ <= gtol (2-norm over all entries); 0: never
+  double initial_radius = 1;  ///< the first trust-region radius
+  double max_radius = 1000;   ///< the radius never grows past this
+  double eta = 0.15;          ///< a step is taken iff ρ > eta; in [0, 0.25)
+  /// converged when ‖g‖ <= gtol (2-norm over all entries; 0: only at a zero gradient). 1e-10 suits float64; a
+  /// float run rarely gets there (it then ends with max_iterations): give it 1e-4 to 1e-6, by the gradient's
+  /// scale.
+  double gtol = 1e-10;
   long max_iterations = 1000;  ///< outer iterations (taken or not) before status max_iterations
   long max_cg_iterations = 0;  ///< CG iterations per outer iteration; 0: the number of entries
-  double cg_kappa = 0.5;  ///< CG stops at ‖r‖ < min(cg_kappa, ‖g‖^cg_theta) ‖g‖ (SciPy: 0.5, 0.5;
-  double cg_theta = 0.5;  ///< Manopt: 0.1, 1, which makes the final convergence quadratic)
+  /// CG stops at ‖r‖ < min(cg_kappa, ‖g‖^cg_theta) ‖g‖. SciPy's cg_kappa, cg_theta are 0.5, 0.5 (final
+  /// convergence of order 1.5); Manopt's 0.1, 1 (quadratic).
+  double cg_kappa = 0.5;
+  double cg_theta = 0.5;            ///< the exponent of that CG tolerance (above)
   double rho_regularization = 1e3;  ///< Manopt's: δ = max(1, |f|) ε rho_regularization; 0: none (SciPy)
   double min_radius = 1e-14;        ///< status radius_collapsed when the radius falls below this
 };
