@@ -121,7 +121,7 @@ Row lbfgs(const Problem& p) {
 }
 
 void print(const std::string& problem, const std::string& method, const Row& r) {
-  std::printf("| %s | %s | %s | %ld | %ld | %ld | %.2e | %.10g | %.4f |\n", problem.c_str(), method.c_str(),
+  std::printf("| %s | %s | %s | %ld | %ld | %ld | %.2e | %.10g | %.4g |\n", problem.c_str(), method.c_str(),
               r.status.c_str(), r.iterations, r.evaluations, r.hvps, r.gnorm, r.loss, r.seconds);
   std::fflush(stdout);
 }

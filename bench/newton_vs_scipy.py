@@ -113,7 +113,7 @@ def run(name, f, g, hp, x0, reps):
             best = (r, sec, calls[0])
     r, sec, hv = best
     print(f"| {name} | SciPy trust-ncg | {STATUS.get(r.status, r.status)} | {r.nit} | {r.nfev} | {hv} | "
-          f"{np.linalg.norm(r.jac):.2e} | {r.fun:.10g} | {sec:.4f} |", flush=True)
+          f"{np.linalg.norm(r.jac):.2e} | {r.fun:.10g} | {sec:.4g} |", flush=True)
 
 
 def main():
