@@ -143,6 +143,7 @@ void TrustRegion<T>::hessian_times(const Vec& v, Vec& hv) {
     gather(tape_->hvp(parts_in_), hv);
   } else {
     hvp_(parts_in_, parts_out_);
+    check_shapes("HVP callback");
     gather(parts_out_, hv);
   }
 }
@@ -151,7 +152,20 @@ template <class T>
 void TrustRegion<T>::precondition(const Vec& r, Vec& z) {
   scatter(r, parts_in_);
   precondition_(parts_in_, parts_out_);
+  check_shapes("preconditioner");
   gather(parts_out_, z);
+}
+
+template <class T>
+void TrustRegion<T>::check_shapes(const char* who) const {
+  for (std::size_t i = 0; i < parts_out_.size(); ++i) {
+    const auto& m = parts_out_[i];
+    const auto& v = parts_in_[i];
+    if (m.rows() != v.rows() || m.cols() != v.cols())
+      throw std::invalid_argument("trust_region: the " + std::string(who) + " returned a " +
+                                  shape_string(m.rows(), m.cols()) + " matrix for parameter " +
+                                  std::to_string(i) + " of shape " + shape_string(v.rows(), v.cols()));
+  }
 }
 
 template <class T>

@@ -372,6 +372,12 @@ TEST_CASE("TrustRegion: options are validated, status and counters", "[optim][tr
   CHECK(o2.minimize() == TrustRegionStatus::radius_collapsed);
   CHECK(q.value(0, 0) == 2.0);
   CHECK(o2.radius() < 1e-6);
+
+  // A callback that returns a matrix of the wrong shape is caught, and the parameters stay.
+  TrustRegion<double> o3({&q}, closure,
+                         [](const std::vector<M>&, std::vector<M>& hv) { hv[0] = M::Zero(2, 1); });
+  CHECK_THROWS_WITH(o3.step(), Catch::Contains("HVP callback returned a 2x1 matrix"));
+  CHECK(q.value(0, 0) == 2.0);
 }
 
 TEST_CASE("TrustRegion: save_state / load_state round trip", "[optim][trust_region]") {

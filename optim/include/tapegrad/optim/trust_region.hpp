@@ -146,7 +146,8 @@ class TrustRegion : public Optimizer<T> {
   T evaluate(Vec& g);  // loss at the current values, gradient into g
   void hessian_times(const Vec& v, Vec& hv);
   void precondition(const Vec& r, Vec& z);
-  bool at_known_point();  // the parameters' values are x_ and f_, g_ are known
+  void check_shapes(const char* who) const;  // parts_out_ has the parameters' shapes
+  bool at_known_point();                     // the parameters' values are x_ and f_, g_ are known
   void update_status();
   void save_body(detail::StateWriter& w) const override;
   std::function<void()> load_body(detail::StateReader& r) override;
