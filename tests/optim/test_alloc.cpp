@@ -1,9 +1,10 @@
 // Steady-state steps allocate nothing: after the first step (which creates the state buffers),
-// zero_grad(), clip_grad_norm(), step() and a scheduler's step() make no heap allocation.
-// This executable counts malloc calls (count_allocations.hpp).
+// zero_grad(), clip_grad_norm(), step() and a scheduler's step() make no heap allocation; nor do
+// TrustRegion's steps. This executable counts malloc calls (count_allocations.hpp).
 #include <catch2/catch.hpp>
 
 #include "count_allocations.hpp"
+#include "tapegrad/autodiff.hpp"
 #include "tapegrad/optim.hpp"
 
 using namespace tapegrad;
@@ -72,4 +73,34 @@ TEMPLATE_TEST_CASE("steady-state steps make no heap allocation", "[optim][alloc]
     CosineAnnealingLR<T> sched(opt, 10, 1e-4);
     CHECK(allocations_of_steady_steps<T>(opt, sched, {&a, &b, &c}) == 0);
   }
+}
+
+TEMPLATE_TEST_CASE("TrustRegion: steady-state steps make no heap allocation", "[optim][alloc][trust_region]",
+                   float, double) {
+  using T = TestType;
+  if (!TAPEGRAD_COUNT_ALLOCATIONS) {
+    WARN("allocation counting is off in this build (sanitizer or non-glibc)");
+    return;
+  }
+  // Rosenbrock in 10 dimensions, HVPs from an HvpTape: CG iterations, trial points (taken and rejected), the
+  // radius update.
+  const Index n = 10;
+  Parameter<T> x(Matrix<T>::Constant(n, 1, T(-1.2)));
+  for (Index i = 1; i < n; i += 2) x.value(i, 0) = T(1);
+  HvpTape<T> h(
+      [&](Tape<T>& t) {
+        auto X = t.parameter(x);
+        auto head = narrow(X, 0, 0, n - 1), tail = narrow(X, 0, 1, n - 1);
+        return sum(T(100) * square(tail - square(head))) + sum(square(T(1) - head));
+      },
+      {&x});
+  TrustRegion<T> opt(h, {.gtol = 0});
+  for (int k = 0; k < 3; ++k) opt.step();
+  const long cg = opt.cg_iterations();
+  g_allocations = 0;
+  g_counting = true;
+  for (int k = 0; k < 15; ++k) opt.step();
+  g_counting = false;
+  CHECK(opt.cg_iterations() > cg + 15);
+  CHECK(g_allocations.load() == 0);
 }

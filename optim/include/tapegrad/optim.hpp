@@ -8,3 +8,4 @@
 #include "tapegrad/optim/optimizer.hpp"
 #include "tapegrad/optim/scheduler.hpp"
 #include "tapegrad/optim/sgd.hpp"
+#include "tapegrad/optim/trust_region.hpp"

@@ -52,6 +52,8 @@ class HvpTape {
     at_point();
     return grad_;
   }
+  /// The parameters the products are with respect to, in the order of v and of the results.
+  const std::vector<Parameter<T>*>& parameters() const { return params_; }
   /// The tape the loss is recorded on.
   Tape<T>& tape() { return *tape_; }
   /// The loss node.

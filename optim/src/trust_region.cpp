@@ -1,0 +1,405 @@
+#include "tapegrad/optim/trust_region.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "serialize.hpp"
+
+namespace tapegrad::optim {
+
+namespace {
+void bad(const char* what, double v) {
+  throw std::invalid_argument(std::string("Invalid trust-region ") + what + ": " + std::to_string(v));
+}
+}  // namespace
+
+void validate(const TrustRegionOptions& o) {
+  if (!(o.initial_radius > 0) || !std::isfinite(o.initial_radius))
+    bad("initial_radius (must be > 0)", o.initial_radius);
+  if (!(o.max_radius >= o.initial_radius) || !std::isfinite(o.max_radius))
+    bad("max_radius (must be >= initial_radius and finite)", o.max_radius);
+  if (!(o.eta >= 0 && o.eta < 0.25)) bad("eta (must be in [0, 0.25))", o.eta);
+  if (!(o.gtol >= 0)) bad("gtol (must be >= 0)", o.gtol);
+  if (o.max_iterations < 1) bad("max_iterations (must be >= 1)", static_cast<double>(o.max_iterations));
+  if (o.max_cg_iterations < 0)
+    bad("max_cg_iterations (must be >= 0; 0: the number of entries)",
+        static_cast<double>(o.max_cg_iterations));
+  if (!(o.cg_kappa > 0 && o.cg_kappa <= 1)) bad("cg_kappa (must be in (0, 1])", o.cg_kappa);
+  if (!(o.cg_theta >= 0) || !std::isfinite(o.cg_theta)) bad("cg_theta (must be >= 0)", o.cg_theta);
+  if (!(o.rho_regularization >= 0) || !std::isfinite(o.rho_regularization))
+    bad("rho_regularization (must be >= 0)", o.rho_regularization);
+  if (!(o.min_radius >= 0 && o.min_radius < o.initial_radius))
+    bad("min_radius (must be in [0, initial_radius))", o.min_radius);
+}
+
+const char* to_string(TrustRegionStatus s) {
+  switch (s) {
+    case TrustRegionStatus::running:
+      return "running";
+    case TrustRegionStatus::converged:
+      return "converged";
+    case TrustRegionStatus::max_iterations:
+      return "max_iterations";
+    case TrustRegionStatus::radius_collapsed:
+      return "radius_collapsed";
+  }
+  return "unknown";
+}
+
+template <class T>
+TrustRegion<T>::TrustRegion(HvpTape<T>& tape, TrustRegionOptions o) : tape_(&tape) {
+  validate(o);
+  this->add_group(tape.parameters(), 0);
+  init(o);
+}
+
+template <class T>
+TrustRegion<T>::TrustRegion(std::vector<Parameter<T>*> params, Closure closure, HessianVectorProduct hvp,
+                            TrustRegionOptions o)
+    : closure_(std::move(closure)), hvp_(std::move(hvp)) {
+  validate(o);
+  if (!closure_ || !hvp_)
+    throw std::invalid_argument("trust_region: the closure and the HVP callback must be set");
+  this->add_group(std::move(params), 0);
+  init(o);
+}
+
+template <class T>
+void TrustRegion<T>::init(TrustRegionOptions o) {
+  options_ = o;
+  for (auto* p : this->group_parameters(0)) {
+    n_ += p->value.size();
+    parts_in_.emplace_back(p->value.rows(), p->value.cols());
+    parts_out_.emplace_back(p->value.rows(), p->value.cols());
+  }
+  max_cg_ = o.max_cg_iterations > 0 ? o.max_cg_iterations : std::max<long>(1, static_cast<long>(n_));
+  for (Vec* v : {&x_, &g_, &xt_, &gt_, &p_, &r_, &y_, &d_, &hd_}) v->setZero(n_);
+  radius_ = o.initial_radius;
+}
+
+template <class T>
+void TrustRegion<T>::gather(const std::vector<Matrix<T>>& parts, Vec& out) const {
+  Index k = 0;
+  for (const auto& m : parts) {
+    out.segment(k, m.size()) = m.reshaped();
+    k += m.size();
+  }
+}
+template <class T>
+void TrustRegion<T>::scatter(const Vec& in, std::vector<Matrix<T>>& parts) const {
+  Index k = 0;
+  for (auto& m : parts) {
+    m.reshaped() = in.segment(k, m.size());
+    k += m.size();
+  }
+}
+template <class T>
+void TrustRegion<T>::gather_values(Vec& x) const {
+  Index k = 0;
+  for (auto* p : this->group_parameters(0)) {
+    x.segment(k, p->value.size()) = p->value.reshaped();
+    k += p->value.size();
+  }
+}
+template <class T>
+void TrustRegion<T>::scatter_values(const Vec& x) {
+  Index k = 0;
+  for (auto* p : this->group_parameters(0)) {
+    p->value.reshaped() = x.segment(k, p->value.size());
+    k += p->value.size();
+  }
+}
+
+template <class T>
+T TrustRegion<T>::evaluate(Vec& g) {
+  ++evaluations_;
+  if (tape_) {
+    const T f = tape_->loss();
+    gather(tape_->gradient(), g);
+    return f;
+  }
+  const T f = closure_();
+  Index k = 0;
+  std::size_t i = 0;
+  for (auto* p : this->group_parameters(0)) {
+    this->check_grad(*p, 0, i++);
+    g.segment(k, p->grad.size()) = p->grad.reshaped();
+    k += p->grad.size();
+  }
+  return f;
+}
+
+template <class T>
+void TrustRegion<T>::hessian_times(const Vec& v, Vec& hv) {
+  ++hvps_;
+  scatter(v, parts_in_);
+  if (tape_) {
+    if (tape_elsewhere_) {  // the tape recomputes the loss and gradient at x_ first
+      ++evaluations_;
+      tape_elsewhere_ = false;
+    }
+    gather(tape_->hvp(parts_in_), hv);
+  } else {
+    hvp_(parts_in_, parts_out_);
+    check_shapes("HVP callback");
+    gather(parts_out_, hv);
+  }
+}
+
+template <class T>
+void TrustRegion<T>::precondition(const Vec& r, Vec& z) {
+  scatter(r, parts_in_);
+  precondition_(parts_in_, parts_out_);
+  check_shapes("preconditioner");
+  gather(parts_out_, z);
+}
+
+template <class T>
+void TrustRegion<T>::check_shapes(const char* who) const {
+  for (std::size_t i = 0; i < parts_out_.size(); ++i) {
+    const auto& m = parts_out_[i];
+    const auto& v = parts_in_[i];
+    if (m.rows() != v.rows() || m.cols() != v.cols())
+      throw std::invalid_argument("trust_region: the " + std::string(who) + " returned a " +
+                                  shape_string(m.rows(), m.cols()) + " matrix for parameter " +
+                                  std::to_string(i) + " of shape " + shape_string(v.rows(), v.cols()));
+  }
+}
+
+template <class T>
+bool TrustRegion<T>::at_known_point() {
+  if (!known_) return false;
+  Index k = 0;
+  for (auto* p : this->group_parameters(0)) {
+    if (p->value.reshaped() != x_.segment(k, p->value.size())) return false;
+    k += p->value.size();
+  }
+  return true;
+}
+
+template <class T>
+void TrustRegion<T>::update_status() {
+  if (gnorm_ <= T(options_.gtol))
+    status_ = TrustRegionStatus::converged;
+  else if (radius_ < options_.min_radius)
+    status_ = TrustRegionStatus::radius_collapsed;
+  else if (iterations_ >= options_.max_iterations)
+    status_ = TrustRegionStatus::max_iterations;
+  else
+    status_ = TrustRegionStatus::running;
+}
+
+template <class T>
+void TrustRegion<T>::reset_state() {
+  radius_ = options_.initial_radius;
+  rho_ = 0;
+  taken_ = false;
+  known_ = false;
+  status_ = TrustRegionStatus::running;
+  iterations_ = hvps_ = cg_iterations_ = last_cg_ = evaluations_ = 0;
+}
+
+template <class T>
+TrustRegionStatus TrustRegion<T>::minimize() {
+  do step();
+  while (status_ == TrustRegionStatus::running);
+  return status_;
+}
+
+template <class T>
+void TrustRegion<T>::step() {
+  if (!at_known_point()) {
+    gather_values(x_);
+    f_ = evaluate(g_);
+    gnorm_ = g_.norm();
+    known_ = true;
+    tape_elsewhere_ = false;
+  }
+  update_status();
+  if (status_ != TrustRegionStatus::running) return;
+
+  // Steihaug–Toint CG on H p = -g in ‖p‖_M <= radius. r = g + H p throughout; y = M⁻¹ r (y = r without a
+  // preconditioner); pMp, pMd, dMd are pᵀMp, pᵀMd, dᵀMd (Conn, Gould & Toint's recurrences with one).
+  const T delta = T(radius_), delta2 = delta * delta;
+  const T tol = std::min(T(options_.cg_kappa), std::pow(gnorm_, T(options_.cg_theta))) * gnorm_;
+  const bool prec = static_cast<bool>(precondition_);
+  p_.setZero();
+  r_ = g_;
+  if (prec)
+    precondition(r_, y_);
+  else
+    y_ = r_;
+  T ry = r_.dot(y_);
+  d_ = -y_;
+  T pMp = 0, pMd = 0, dMd = ry;
+  bool boundary = false;
+  long j = 0;
+  // The two crossings of ‖p + t d‖_M = radius, t_a <= t_b (SciPy's numerically stable formula).
+  auto crossings = [&](T& ta, T& tb) {
+    const T a = dMd, b = T(2) * pMd, c = pMp - delta2;
+    const T disc = std::sqrt(std::max(T(0), b * b - T(4) * a * c));
+    const T aux = b + std::copysign(disc, b);
+    ta = -aux / (T(2) * a);
+    tb = T(-2) * c / aux;
+    if (ta > tb) std::swap(ta, tb);
+  };
+  while (j < max_cg_) {
+    ++j;
+    hessian_times(d_, hd_);
+    const T dhd = d_.dot(hd_);
+    if (!(dhd > T(0))) {
+      // Non-positive curvature: to the boundary along d, at the crossing with the lower model value
+      // m(p + t d) - m(p) = t (g + Hp)ᵀd + ½ t² dᵀHd = t rᵀd + ½ t² dᵀHd.
+      T ta, tb;
+      crossings(ta, tb);
+      const T rd = r_.dot(d_);
+      auto model = [&](T t) { return t * rd + T(0.5) * t * t * dhd; };
+      const T t = model(ta) < model(tb) ? ta : tb;
+      p_ += t * d_;
+      r_ += t * hd_;
+      boundary = true;
+      break;
+    }
+    const T alpha = ry / dhd;
+    const T pMp_next = pMp + T(2) * alpha * pMd + alpha * alpha * dMd;
+    if (pMp_next >= delta2) {
+      T ta, tb;
+      crossings(ta, tb);
+      p_ += tb * d_;
+      r_ += tb * hd_;
+      boundary = true;
+      break;
+    }
+    p_ += alpha * d_;
+    r_ += alpha * hd_;
+    if (r_.norm() < tol) break;
+    T ry_next;
+    if (prec) {
+      precondition(r_, y_);
+      ry_next = r_.dot(y_);
+    } else {
+      ry_next = r_.squaredNorm();
+    }
+    const T beta = ry_next / ry;
+    d_ = beta * d_ - (prec ? y_ : r_);
+    if (prec) {
+      pMp = pMp_next;
+      pMd = beta * (pMd + alpha * dMd);
+      dMd = ry_next + beta * beta * dMd;
+    } else {  // M = I: the norms themselves, as SciPy
+      pMp = p_.squaredNorm();
+      pMd = p_.dot(d_);
+      dMd = d_.squaredNorm();
+    }
+    ry = ry_next;
+  }
+  last_cg_ = j;
+  cg_iterations_ += j;
+
+  // Predicted decrease -m(p) = -(gᵀp + ½ pᵀHp), with Hp = r - g.
+  const T predicted = -(g_.dot(p_) + T(0.5) * p_.dot(r_ - g_));
+  xt_ = x_ + p_;
+  scatter_values(xt_);
+  T ft;
+  try {
+    ft = evaluate(gt_);
+  } catch (...) {
+    scatter_values(x_);  // a closure that throws leaves the parameters where the step began
+    if (tape_) tape_elsewhere_ = true;
+    throw;
+  }
+  const T reg =
+      std::max(T(1), std::abs(f_)) * std::numeric_limits<T>::epsilon() * T(options_.rho_regularization);
+  const T num = (f_ - ft) + reg, den = predicted + reg;
+  const T rho = num / den;
+  rho_ = static_cast<double>(rho);
+  if (!(rho >= T(0.25)))
+    radius_ *= 0.25;
+  else if (rho > T(0.75) && boundary)
+    radius_ = std::min(2 * radius_, options_.max_radius);
+  taken_ = den > T(0) && rho > T(options_.eta) && std::isfinite(ft);
+  if (taken_) {
+    x_.swap(xt_);
+    g_.swap(gt_);
+    f_ = ft;
+    gnorm_ = g_.norm();
+  } else {
+    scatter_values(x_);
+    if (tape_) {
+      tape_elsewhere_ = true;
+    } else {  // the parameters' grad back to the current point's
+      Index k = 0;
+      for (auto* q : this->group_parameters(0)) {
+        q->grad.reshaped() = g_.segment(k, q->grad.size());
+        k += q->grad.size();
+      }
+    }
+  }
+  ++iterations_;
+  update_status();
+}
+
+template <class T>
+void TrustRegion<T>::save_body(detail::StateWriter& w) const {
+  w.f64(options_.initial_radius);
+  w.f64(options_.max_radius);
+  w.f64(options_.eta);
+  w.f64(options_.gtol);
+  w.i64(options_.max_iterations);
+  w.i64(options_.max_cg_iterations);
+  w.f64(options_.cg_kappa);
+  w.f64(options_.cg_theta);
+  w.f64(options_.rho_regularization);
+  w.f64(options_.min_radius);
+  w.f64(radius_);
+  w.i64(iterations_);
+  w.i64(hvps_);
+  w.i64(cg_iterations_);
+  w.i64(evaluations_);
+}
+
+template <class T>
+std::function<void()> TrustRegion<T>::load_body(detail::StateReader& r) {
+  TrustRegionOptions o;
+  o.initial_radius = r.f64("initial_radius");
+  o.max_radius = r.f64("max_radius");
+  o.eta = r.f64("eta");
+  o.gtol = r.f64("gtol");
+  o.max_iterations = r.i64("max_iterations");
+  o.max_cg_iterations = r.i64("max_cg_iterations");
+  o.cg_kappa = r.f64("cg_kappa");
+  o.cg_theta = r.f64("cg_theta");
+  o.rho_regularization = r.f64("rho_regularization");
+  o.min_radius = r.f64("min_radius");
+  try {
+    validate(o);
+  } catch (const std::invalid_argument& e) {
+    r.fail(std::string("corrupted options: ") + e.what());
+  }
+  const double radius = r.f64("radius");
+  if (!(radius > 0 && radius <= o.max_radius)) r.fail("corrupted radius");
+  const auto it = r.i64("iterations"), hv = r.i64("hvps"), cg = r.i64("cg_iterations"),
+             ev = r.i64("evaluations");
+  if (it < 0 || hv < 0 || cg < 0 || ev < 0) r.fail("corrupted counters");
+  return [=, this]() {
+    options_ = o;
+    max_cg_ = o.max_cg_iterations > 0 ? o.max_cg_iterations : std::max<long>(1, static_cast<long>(n_));
+    radius_ = radius;
+    iterations_ = it;
+    hvps_ = hv;
+    cg_iterations_ = cg;
+    evaluations_ = ev;
+    last_cg_ = 0;
+    rho_ = 0;
+    taken_ = false;
+    known_ = false;  // the point is evaluated again by the next step
+    status_ = TrustRegionStatus::running;
+  };
+}
+
+template class TrustRegion<float>;
+template class TrustRegion<double>;
+
+}  // namespace tapegrad::optim
