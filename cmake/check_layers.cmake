@@ -9,6 +9,7 @@
 #   optim          optimizers                            autodiff, optim
 #   io             matrix readers and writers            autodiff, io
 #   svd            losses, recipes, solver               autodiff, optim, io, svd
+#   mpi            collective ops, row-partitioned SVD   autodiff, optim, io, svd, mpi
 #   bench/helper   tapegrad::bench                       autodiff, optim, bench
 # Above every library: svd/tool (the tool), tests, bench, examples: they may include anything.
 cmake_minimum_required(VERSION 3.25)
@@ -20,11 +21,12 @@ set(allowed_autodiff autodiff)
 set(allowed_optim autodiff optim)
 set(allowed_io autodiff io)
 set(allowed_svd autodiff optim io svd)
+set(allowed_mpi autodiff optim io svd mpi)
 set(allowed_bench/helper autodiff optim bench)
 
 set(violations "")
 set(checked 0)
-foreach(lib autodiff optim io svd bench/helper)
+foreach(lib autodiff optim io svd mpi bench/helper)
   if(NOT IS_DIRECTORY "${ROOT}/${lib}")
     continue()
   endif()

@@ -21,12 +21,13 @@ set(DOXYGEN_EXCLUDE_SYMBOLS detail detail::*)
 set(DOXYGEN_GENERATE_LATEX NO)
 set(DOXYGEN_FULL_PATH_NAMES YES)
 set(DOXYGEN_STRIP_FROM_PATH ${PROJECT_SOURCE_DIR}/autodiff/include ${PROJECT_SOURCE_DIR}/optim/include
-                            ${PROJECT_SOURCE_DIR}/io/include ${PROJECT_SOURCE_DIR}/svd/include)
+                            ${PROJECT_SOURCE_DIR}/io/include ${PROJECT_SOURCE_DIR}/svd/include
+                            ${PROJECT_SOURCE_DIR}/mpi/include)
 set(DOXYGEN_STRIP_FROM_INC_PATH ${DOXYGEN_STRIP_FROM_PATH})
 set(DOXYGEN_JAVADOC_AUTOBRIEF YES)
 # The ops are function templates over float and double; their brief comes from the /// line above them.
 doxygen_add_docs(api-docs ${PROJECT_SOURCE_DIR}/autodiff/include ${PROJECT_SOURCE_DIR}/optim/include
-                 ${PROJECT_SOURCE_DIR}/io/include ${PROJECT_SOURCE_DIR}/svd/include
+                 ${PROJECT_SOURCE_DIR}/io/include ${PROJECT_SOURCE_DIR}/svd/include ${PROJECT_SOURCE_DIR}/mpi/include
                  COMMENT "API reference (Doxygen) into ${CMAKE_BINARY_DIR}/api-docs")
 # CI builds it (scripts/deps.sh installs Doxygen): every public declaration keeps its doc comment.
 if(TAPEGRAD_BUILD_TESTS)

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "recipes.hpp"
+#include "tapegrad/svd/partition.hpp"
 
 namespace tapegrad::svd {
 
@@ -111,9 +112,7 @@ void check_options(const SvdOptions& o, Index rows, Index cols) {
   }
 }
 
-namespace detail {
-
-void validate(Index rows, Index cols, const SvdOptions& o) {
+void validate_options(Index rows, Index cols, const SvdOptions& o) {
   if (rows == 0 || cols == 0) {
     throw SvdOptionError("the matrix is empty (" + shape_string(rows, cols) +
                          "): there is nothing to decompose");
@@ -121,12 +120,20 @@ void validate(Index rows, Index cols, const SvdOptions& o) {
   check_options(o, rows, cols);
 }
 
-}  // namespace detail
+template <class T>
+SvdResult solve_partitioned(const Matrix<double>& m, const SvdOptions& options, const Partition<T>& part) {
+  return options.recipe == Recipe::Seed ? detail::run_seed<T>(m, options, &part)
+                                        : detail::run_auto<T>(m, options, &part);
+}
+template SvdResult solve_partitioned<float>(const Matrix<double>&, const SvdOptions&,
+                                            const Partition<float>&);
+template SvdResult solve_partitioned<double>(const Matrix<double>&, const SvdOptions&,
+                                             const Partition<double>&);
 
 namespace {
 
 void validate(const Matrix<double>& m, const SvdOptions& o) {
-  detail::validate(m.rows(), m.cols(), o);
+  validate_options(m.rows(), m.cols(), o);
   if (!m.allFinite()) throw SvdOptionError("the matrix holds NaN or infinite values");
 }
 

@@ -15,17 +15,17 @@
 #include <string>
 
 #include "errors.hpp"
+#include "launcher.hpp"
 #include "options.hpp"
 #include "out_dir.hpp"
 #include "outputs.hpp"
 #include "processes.hpp"
-#include "tapegrad/autodiff/collective.hpp"  // launched_rank works without MPI too
 #include "tapegrad/io/errors.hpp"
 #include "tapegrad/io/files.hpp"
 #include "tapegrad/svd/solver.hpp"
 
 #if defined(TAPEGRAD_HAVE_MPI)
-#include "tapegrad/svd/distributed.hpp"
+#include "tapegrad/mpi/svd.hpp"
 #endif
 
 namespace {
@@ -231,7 +231,7 @@ int main(int argc, char** argv) {
     // Before or outside the agreed steps (starting MPI, or a tapegrad-svd built without MPI under mpirun):
     // one message, from the first process.
     const Failure f = current_failure();
-    if (mpi::launched_rank() == 0) std::fprintf(stderr, "tapegrad-svd: %s\n", f.message.c_str());
+    if (launched_rank() == 0) std::fprintf(stderr, "tapegrad-svd: %s\n", f.message.c_str());
     return f.code;
   }
 }

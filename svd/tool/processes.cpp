@@ -3,7 +3,7 @@
 
 #include <cstdio>
 
-#include "tapegrad/autodiff/collective.hpp"  // launched_with_several_processes works without MPI too
+#include "launcher.hpp"
 
 namespace tapegrad::svd::tool {
 
@@ -17,7 +17,7 @@ Verdict read_votes(double max_vote, int rank, int size) {
 }
 
 Processes::Processes(int* argc, char*** argv) {
-  if (!mpi::launched_with_several_processes()) return;
+  if (!launched_with_several_processes()) return;
 #if defined(TAPEGRAD_HAVE_MPI)
   context_.emplace(argc, argv);
   rank_ = context_->rank();

@@ -8,7 +8,7 @@
 #include "tapegrad/autodiff/matrix.hpp"
 
 #if defined(TAPEGRAD_HAVE_MPI)
-#include "tapegrad/autodiff/collective.hpp"
+#include "tapegrad/mpi/collective.hpp"
 #endif
 
 namespace tapegrad::svd::tool {

@@ -14,7 +14,7 @@ if(TAPEGRAD_HAVE_BLAS)
   target_compile_definitions(tapegrad_svd_tool PRIVATE TAPEGRAD_HAVE_BLAS)
   target_link_libraries(tapegrad_svd_tool PUBLIC BLAS::BLAS)
 endif()
-if(TARGET tapegrad_mpi)
+if(TAPEGRAD_HAVE_MPI)
   # `mpirun -np P tapegrad-svd ...` runs the row-partitioned SVD; one process never initialises MPI. PUBLIC:
   # processes.hpp's class layout depends on it.
   target_compile_definitions(tapegrad_svd_tool PUBLIC TAPEGRAD_HAVE_MPI)

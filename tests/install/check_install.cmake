@@ -4,6 +4,7 @@
 # CONSUMER_ARGS (optional, a |-separated list): more -D options for the consumer's configuration.
 # SOURCE_DIR and LIB_ARGS (optional, a |-separated list): install a fresh build of SOURCE_DIR configured with LIB_ARGS
 # (-DTAPEGRAD_USE_MPI=OFF, ...) instead of BUILD_DIR.
+# EXPECT_NO_MPI (optional): the installed tree holds nothing of tapegrad::mpi (no headers, library or targets).
 string(REPLACE "|" ";" CONSUMER_ARGS "${CONSUMER_ARGS}")
 string(REPLACE "|" ";" LIB_ARGS "${LIB_ARGS}")
 file(REMOVE_RECURSE ${WORK_DIR})
@@ -23,6 +24,15 @@ endif()
 execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix} RESULT_VARIABLE rc OUTPUT_QUIET)
 if(rc)
   message(FATAL_ERROR "cmake --install failed: ${rc}")
+endif()
+if(EXPECT_NO_MPI)
+  file(GLOB_RECURSE mpi_files RELATIVE ${prefix} ${prefix}/*mpi* ${prefix}/*Mpi*)
+  if(mpi_files)
+    message(FATAL_ERROR "a build without MPI installed files of tapegrad::mpi: ${mpi_files}")
+  endif()
+  if(IS_DIRECTORY ${prefix}/include/tapegrad/mpi)
+    message(FATAL_ERROR "a build without MPI installed ${prefix}/include/tapegrad/mpi")
+  endif()
 endif()
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${WORK_DIR}/build -G ${GENERATOR}
                         -DCMAKE_PREFIX_PATH=${prefix} -DTAPEGRAD_INCLUDE_DIR=${prefix}/include

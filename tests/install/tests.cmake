@@ -1,9 +1,10 @@
 # A separate project finds the installed tapegrad with find_package and builds against it, and every
 # installed header compiles on its own.
-# tapegrad_install_test(NAME suffix [FLAGS consumer CXX flags] [ARGS more consumer -D options]
+# tapegrad_install_test(NAME suffix [NO_MPI] [FLAGS consumer CXX flags] [ARGS more consumer -D options]
 #                       [LIB_ARGS options of a fresh build of tapegrad to install instead of this one]).
+# NO_MPI: the installed tree must hold nothing of tapegrad::mpi (headers included).
 function(tapegrad_install_test name suffix)
-  cmake_parse_arguments(ARG "" "" "FLAGS;ARGS;LIB_ARGS" ${ARGN})
+  cmake_parse_arguments(ARG "NO_MPI" "" "FLAGS;ARGS;LIB_ARGS" ${ARGN})
   string(REPLACE ";" " " flags "${ARG_FLAGS}")
   # The lists cross add_test's command line joined by '|' (check_install.cmake splits them).
   string(REPLACE ";" "|" args "${ARG_ARGS}")
@@ -16,7 +17,7 @@ function(tapegrad_install_test name suffix)
            COMMAND ${CMAKE_COMMAND} -DBUILD_DIR=${CMAKE_BINARY_DIR}
                    -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/install_check${suffix}
                    -DCONSUMER_DIR=${CMAKE_CURRENT_SOURCE_DIR}/install/consumer -DGENERATOR=${CMAKE_GENERATOR}
-                   "-DCXX_FLAGS=${flags}" "-DCONSUMER_ARGS=${args}" ${lib}
+                   "-DCXX_FLAGS=${flags}" "-DCONSUMER_ARGS=${args}" ${lib} -DEXPECT_NO_MPI=${ARG_NO_MPI}
                    -P ${CMAKE_CURRENT_SOURCE_DIR}/install/check_install.cmake)
   # Each builds a consumer (and one builds the libraries too) while other tests run: generous limits.
   set_tests_properties("install: ${name}" PROPERTIES TIMEOUT 1800)
@@ -42,7 +43,8 @@ endif()
 
 # find_package(tapegrad COMPONENTS autodiff optim io) on a tapegrad built without MPI, by a consumer on a machine
 # without MPI (MPI's find module is disabled for it): the package asks only for what those components need, and
-# each of their installed headers (tapegrad/io/*.hpp too) compiles with those targets alone (no tapegrad::svd).
+# each of their installed headers (tapegrad/io/*.hpp too) compiles with those targets alone (no tapegrad::svd);
+# nothing of tapegrad::mpi is installed (no tapegrad/mpi/ headers, library or tapegradMpiTargets.cmake).
 # A tree configured without MPI (the asan preset, which CI's test command runs) installs itself, with the
 # sanitizer flags passed on to the consumer; a tree with MPI builds the libraries again without it, unoptimised
 # (-O0: what is checked is the package, not the code's speed), with this build's compiler launcher (ccache).
@@ -53,9 +55,9 @@ if(NOT TAPEGRAD_USE_MPI)
   if(TAPEGRAD_SANITIZE)
     set(tapegrad_nompi_flags -fsanitize=address,undefined -fno-omit-frame-pointer)
   endif()
-  tapegrad_install_test("${tapegrad_nompi_name}" "_nompi" FLAGS ${tapegrad_nompi_flags} ARGS ${tapegrad_nompi_args})
+  tapegrad_install_test("${tapegrad_nompi_name}" "_nompi" NO_MPI FLAGS ${tapegrad_nompi_flags} ARGS ${tapegrad_nompi_args})
 else()
-  tapegrad_install_test("${tapegrad_nompi_name}" "_nompi" ARGS ${tapegrad_nompi_args}
+  tapegrad_install_test("${tapegrad_nompi_name}" "_nompi" NO_MPI ARGS ${tapegrad_nompi_args}
                         LIB_ARGS -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0 -DTAPEGRAD_USE_MPI=OFF
                                  -DTAPEGRAD_BUILD_TESTS=OFF -DTAPEGRAD_BUILD_BENCH=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF
                                  -DTAPEGRAD_BUILD_TOOLS=OFF -DCMAKE_CXX_COMPILER_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER})

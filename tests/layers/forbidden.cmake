@@ -16,11 +16,13 @@ function(expect_check tree ok pattern)
 endfunction()
 
 file(REMOVE_RECURSE ${WORK})
-# A clean tree: autodiff uses itself, svd uses autodiff, optim and svd.
+# A clean tree: autodiff uses itself, svd uses autodiff, optim and svd, mpi uses svd and autodiff.
 file(WRITE ${WORK}/clean/autodiff/src/tape.cpp "#include \"tapegrad/autodiff/tape.hpp\"\n")
 file(WRITE ${WORK}/clean/optim/src/sgd.cpp "#include \"tapegrad/autodiff.hpp\"\n#include <tapegrad/optim/sgd.hpp>\n")
 file(WRITE ${WORK}/clean/svd/src/solver.cpp
      "#include \"tapegrad/optim/lbfgs.hpp\"\n#include \"tapegrad/svd/solver.hpp\"\n#include \"recipes.hpp\"\n")
+file(WRITE ${WORK}/clean/mpi/src/svd.cpp
+     "#include \"tapegrad/mpi/svd.hpp\"\n#include \"tapegrad/svd/partition.hpp\"\n#include \"tapegrad/autodiff.hpp\"\n")
 file(WRITE ${WORK}/clean/svd/tool/main.cpp "#include \"tapegrad/bench.hpp\"\n")  # the tool may use anything
 expect_check(${WORK}/clean TRUE "")
 
@@ -33,6 +35,16 @@ expect_check(${WORK}/up FALSE "autodiff/src/tape.cpp: #include <tapegrad/svd/sol
 file(COPY ${WORK}/clean/ DESTINATION ${WORK}/sibling)
 file(APPEND ${WORK}/sibling/optim/src/sgd.cpp "  #  include <tapegrad/io/csv.hpp>\n")
 expect_check(${WORK}/sibling FALSE "optim/src/sgd.cpp: #include <tapegrad/io/csv.hpp>")
+
+# svd including mpi (the layer above it: svd stays free of MPI).
+file(COPY ${WORK}/clean/ DESTINATION ${WORK}/mpi_up)
+file(APPEND ${WORK}/mpi_up/svd/src/solver.cpp "#include \"tapegrad/mpi/collective.hpp\"\n")
+expect_check(${WORK}/mpi_up FALSE "svd/src/solver.cpp: #include <tapegrad/mpi/collective.hpp>")
+
+# mpi reaching into svd's private sources (the seam is the public tapegrad/svd/partition.hpp).
+file(COPY ${WORK}/clean/ DESTINATION ${WORK}/mpi_private)
+file(APPEND ${WORK}/mpi_private/mpi/src/svd.cpp "#include \"../../svd/src/recipes.hpp\"\n")
+expect_check(${WORK}/mpi_private FALSE "mpi/src/svd.cpp: #include \"../../svd/src/recipes.hpp\" leaves mpi/")
 
 # A relative include out of svd's folder.
 file(COPY ${WORK}/clean/ DESTINATION ${WORK}/relative)

@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <random>
 
-#include "tapegrad/autodiff/collective.hpp"
-#include "tapegrad/svd/distributed.hpp"
+#include "tapegrad/mpi/collective.hpp"
+#include "tapegrad/mpi/svd.hpp"
 
 using namespace tapegrad;
 

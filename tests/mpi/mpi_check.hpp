@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <string>
 
-#include "tapegrad/autodiff/collective.hpp"
 #include "tapegrad/autodiff/matrix.hpp"
+#include "tapegrad/mpi/collective.hpp"
 
 namespace mpitest {
 

@@ -5,7 +5,7 @@
 
 #include "mpi_check.hpp"
 #include "tapegrad/autodiff.hpp"
-#include "tapegrad/autodiff/collective.hpp"
+#include "tapegrad/mpi/collective.hpp"
 
 using namespace tapegrad;
 using tapegrad::mpi::allreduce_sum;

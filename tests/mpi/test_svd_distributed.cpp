@@ -4,9 +4,9 @@
 #include <vector>
 
 #include "mpi_check.hpp"
-#include "tapegrad/autodiff/collective.hpp"
 #include "tapegrad/io/files.hpp"
-#include "tapegrad/svd/distributed.hpp"
+#include "tapegrad/mpi/collective.hpp"
+#include "tapegrad/mpi/svd.hpp"
 
 using namespace tapegrad;
 using namespace tapegrad::svd;

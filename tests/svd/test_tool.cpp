@@ -1,11 +1,13 @@
 // tapegrad-svd's parts on their own (svd/tool/): the processes' agreement on failures, simulated for P
-// processes without mpirun, and the options' checks.
+// processes without mpirun, the launcher read from the environment, and the options' checks.
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "errors.hpp"
+#include "launcher.hpp"
 #include "options.hpp"
 #include "processes.hpp"
 
@@ -64,6 +66,38 @@ TEST_CASE("tool: the agreement holds for every exit code and many processes", "[
     CHECK(v[0].code == code);
     CHECK(v[517].report);
     CHECK_FALSE(v[999].report);
+  }
+}
+
+TEST_CASE("tool: a launch by mpirun is read from its environment variables, without MPI", "[tool]") {
+  const char* names[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS",
+                         "OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"};
+  std::vector<std::optional<std::string>> saved;
+  for (const char* n : names) {
+    const char* v = std::getenv(n);
+    saved.push_back(v ? std::optional<std::string>(v) : std::nullopt);
+    unsetenv(n);
+  }
+  CHECK_FALSE(launched_with_several_processes());
+  CHECK(launched_rank() == 0);
+  setenv("OMPI_COMM_WORLD_SIZE", "1", 1);  // mpirun -np 1: one process
+  CHECK_FALSE(launched_with_several_processes());
+  setenv("OMPI_COMM_WORLD_SIZE", "3", 1);  // Open MPI
+  setenv("OMPI_COMM_WORLD_RANK", "2", 1);
+  CHECK(launched_with_several_processes());
+  CHECK(launched_rank() == 2);
+  unsetenv("OMPI_COMM_WORLD_SIZE");
+  unsetenv("OMPI_COMM_WORLD_RANK");
+  setenv("PMI_SIZE", "2", 1);  // MPICH, Slurm's srun
+  setenv("PMI_RANK", "1", 1);
+  CHECK(launched_with_several_processes());
+  CHECK(launched_rank() == 1);
+  for (std::size_t i = 0; i < saved.size(); ++i) {
+    if (saved[i]) {
+      setenv(names[i], saved[i]->c_str(), 1);
+    } else {
+      unsetenv(names[i]);
+    }
   }
 }
 

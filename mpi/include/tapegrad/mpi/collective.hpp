@@ -23,7 +23,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdlib>
 
 #include "tapegrad/autodiff/tape.hpp"
 
@@ -54,24 +53,6 @@ class Context {
   int rank_ = 0, size_ = 1;
   bool finalize_ = false;
 };
-
-/// Whether this program was started by mpirun/mpiexec with more than one process (environment only;
-/// does not initialise MPI, and works in a program built without MPI). Tools use it to stay
-/// single-process, without MPI, otherwise.
-inline bool launched_with_several_processes() {
-  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"}) {
-    if (const char* v = std::getenv(name)) return std::atoi(v) > 1;
-  }
-  return false;
-}
-/// The rank mpirun/mpiexec gave this process, from the environment (0 when not started by them); like
-/// launched_with_several_processes, it needs no MPI: a tool prints a message from rank 0 only.
-inline int launched_rank() {
-  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"}) {
-    if (const char* v = std::getenv(name)) return std::atoi(v);
-  }
-  return 0;
-}
 
 /// Ends every process of the job (MPI_Abort) with this exit code: for a failure met by some processes
 /// only, in the middle of collective work, where the others would otherwise wait forever.

@@ -1,4 +1,5 @@
-// The row-partitioned SVD over MPI processes (library tapegrad::mpi; docs/scale-out.md).
+// The row-partitioned SVD over MPI processes (library tapegrad::mpi; docs/scale-out.md): solve() on row
+// blocks, through the seam of tapegrad/svd/partition.hpp.
 //
 // Each process holds a contiguous block of rows of M (blocks in rank order, any sizes, e.g.
 // tapegrad::mpi::row_block) and the same rows of U; s (or the seed recipe's d) and V are replicated.

@@ -1,5 +1,5 @@
 // The collective ops and the MPI context (tapegrad::mpi). See collective.hpp.
-#include "tapegrad/autodiff/collective.hpp"
+#include "tapegrad/mpi/collective.hpp"
 
 #include <mpi.h>
 
@@ -8,8 +8,6 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include "ops/costs.hpp"
 
 namespace tapegrad::mpi {
 
@@ -38,6 +36,16 @@ void allreduce(T* values, std::int64_t count, MPI_Op op) {
   if (rc != MPI_SUCCESS) throw std::runtime_error("tapegrad::mpi: MPI_Allreduce failed");
   ++g_traffic.calls;
   g_traffic.bytes += count * std::int64_t(sizeof(T));
+}
+
+// The profiler's cost of a copy of n entries, by the convention of docs/profiling.md (what autodiff's private
+// unary_cost<0, 1, 0> gives): forward no FLOPs, X read and Y written; backward dX += dY, one add per entry,
+// dY and dX read, dX written. The communication is not counted here (traffic() counts it).
+OpCost copy_cost(const OpShapes& s, bool backward) {
+  const double n = static_cast<double>(s.rows) * static_cast<double>(s.cols);
+  if (!backward) return {0, 2 * n};
+  if (!s.needs_grad[0]) return {};
+  return {n, 3 * n};
 }
 }  // namespace
 
@@ -148,7 +156,7 @@ Var<T> allreduce_sum(Var<T> x) {
                                [](OpContext<T>& c) {
                                  if (c.needs_grad(0)) c.grad_in(0) += c.grad_out();
                                },
-                               detail::unary_cost<0, 1, 0>,
+                               copy_cost,
                                false,
                                [](OpContext<T>& c) {
                                  c.tangent_out() = c.tangent_in(0);
@@ -177,7 +185,7 @@ Var<T> replicated(Var<T> x) {
         allreduce(total.data(), total.size(), MPI_SUM);
         if (c.needs_grad(0)) c.grad_in(0) += total;
       },
-      detail::unary_cost<0, 1, 0>,
+      copy_cost,
       false,
       [](OpContext<T>& c) { c.tangent_out() = c.tangent_in(0); },
       [](OpContext<T>& c) {

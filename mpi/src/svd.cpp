@@ -1,12 +1,14 @@
-// solve_distributed: the recipes of solve() on row blocks, through the hooks of detail::Partition filled
-// with tapegrad::mpi's collectives (compiled into tapegrad::mpi, the only library that links MPI).
-#include "tapegrad/svd/distributed.hpp"
+// solve_distributed: the recipes of solve() on row blocks, through the hooks of svd::Partition
+// (tapegrad/svd/partition.hpp) filled with tapegrad::mpi's collectives.
+#include "tapegrad/mpi/svd.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 
-#include "recipes.hpp"
-#include "tapegrad/autodiff/collective.hpp"
+#include "tapegrad/mpi/collective.hpp"
 #include "tapegrad/svd/loss.hpp"
+#include "tapegrad/svd/partition.hpp"
 
 namespace tapegrad::svd {
 
@@ -20,8 +22,8 @@ RowBlocks<T> row_blocks(Index global_rows) {
 }
 
 template <class T>
-detail::Partition<T> partition(Index row_begin, Index global_rows, bool seed) {
-  detail::Partition<T> p;
+Partition<T> partition(Index row_begin, Index global_rows, bool seed) {
+  Partition<T> p;
   p.global_rows = global_rows;
   p.row_begin = row_begin;
   p.root = mpi::Context::current().rank() == 0;
@@ -42,7 +44,7 @@ template <class T>
 SvdResult run(const Matrix<double>& local, Index row_begin, Index global_rows, const SvdOptions& o,
               bool seed) {
   const auto p = partition<T>(row_begin, global_rows, seed);
-  return seed ? detail::run_seed<T>(local, o, &p) : detail::run_auto<T>(local, o, &p);
+  return solve_partitioned<T>(local, o, p);
 }
 
 }  // namespace
@@ -59,7 +61,7 @@ SvdResult solve_distributed(const Matrix<double>& local, Index row_begin, Index 
   if (check[3] != double(global_rows) || row_begin < 0 || row_begin + local.rows() > global_rows)
     throw SvdOptionError("the processes' row blocks do not add up to the " + std::to_string(global_rows) +
                          " rows of the matrix");
-  detail::validate(global_rows, local.cols(), options);
+  validate_options(global_rows, local.cols(), options);
   if (check[2] != 0) throw SvdOptionError("the matrix holds NaN or infinite values");
 
   const bool seed = options.recipe == Recipe::Seed;
