@@ -9,7 +9,7 @@
 
 #include "mpi_check.hpp"
 #include "tapegrad/autodiff.hpp"
-#include "tapegrad/autodiff/collective.hpp"
+#include "tapegrad/mpi/collective.hpp"
 #include "tapegrad/optim.hpp"
 
 using namespace tapegrad;
