@@ -113,20 +113,39 @@ void TrustRegion<T>::scatter_values(const Vec& x) {
 }
 
 template <class T>
-T TrustRegion<T>::evaluate(Vec& g) {
+void TrustRegion<T>::set_manifold(Manifold m) {
+  if (!m.project || !m.curvature || !m.retract)
+    throw std::invalid_argument("trust_region: a manifold needs its project, curvature and retract hooks");
+  manifold_ = std::move(m);
+  on_manifold_ = true;
+  eg_.setZero(n_);
+  egt_.setZero(n_);
+  parts_eg_ = parts_in_;
+  known_ = false;
+}
+
+template <class T>
+T TrustRegion<T>::evaluate(Vec& g, Vec& eg) {
   ++evaluations_;
+  T f;
   if (tape_) {
-    const T f = tape_->loss();
+    f = tape_->loss();
     gather(tape_->gradient(), g);
-    return f;
+  } else {
+    f = closure_();
+    Index k = 0;
+    std::size_t i = 0;
+    for (auto* p : this->group_parameters(0)) {
+      this->check_grad(*p, 0, i++);
+      g.segment(k, p->grad.size()) = p->grad.reshaped();
+      k += p->grad.size();
+    }
   }
-  const T f = closure_();
-  Index k = 0;
-  std::size_t i = 0;
-  for (auto* p : this->group_parameters(0)) {
-    this->check_grad(*p, 0, i++);
-    g.segment(k, p->grad.size()) = p->grad.reshaped();
-    k += p->grad.size();
+  if (on_manifold_) {  // the Riemannian gradient: the Euclidean one projected
+    eg = g;
+    scatter(g, parts_out_);
+    manifold_.project(parts_out_);
+    gather(parts_out_, g);
   }
   return f;
 }
@@ -146,6 +165,13 @@ void TrustRegion<T>::hessian_times(const Vec& v, Vec& hv) {
     check_shapes("HVP callback");
     gather(parts_out_, hv);
   }
+  if (on_manifold_) {  // Hess f[v] = P(∇²f v + curvature term)
+    scatter(hv, parts_out_);
+    scatter(eg_, parts_eg_);
+    manifold_.curvature(parts_eg_, parts_in_, parts_out_);
+    manifold_.project(parts_out_);
+    gather(parts_out_, hv);
+  }
 }
 
 template <class T>
@@ -153,6 +179,7 @@ void TrustRegion<T>::precondition(const Vec& r, Vec& z) {
   scatter(r, parts_in_);
   precondition_(parts_in_, parts_out_);
   check_shapes("preconditioner");
+  if (on_manifold_) manifold_.project(parts_out_);
   gather(parts_out_, z);
 }
 
@@ -212,7 +239,7 @@ template <class T>
 void TrustRegion<T>::step() {
   if (!at_known_point()) {
     gather_values(x_);
-    f_ = evaluate(g_);
+    f_ = evaluate(g_, eg_);
     gnorm_ = g_.norm();
     known_ = true;
     tape_elsewhere_ = false;
@@ -302,9 +329,13 @@ void TrustRegion<T>::step() {
   const T predicted = -(g_.dot(p_) + T(0.5) * p_.dot(r_ - g_));
   xt_ = x_ + p_;
   scatter_values(xt_);
+  if (on_manifold_) {
+    manifold_.retract();
+    gather_values(xt_);
+  }
   T ft;
   try {
-    ft = evaluate(gt_);
+    ft = evaluate(gt_, egt_);
   } catch (...) {
     scatter_values(x_);  // a closure that throws leaves the parameters where the step began
     if (tape_) tape_elsewhere_ = true;
@@ -323,6 +354,7 @@ void TrustRegion<T>::step() {
   if (taken_) {
     x_.swap(xt_);
     g_.swap(gt_);
+    if (on_manifold_) eg_.swap(egt_);
     f_ = ft;
     gnorm_ = g_.norm();
   } else {

@@ -7,6 +7,7 @@ tapegrad_add_test(test_optim
   optim/test_checkpoint.cpp
   optim/test_lbfgs.cpp
   optim/test_trust_region.cpp
+  optim/test_trust_region_manifold.cpp
   LIBS tapegrad::optim tapegrad::autodiff nlohmann_json::nlohmann_json)
 
 # The seed replays (20,000 iterations per matrix and optimizer) in their own executable.

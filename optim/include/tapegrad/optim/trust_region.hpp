@@ -98,6 +98,23 @@ class TrustRegion : public Optimizer<T> {
 
   /// Preconditioned CG with this M⁻¹, the trust region in the M-norm (none by default).
   void set_preconditioner(Preconditioner p) { precondition_ = std::move(p); }
+  /// A Riemannian trust region (Absil, Baker & Gallivan 2007; Manopt's `trustregions`) on a manifold embedded
+  /// in the parameters' space, with the embedded metric. The hooks act at the parameters' current values:
+  struct Manifold {
+    /// z = the orthogonal projection of z onto the tangent space (in place): makes the Riemannian gradient of
+    /// the Euclidean one, and keeps CG's vectors tangent.
+    std::function<void(std::vector<Matrix<T>>& z)> project;
+    /// hv += the curvature term of the Riemannian Hessian (before projection): Hess f[v] = P(∇²f v + term),
+    /// given the Euclidean gradient; for the Stiefel manifold −v sym(Xᵀ ∇f).
+    std::function<void(const std::vector<Matrix<T>>& egrad, const std::vector<Matrix<T>>& v,
+                       std::vector<Matrix<T>>& hv)>
+        curvature;
+    /// The parameters' values (a point plus a tangent step) back onto the manifold, in place (a retraction).
+    std::function<void()> retract;
+  };
+  /// Steps on `m` instead of the flat space (the parameters must be on it already). All three hooks are
+  /// needed.
+  void set_manifold(Manifold m);
 
   /// One outer iteration: a CG solve in the trust region, a trial point, the radius update, and the step
   /// taken or not. Evaluates the loss first if the parameters are not at the point the optimizer knows
@@ -143,7 +160,7 @@ class TrustRegion : public Optimizer<T> {
   void scatter(const Vec& in, std::vector<Matrix<T>>& parts) const;
   void gather_values(Vec& x) const;
   void scatter_values(const Vec& x);
-  T evaluate(Vec& g);  // loss at the current values, gradient into g
+  T evaluate(Vec& g, Vec& eg);  // loss at the current values, gradient into g (eg: the Euclidean one)
   void hessian_times(const Vec& v, Vec& hv);
   void precondition(const Vec& r, Vec& z);
   void check_shapes(const char* who) const;  // parts_out_ has the parameters' shapes
@@ -159,6 +176,10 @@ class TrustRegion : public Optimizer<T> {
   Preconditioner precondition_;
   Index n_ = 0;
   long max_cg_ = 0;
+  Manifold manifold_;
+  bool on_manifold_ = false;
+  Vec eg_, egt_;  // Euclidean gradients at x_ and at the trial point (on a manifold)
+  std::vector<Matrix<T>> parts_eg_;
   Vec x_, g_, xt_, gt_, p_, r_, y_, d_, hd_;  // point, gradient, trial point and gradient, CG vectors
   std::vector<Matrix<T>> parts_in_, parts_out_;
   T f_ = T(0), gnorm_ = T(0);
