@@ -25,6 +25,8 @@ from scipy.optimize import minimize, rosen, rosen_der, rosen_hess_prod
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REFERENCE = os.path.join(HERE, "..", "tests", "data", "optim", "trust_region_reference.json")
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "data", "optim"))
+from make_trust_region_reference import logistic  # noqa: E402
 GTOL = 1e-10
 STATUS = {0: "converged", 1: "max_iterations", 2: "model failed to predict", 3: "linalg error"}
 
@@ -33,20 +35,7 @@ def logistic_problem():
     with open(REFERENCE) as fh:
         ref = json.load(fh)["logistic"]
     X, y, lam = np.array(ref["X"]), np.array(ref["y"]), ref["lam"]
-    n = X.shape[0]
-
-    def f(w):
-        z = X @ w
-        return np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * lam * w @ w
-
-    def g(w):
-        s = 1.0 / (1.0 + np.exp(-(X @ w)))
-        return X.T @ (s - y) / n + lam * w
-
-    def hp(w, v):
-        s = 1.0 / (1.0 + np.exp(-(X @ w)))
-        return X.T @ (s * (1 - s) * (X @ v)) / n + lam * v
-
+    f, g, hp = logistic(X, y, lam)  # the reference script's definition
     return f, g, hp, np.array(ref["x0"]), 20
 
 

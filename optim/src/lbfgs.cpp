@@ -4,6 +4,7 @@
 #include <limits>
 #include <string>
 
+#include "flat.hpp"
 #include "serialize.hpp"
 
 namespace tapegrad::optim {
@@ -44,19 +45,11 @@ LbfgsOptions Lbfgs<T>::options() const {
 // vector on every call (these run on every step).
 template <class T>
 void Lbfgs<T>::gather_values(Vec& x) const {
-  Index k = 0;
-  for (auto* p : this->group_parameters(0)) {
-    x.segment(k, p->value.size()) = p->value.reshaped();
-    k += p->value.size();
-  }
+  detail::gather_values(this->group_parameters(0), x);
 }
 template <class T>
 void Lbfgs<T>::scatter_values(const Vec& x) {
-  Index k = 0;
-  for (auto* p : this->group_parameters(0)) {
-    p->value.reshaped() = x.segment(k, p->value.size());
-    k += p->value.size();
-  }
+  detail::scatter_values(x, this->group_parameters(0));
 }
 template <class T>
 void Lbfgs<T>::gather_grads(Vec& g) const {

@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 
+#include "flat.hpp"
 #include "serialize.hpp"
 
 namespace tapegrad::optim {
@@ -81,35 +82,19 @@ void TrustRegion<T>::init(TrustRegionOptions o) {
 
 template <class T>
 void TrustRegion<T>::gather(const std::vector<Matrix<T>>& parts, Vec& out) const {
-  Index k = 0;
-  for (const auto& m : parts) {
-    out.segment(k, m.size()) = m.reshaped();
-    k += m.size();
-  }
+  detail::gather(parts, out);
 }
 template <class T>
 void TrustRegion<T>::scatter(const Vec& in, std::vector<Matrix<T>>& parts) const {
-  Index k = 0;
-  for (auto& m : parts) {
-    m.reshaped() = in.segment(k, m.size());
-    k += m.size();
-  }
+  detail::scatter(in, parts);
 }
 template <class T>
 void TrustRegion<T>::gather_values(Vec& x) const {
-  Index k = 0;
-  for (auto* p : this->group_parameters(0)) {
-    x.segment(k, p->value.size()) = p->value.reshaped();
-    k += p->value.size();
-  }
+  detail::gather_values(this->group_parameters(0), x);
 }
 template <class T>
 void TrustRegion<T>::scatter_values(const Vec& x) {
-  Index k = 0;
-  for (auto* p : this->group_parameters(0)) {
-    p->value.reshaped() = x.segment(k, p->value.size());
-    k += p->value.size();
-  }
+  detail::scatter_values(x, this->group_parameters(0));
 }
 
 template <class T>
