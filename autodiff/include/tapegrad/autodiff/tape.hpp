@@ -259,7 +259,6 @@ class Tape {
 
   detail::Node<T>& push(const char* op);
   void grow(const char* op);
-  Matrix<T>& grad_of(std::uint32_t i);
   void check_finite(const detail::Node<T>& n, const Matrix<T>& m, const char* what) const;
   // By value: taking the address of an op's argument would make the compiler keep it in memory.
   [[noreturn]] void check_failed(Var<T> v, const char* op) const;
@@ -409,11 +408,6 @@ inline void Tape<T>::check(const Var<T>& v, const char* op) const {
   // One unsigned comparison: a serial from before the last clear() wraps around to a huge difference.
   if (v.tape_ != this || v.serial_ - base_ >= size_) [[unlikely]]
     check_failed(v, op);
-}
-
-template <class T>
-Matrix<T>& Tape<T>::grad_of(std::uint32_t i) {
-  return *ptr_[i]->grd;
 }
 
 /// \cond
