@@ -135,6 +135,7 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
     loss_offset = 0.5 * double(mn.squaredNorm());
     if (part) part->sum_d(&loss_offset, 1);
   }
+  auto reported = [loss_offset](T loss) { return double(loss) + loss_offset; };
   std::vector<Parameter<T>*> params = {&u, &s, &v};
   auto evaluate = [&] {
     tape.forward();
@@ -195,12 +196,12 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
   int escapes = 0;
 
   T f = evaluate();
-  const double f0 = double(f) + loss_offset;
+  const double f0 = reported(f);
   if (o.record_loss) r.loss_history.reserve(1024);
   r.status = Status::NotConverged;
   long it = 0;
   for (;; ++it) {
-    const double fd = double(f) + loss_offset, g = grad_max();
+    const double fd = reported(f), g = grad_max();
     if (o.record_loss) r.loss_history.push_back(fd);
     if (o.progress && it % o.progress_every == 0) o.progress({it, max_iter, fd});
     if (!std::isfinite(fd) || !std::isfinite(g) || fd > 1e6 * std::max(f0, 1.0)) {
@@ -251,7 +252,7 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
       if (lbfgs->line_search_failed()) {
         // Rounding floor reached before the tolerance: report where we are.
         ++it;
-        if (o.record_loss) r.loss_history.push_back(double(f) + loss_offset);
+        if (o.record_loss) r.loss_history.push_back(reported(f));
         if (accurate()) {
           r.status = Status::Converged;
           r.message = "converged: error bound " + sci(acc.residual) + " and orthogonality error " +
@@ -276,7 +277,7 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
     }
   }
   r.iterations = it;
-  r.final_loss = double(f) + loss_offset;
+  r.final_loss = reported(f);
   accurate();
   r.error_bound = acc.residual;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
