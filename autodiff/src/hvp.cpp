@@ -39,15 +39,39 @@ void HvpTape<T>::init() {
     if (!params_[k]) throw std::invalid_argument("hvp: parameter " + std::to_string(k) + " is null");
   }
   snapshot_.resize(params_.size());
+  moved_.assign(params_.size(), 1);
   grad_.resize(params_.size());
   hv_.resize(params_.size());
 }
 
 template <class T>
-bool HvpTape<T>::point_changed() const {
-  for (std::size_t k = 0; k < params_.size(); ++k)
-    if (!same_matrix(params_[k]->value, snapshot_[k])) return true;
-  return false;
+bool HvpTape<T>::point_changed() {
+  bool any = false;
+  for (std::size_t k = 0; k < params_.size(); ++k) {
+    moved_[k] = same_matrix(params_[k]->value, snapshot_[k]) ? 0 : 1;
+    any = any || moved_[k] != 0;
+  }
+  return any;
+}
+
+// Sets out[k] to the sum of the node buffers of parameter k (buf(i) for the nodes i of its slot that pass
+// `has`), zero when there is none: the first is copied, not added to a zeroed matrix.
+template <class T, class Has, class Buf>
+void gather_by_slot(const std::vector<std::int32_t>& slot, const std::vector<Parameter<T>*>& params,
+                    std::vector<Matrix<T>>& out, Has has, Buf buf) {
+  thread_local std::vector<std::uint8_t> set;
+  set.assign(params.size(), 0);
+  for (std::size_t i = 0; i < slot.size(); ++i) {
+    if (slot[i] < 0 || !has(i)) continue;
+    const auto k = static_cast<std::size_t>(slot[i]);
+    if (set[k])
+      out[k] += buf(i);
+    else
+      out[k] = buf(i);
+    set[k] = 1;
+  }
+  for (std::size_t k = 0; k < params.size(); ++k)
+    if (!set[k]) out[k].setZero(params[k]->rows(), params[k]->cols());
 }
 
 template <class T>
@@ -67,10 +91,13 @@ template <class T>
 void HvpTape<T>::at_point() {
   Tape<T>& t = *tape_;
   // Recording more nodes (a borrowed tape) may change the plan: the gradient is then recomputed under it.
-  if (valid_ && t.epoch_ == epoch_ && t.size() == size_ && t.gen_ == gen_ && !point_changed()) return;
+  const bool same_recording = t.epoch_ == epoch_ && t.size() == size_ && t.gen_ == gen_;
+  if (!valid_) moved_.assign(params_.size(), 1);
+  if (valid_ && same_recording && !point_changed()) return;
   valid_ = false;
   t.check(loss_var_, "hvp");
   const std::uint32_t root = t.index_of(loss_var_);
+  if (!same_recording || zeroed_.size() != root + 1) zeroed_.assign(root + 1, 0);
   auto* const* nodes = t.ptr_.data();
   slot_.assign(root + 1, -1);
   for (std::uint32_t i = 0; i <= root; ++i) {
@@ -79,10 +106,10 @@ void HvpTape<T>::at_point() {
     for (std::size_t k = 0; k < params_.size(); ++k)
       if (params_[k] == n->param) slot_[i] = static_cast<std::int32_t>(k);
   }
-  for (std::size_t k = 0; k < params_.size(); ++k) grad_[k].setZero(params_[k]->rows(), params_[k]->cols());
   order_.clear();
   const auto* r = nodes[root];
   if (r->param) {  // the loss is a 1x1 parameter: gradient 1, Hessian 0
+    for (std::size_t k = 0; k < params_.size(); ++k) grad_[k].setZero(params_[k]->rows(), params_[k]->cols());
     if (slot_[root] >= 0) grad_[static_cast<std::size_t>(slot_[root])](0, 0) = T(1);
   } else {
     // The sweep sends the parameters' gradients to the nodes' own buffers (Parameter::grad is the user's)
@@ -107,12 +134,14 @@ void HvpTape<T>::at_point() {
     if (r->needs_grad) {
       for (const auto& e : t.plan_run_) order_.push_back(e.node);
     }
-    for (std::uint32_t i = 0; i <= root; ++i)
-      if (slot_[i] >= 0) grad_[static_cast<std::size_t>(slot_[i])] += nodes[i]->grad;
+    gather_by_slot<T>(
+        slot_, params_, grad_, [](std::size_t) { return true; },
+        [&](std::size_t i) -> const Matrix<T>& { return nodes[i]->grad; });
   }
   loss_ = t.value_of(root)(0, 0);
   check_rules();
-  for (std::size_t k = 0; k < params_.size(); ++k) snapshot_[k] = params_[k]->value;
+  for (std::size_t k = 0; k < params_.size(); ++k)  // only the parameters that moved: a step may move a few
+    if (moved_[k]) snapshot_[k] = params_[k]->value;
   epoch_ = t.epoch_;
   size_ = t.size();
   gen_ = t.gen_;
@@ -133,8 +162,10 @@ const std::vector<Matrix<T>>& HvpTape<T>::hvp(const std::vector<Matrix<T>>& v) {
     }
   }
   at_point();
-  for (std::size_t k = 0; k < params_.size(); ++k) hv_[k].setZero(params_[k]->rows(), params_[k]->cols());
-  if (order_.empty()) return hv_;
+  if (order_.empty()) {
+    for (std::size_t k = 0; k < params_.size(); ++k) hv_[k].setZero(params_[k]->rows(), params_[k]->cols());
+    return hv_;
+  }
   Tape<T>& t = *tape_;
   const std::uint32_t root = t.index_of(loss_var_);
   if (tv_.size() <= root) {
@@ -143,7 +174,8 @@ const std::vector<Matrix<T>>& HvpTape<T>::hvp(const std::vector<Matrix<T>>& v) {
   }
   ready_.assign(root + 1, 0);
   // Tangent forward, in recording order (the backward's order reversed). A leaf's tangent is v for a listed
-  // parameter, zero otherwise; so is that of a node that depends on no parameter.
+  // parameter, zero otherwise; so is that of a node that depends on no parameter. A zero tangent is written
+  // once per recording (nothing else writes a leaf's tangent), not once per product: M's is m×n.
   for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
     auto* n = *it;
     const auto& s = n->run;
@@ -153,11 +185,14 @@ const std::vector<Matrix<T>>& HvpTape<T>::hvp(const std::vector<Matrix<T>>& v) {
       if (m->needs_grad && !m->param)
         throw std::logic_error("hvp: internal error: an input's tangent is not computed before its use");
       Matrix<T>& tm = tv_[m->self];
-      resize_to(tm, m->rows, m->cols);
-      if (slot_[m->self] >= 0)
+      if (slot_[m->self] >= 0) {
+        resize_to(tm, m->rows, m->cols);
         tm = v[static_cast<std::size_t>(slot_[m->self])];
-      else
+      } else if (!zeroed_[m->self] || tm.rows() != m->rows || tm.cols() != m->cols) {
+        resize_to(tm, m->rows, m->cols);
         tm.setZero();
+        zeroed_[m->self] = 1;
+      }
       ready_[m->self] = 1;
     }
     resize_to(tv_[n->self], n->rows, n->cols);
@@ -182,9 +217,9 @@ const std::vector<Matrix<T>>& HvpTape<T>::hvp(const std::vector<Matrix<T>>& v) {
     OpContext<T> ctx(n, &n->run, tv_.data(), tg_.data());
     n->run.tangent_backward(ctx);
   }
-  for (std::uint32_t i = 0; i <= root; ++i) {
-    if (slot_[i] >= 0 && (ready_[i] & 2U)) hv_[static_cast<std::size_t>(slot_[i])] += tg_[i];
-  }
+  gather_by_slot<T>(
+      slot_, params_, hv_, [&](std::size_t i) { return (ready_[i] & 2U) != 0; },
+      [&](std::size_t i) -> const Matrix<T>& { return tg_[i]; });
   return hv_;
 }
 

@@ -58,16 +58,30 @@ const OpDef<T>& squared_difference_op(bool mean) {
       c.add_to_grad(1, (-k) * (c.in(0) - c.in(1)));
     }
   };
-  // Second order: l̇ = 2 Σ (A - B)(Ȧ - Ḃ) / s;   dȦ += 2 ((Ȧ - Ḃ) G + (A - B) Ġ) / s,   dḂ -= the same
+  // Second order: l̇ = 2 Σ (A - B)(Ȧ - Ḃ) / s;   dȦ += 2 ((Ȧ - Ḃ) G + (A - B) Ġ) / s,   dḂ -= the same.
+  // An input with no gradient has a zero tangent, which is not read (B is usually the data: m×n).
   static constexpr ForwardFn<T> tangent = [](OpContext<T>& c) {
-    c.tangent_out()(0, 0) =
-        T(2) * ((c.in(0) - c.in(1)).array() * (c.tangent_in(0) - c.tangent_in(1)).array()).sum() / c.scalar();
+    const auto diff = (c.in(0) - c.in(1)).array();
+    T dot = T(0);
+    if (c.needs_grad(0) && c.needs_grad(1))
+      dot = (diff * (c.tangent_in(0) - c.tangent_in(1)).array()).sum();
+    else if (c.needs_grad(0))
+      dot = (diff * c.tangent_in(0).array()).sum();
+    else if (c.needs_grad(1))
+      dot = -(diff * c.tangent_in(1).array()).sum();
+    c.tangent_out()(0, 0) = T(2) * dot / c.scalar();
   };
   static constexpr BackwardFn<T> tangent_backward = [](OpContext<T>& c) {
     const T g = T(2) * c.grad_out()(0, 0) / c.scalar(), dg = T(2) * c.grad_out_tangent()(0, 0) / c.scalar();
-    const auto d = g * (c.tangent_in(0) - c.tangent_in(1)) + dg * (c.in(0) - c.in(1));
-    if (c.needs_grad(0)) c.grad_in_tangent(0) += d;
-    if (c.needs_grad(1)) c.grad_in_tangent(1) -= d;
+    if (c.needs_grad(0) && c.needs_grad(1)) {
+      const auto d = g * (c.tangent_in(0) - c.tangent_in(1)) + dg * (c.in(0) - c.in(1));
+      c.grad_in_tangent(0) += d;
+      c.grad_in_tangent(1) -= d;
+    } else if (c.needs_grad(0)) {
+      c.grad_in_tangent(0) += g * c.tangent_in(0) + dg * (c.in(0) - c.in(1));
+    } else if (c.needs_grad(1)) {
+      c.grad_in_tangent(1) += g * c.tangent_in(1) - dg * (c.in(0) - c.in(1));
+    }
   };
   static constexpr OpDef<T> ops[2] = {
       {"sum_squared_difference", OpKind::custom, forward, backward, cost, true, tangent, tangent_backward},

@@ -61,8 +61,8 @@ class HvpTape {
 
  private:
   void init();
-  void at_point();  // loss and gradient at the current values, unless they are known
-  bool point_changed() const;
+  void at_point();       // loss and gradient at the current values, unless they are known
+  bool point_changed();  // compares every parameter with its snapshot, marking those that moved
   void check_rules() const;
 
   std::unique_ptr<Tape<T>> own_;
@@ -75,6 +75,8 @@ class HvpTape {
   std::vector<detail::Node<T>*> order_;  // the backward sweep's nodes, in the order it ran them
   std::vector<std::int32_t> slot_;       // per node: the index in params_ of its parameter, or -1
   std::vector<std::uint8_t> ready_;      // per node: its tangent is set in this pass
+  std::vector<std::uint8_t> moved_;      // per parameter: its value differs from its snapshot
+  std::vector<std::uint8_t> zeroed_;     // per node: a leaf's zero tangent is in tv_ (until re-recorded)
   T loss_ = T(0);
   std::uint64_t epoch_ = 0;  // the tape's epoch_, size and plan generation when grad_ was computed
   std::size_t size_ = 0;
