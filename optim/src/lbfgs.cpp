@@ -31,7 +31,7 @@ Lbfgs<T>::Lbfgs(std::vector<Parameter<T>*> params, LbfgsOptions o) : options_(o)
   y_.resize(n_, mem_);
   rho_.resize(mem_);
   alpha_.resize(mem_);
-  for (Vec* v : {&x0_, &x_, &g_, &gnew_, &d_, &q_, &diag_}) v->resize(n_);
+  for (Vec* v : {&x0_, &x_, &g_, &gnew_, &d_, &q_, &diag_, &at_, &grad_at_}) v->resize(n_);
 }
 
 template <class T>
@@ -93,19 +93,54 @@ std::array<T, sizeof...(F)> Lbfgs<T>::totals(const F&... f) const {
 }
 
 template <class T>
+bool Lbfgs<T>::at_known_point() const {
+  if (!known_) return false;
+  Index k = 0;
+  for (auto* p : this->group_parameters(0)) {
+    // The gradients too: a caller's zero_grad() between steps must not pass for a stationary point.
+    if (p->grad.size() != p->value.size() || p->value.reshaped() != at_.segment(k, p->value.size()) ||
+        p->grad.reshaped() != grad_at_.segment(k, p->grad.size()))
+      return false;
+    k += p->value.size();
+  }
+  return true;
+}
+
+template <class T>
 void Lbfgs<T>::step() {
-  throw std::logic_error(
-      "tapegrad: lbfgs.step needs a closure that re-evaluates the loss: step(closure, loss)");
+  if (!closure_) {
+    throw std::logic_error(
+        "tapegrad: lbfgs.step() needs the closure that re-evaluates the loss: set_closure(closure) first, or "
+        "call step(closure, loss)");
+  }
+  T f = loss_;
+  if (!at_known_point()) {
+    f = closure_();
+    ++evaluations_;
+  }
+  step(closure_, f);
 }
 
 template <class T>
 void Lbfgs<T>::reset_state() {
   len_ = 0;
   head_ = 0;
+  known_ = false;
 }
 
 template <class T>
 T Lbfgs<T>::step(const Closure& closure, T loss) {
+  known_ = false;  // until this step ends where it says
+  const T out = step_from(closure, loss);
+  gather_values(at_);
+  gather_grads(grad_at_);
+  loss_ = out;
+  known_ = true;
+  return out;
+}
+
+template <class T>
+T Lbfgs<T>::step_from(const Closure& closure, T loss) {
   const T f = loss;
   gather_values(x0_);
   gather_grads(g_);
@@ -242,6 +277,7 @@ std::function<void()> Lbfgs<T>::load_body(detail::StateReader& r) {
     s_ = std::move(s);
     y_ = std::move(y);
     rho_ = rho.col(0);
+    known_ = false;
   };
 }
 

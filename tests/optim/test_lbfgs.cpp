@@ -1,5 +1,6 @@
 // L-BFGS: converges fast on ill-conditioned smooth problems, keeps its contract, saves exactly.
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <sstream>
 #include <stdexcept>
 
@@ -64,7 +65,39 @@ TEST_CASE("L-BFGS: a diagonal preconditioner is used, options are validated", "[
   CHECK(f <= 1e-20);
   CHECK_THROWS_AS(optim::Lbfgs<double>({&p}, {.lr = 0}), std::invalid_argument);
   CHECK_THROWS_AS(optim::Lbfgs<double>({&p}, {.history_size = 0}), std::invalid_argument);
-  CHECK_THROWS_AS(opt.step(), std::logic_error);
+  CHECK_THROWS_AS(opt.step(), std::logic_error);  // no closure given
+}
+
+TEST_CASE("L-BFGS: step() with set_closure takes the same steps as step(closure, loss)", "[optim][lbfgs]") {
+  Rosenbrock a, b;
+  optim::Lbfgs<double> explicit_loss({&a.x, &a.y}, {.history_size = 10});
+  optim::Lbfgs<double> stored({&b.x, &b.y}, {.history_size = 10});
+  stored.set_closure([&] { return b(); });
+  CHECK(std::isnan(stored.loss()));
+  double f = a();
+  for (int it = 0; it < 30; ++it) {
+    f = explicit_loss.step([&] { return a(); }, f);
+    stored.step();
+    REQUIRE(stored.loss() == f);  // bit for bit: the loss at the accepted point is not re-evaluated
+    REQUIRE(b.x.value(0, 0) == a.x.value(0, 0));
+    REQUIRE(b.y.value(0, 0) == a.y.value(0, 0));
+  }
+  // One evaluation more: the first step's loss at the starting point.
+  CHECK(stored.evaluations() == explicit_loss.evaluations() + 1);
+  // A caller's change of the point, or zero_grad(), makes the next step evaluate again (not take a step
+  // from a stale or zeroed gradient).
+  const long before = stored.evaluations();
+  b.x.zero_grad();
+  b.y.zero_grad();
+  const double x_before = b.x.value(0, 0);
+  stored.step();
+  CHECK(stored.evaluations() >= before + 2);
+  CHECK(b.x.value(0, 0) != x_before);
+  b.x.value(0, 0) = -1.2;
+  b.y.value(0, 0) = 1.0;
+  stored.reset_state();
+  for (int it = 0; it < 100 && stored.loss() > 1e-20; ++it) stored.step();
+  CHECK(b.x.value(0, 0) == Approx(1.0).epsilon(1e-8));
 }
 
 TEST_CASE("L-BFGS: a line search that cannot decrease leaves the parameters", "[optim][lbfgs]") {

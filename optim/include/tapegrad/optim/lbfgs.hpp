@@ -14,6 +14,7 @@
 
 #include <array>
 #include <functional>
+#include <limits>
 #include <vector>
 
 #include "tapegrad/optim/optimizer.hpp"
@@ -32,7 +33,8 @@ struct LbfgsOptions {
 void validate(const LbfgsOptions& o);
 
 /// L-BFGS with a backtracking Armijo line search (see the file comment); recommended for smooth, full-batch
-/// problems (docs/choosing-an-optimizer.md). Call step(closure, loss), not step().
+/// problems (docs/choosing-an-optimizer.md). Either call step(closure, loss) with the loss at the current
+/// point, or give it the closure once (set_closure) and call step() like any other optimizer.
 template <class T>
 class Lbfgs : public Optimizer<T> {
  public:
@@ -63,8 +65,15 @@ class Lbfgs : public Optimizer<T> {
   /// returns its loss. When the line search fails, the parameters stay where they were, the gradients
   /// are re-evaluated there, and line_search_failed() is true.
   T step(const Closure& closure, T loss);
-  /// L-BFGS needs a closure: throws std::logic_error.
+  /// The closure step() uses (the same contract as step(closure, loss)'s).
+  void set_closure(Closure closure) { closure_ = std::move(closure); }
+  /// One iteration with the closure given to set_closure: step(closure, loss), the loss and gradients at the
+  /// current point being re-evaluated only when the parameters or their gradients are not where the last
+  /// step left them (first step, reset_state, load_state, or a change by the caller such as zero_grad()).
+  /// Without a closure: std::logic_error.
   void step() override;
+  /// The loss at the point the last step left the parameters (NaN before the first step).
+  T loss() const { return loss_; }
   /// Whether the last step's line search found no decrease.
   bool line_search_failed() const { return failed_; }
   /// Evaluations of the closure so far.
@@ -80,6 +89,8 @@ class Lbfgs : public Optimizer<T> {
   void gather_values(Vec& x) const;
   void scatter_values(const Vec& x);
   void gather_grads(Vec& g) const;
+  bool at_known_point() const;                  // the parameters are where the last step left them
+  T step_from(const Closure& closure, T loss);  // step(closure, loss)'s iteration
   // The sums over all entries (and, with a reduce, over all processes) of f(begin, length) over the
   // parameters' segments; one reduce call for all of them.
   template <class... F>
@@ -98,6 +109,10 @@ class Lbfgs : public Optimizer<T> {
   std::vector<Matrix<T>> diag_parts_;
   bool failed_ = false;
   long evaluations_ = 0;
+  Closure closure_;
+  Vec at_, grad_at_;  // where the last step left the parameters, and their gradients there (loss_)
+  bool known_ = false;
+  T loss_ = std::numeric_limits<T>::quiet_NaN();
 };
 
 /// \cond
