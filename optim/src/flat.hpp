@@ -27,6 +27,31 @@ void scatter_values(const Vec& x, const std::vector<Parameter<T>*>& params) {
   }
 }
 
+// The parameters' gradients into g, each first checked by check(parameter, index) (Optimizer::check_grad).
+template <class T, class Vec, class Check>
+void gather_grads(const std::vector<Parameter<T>*>& params, Vec& g, Check check) {
+  Index k = 0;
+  std::size_t i = 0;
+  for (auto* p : params) {
+    check(*p, i++);
+    g.segment(k, p->grad.size()) = p->grad.reshaped();
+    k += p->grad.size();
+  }
+}
+
+// Whether the parameters' values are x, entry for entry (and, given g, their gradients g).
+template <class T, class Vec>
+bool at_point(const std::vector<Parameter<T>*>& params, const Vec& x, const Vec* g = nullptr) {
+  Index k = 0;
+  for (auto* p : params) {
+    const Index n = p->value.size();
+    if (p->value.reshaped() != x.segment(k, n)) return false;
+    if (g && (p->grad.size() != n || p->grad.reshaped() != g->segment(k, n))) return false;
+    k += n;
+  }
+  return true;
+}
+
 template <class T, class Vec>
 void gather(const std::vector<Matrix<T>>& parts, Vec& out) {
   Index k = 0;

@@ -53,13 +53,8 @@ void Lbfgs<T>::scatter_values(const Vec& x) {
 }
 template <class T>
 void Lbfgs<T>::gather_grads(Vec& g) const {
-  Index k = 0;
-  std::size_t i = 0;
-  for (auto* p : this->group_parameters(0)) {
-    this->check_grad(*p, 0, i++);
-    g.segment(k, p->grad.size()) = p->grad.reshaped();
-    k += p->grad.size();
-  }
+  detail::gather_grads(this->group_parameters(0), g,
+                       [this](const Parameter<T>& p, std::size_t i) { this->check_grad(p, 0, i); });
 }
 
 template <class T>
@@ -94,16 +89,8 @@ std::array<T, sizeof...(F)> Lbfgs<T>::totals(const F&... f) const {
 
 template <class T>
 bool Lbfgs<T>::at_known_point() const {
-  if (!known_) return false;
-  Index k = 0;
-  for (auto* p : this->group_parameters(0)) {
-    // The gradients too: a caller's zero_grad() between steps must not pass for a stationary point.
-    if (p->grad.size() != p->value.size() || p->value.reshaped() != at_.segment(k, p->value.size()) ||
-        p->grad.reshaped() != grad_at_.segment(k, p->grad.size()))
-      return false;
-    k += p->value.size();
-  }
-  return true;
+  // The gradients too: a caller's zero_grad() between steps must not pass for a stationary point.
+  return known_ && detail::at_point(this->group_parameters(0), at_, &grad_at_);
 }
 
 template <class T>

@@ -118,13 +118,8 @@ T TrustRegion<T>::evaluate(Vec& g, Vec& eg) {
     gather(tape_->gradient(), g);
   } else {
     f = closure_();
-    Index k = 0;
-    std::size_t i = 0;
-    for (auto* p : this->group_parameters(0)) {
-      this->check_grad(*p, 0, i++);
-      g.segment(k, p->grad.size()) = p->grad.reshaped();
-      k += p->grad.size();
-    }
+    detail::gather_grads(this->group_parameters(0), g,
+                         [this](const Parameter<T>& p, std::size_t i) { this->check_grad(p, 0, i); });
   }
   if (on_manifold_) {  // the Riemannian gradient: the Euclidean one projected
     eg = g;
@@ -182,13 +177,7 @@ void TrustRegion<T>::check_shapes(const char* who) const {
 
 template <class T>
 bool TrustRegion<T>::at_known_point() {
-  if (!known_) return false;
-  Index k = 0;
-  for (auto* p : this->group_parameters(0)) {
-    if (p->value.reshaped() != x_.segment(k, p->value.size())) return false;
-    k += p->value.size();
-  }
-  return true;
+  return known_ && detail::at_point(this->group_parameters(0), x_);
 }
 
 template <class T>
