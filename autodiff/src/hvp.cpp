@@ -39,7 +39,8 @@ void HvpTape<T>::init() {
     if (!params_[k]) throw std::invalid_argument("hvp: parameter " + std::to_string(k) + " is null");
   }
   snapshot_.resize(params_.size());
-  moved_.assign(params_.size(), 1);
+  moved_.resize(params_.size());
+  gathered_.resize(params_.size());
   grad_.resize(params_.size());
   hv_.resize(params_.size());
 }
@@ -56,10 +57,10 @@ bool HvpTape<T>::point_changed() {
 
 // Sets out[k] to the sum of the node buffers of parameter k (buf(i) for the nodes i of its slot that pass
 // `has`), zero when there is none: the first is copied, not added to a zeroed matrix.
+// `set` is scratch (one flag per parameter).
 template <class T, class Has, class Buf>
 void gather_by_slot(const std::vector<std::int32_t>& slot, const std::vector<Parameter<T>*>& params,
-                    std::vector<Matrix<T>>& out, Has has, Buf buf) {
-  thread_local std::vector<std::uint8_t> set;
+                    std::vector<Matrix<T>>& out, std::vector<std::uint8_t>& set, Has has, Buf buf) {
   set.assign(params.size(), 0);
   for (std::size_t i = 0; i < slot.size(); ++i) {
     if (slot[i] < 0 || !has(i)) continue;
@@ -92,8 +93,10 @@ void HvpTape<T>::at_point() {
   Tape<T>& t = *tape_;
   // Recording more nodes (a borrowed tape) may change the plan: the gradient is then recomputed under it.
   const bool same_recording = t.epoch_ == epoch_ && t.size() == size_ && t.gen_ == gen_;
-  if (!valid_) moved_.assign(params_.size(), 1);
-  if (valid_ && same_recording && !point_changed()) return;
+  // Always compared (moved_ is then exact), so that refreshing the moved snapshots below leaves every
+  // snapshot equal to its parameter, whatever else forced the recomputation.
+  const bool changed = point_changed();
+  if (valid_ && same_recording && !changed) return;
   valid_ = false;
   t.check(loss_var_, "hvp");
   const std::uint32_t root = t.index_of(loss_var_);
@@ -135,7 +138,7 @@ void HvpTape<T>::at_point() {
       for (const auto& e : t.plan_run_) order_.push_back(e.node);
     }
     gather_by_slot<T>(
-        slot_, params_, grad_, [](std::size_t) { return true; },
+        slot_, params_, grad_, gathered_, [](std::size_t) { return true; },
         [&](std::size_t i) -> const Matrix<T>& { return nodes[i]->grad; });
   }
   loss_ = t.value_of(root)(0, 0);
@@ -218,7 +221,7 @@ const std::vector<Matrix<T>>& HvpTape<T>::hvp(const std::vector<Matrix<T>>& v) {
     n->run.tangent_backward(ctx);
   }
   gather_by_slot<T>(
-      slot_, params_, hv_, [&](std::size_t i) { return (ready_[i] & 2U) != 0; },
+      slot_, params_, hv_, gathered_, [&](std::size_t i) { return (ready_[i] & 2U) != 0; },
       [&](std::size_t i) -> const Matrix<T>& { return tg_[i]; });
   return hv_;
 }

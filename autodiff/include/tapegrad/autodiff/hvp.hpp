@@ -76,6 +76,7 @@ class HvpTape {
   std::vector<std::int32_t> slot_;       // per node: the index in params_ of its parameter, or -1
   std::vector<std::uint8_t> ready_;      // per node: its tangent is set in this pass
   std::vector<std::uint8_t> moved_;      // per parameter: its value differs from its snapshot
+  std::vector<std::uint8_t> gathered_;   // per parameter: scratch of gather_by_slot
   std::vector<std::uint8_t> zeroed_;     // per node: a leaf's zero tangent is in tv_ (until re-recorded)
   T loss_ = T(0);
   std::uint64_t epoch_ = 0;  // the tape's epoch_, size and plan generation when grad_ was computed
