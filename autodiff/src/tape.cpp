@@ -196,6 +196,12 @@ Var<T> Tape<T>::record(const char* op, std::initializer_list<Var<T>> inputs, Ind
 template <class T>
 Var<T> Tape<T>::record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs, Index rows, Index cols,
                        T scalar, std::uint32_t attr) {
+  return record(def, inputs, rows, cols, scalar, attr, OpParams<T>{});
+}
+
+template <class T>
+Var<T> Tape<T>::record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs, Index rows, Index cols,
+                       T scalar, std::uint32_t attr, const OpParams<T>& params) {
   if (inputs.size() > 3) throw TapeError(std::string(def.name) + ": an op takes at most 3 inputs");
   if (!def.forward || !def.backward)
     throw TapeError(std::string(def.name) + ": an op needs a forward and a backward function");
@@ -203,7 +209,10 @@ Var<T> Tape<T>::record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs
   auto& n = push(def.name);
   bool same = matched_ + 1 == size_ && n.rec.forward == def.forward && n.rec.backward == def.backward &&
               n.kind == def.kind && n.rec.n_in == inputs.size() && n.rec.attr == attr &&
-              same_bits(n.rec.scalar, scalar) && n.rows == rows && n.cols == cols;
+              same_bits(n.rec.scalar, scalar) && n.rec.params.object == params.object && n.rows == rows &&
+              n.cols == cols;
+  for (std::size_t i = 0; i < params.values.size(); ++i)
+    same = same && same_bits(n.rec.params.values[i], params.values[i]);
   std::uint8_t k = 0;
   bool needs_grad = false;
   for (const auto& v : inputs) {
@@ -219,6 +228,7 @@ Var<T> Tape<T>::record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs
   n.rec.n_in = k;
   n.rec.attr = attr;
   n.rec.scalar = scalar;
+  n.rec.params = params;
   n.rec.cost = def.cost;
   n.rec.first_write = def.first_write;
   n.rec.tangent = def.tangent;

@@ -32,7 +32,7 @@ constexpr double kDelta = 0.1;  // preconditioner floor: 1/(s_j² + δ)
 // orthogonal to them. Used to initialise and to leave spurious stationary points, never to decompose.
 // With a partition, a holds this process's rows and every dot product is summed over processes.
 template <class T>
-void orthonormalize(Matrix<T>& a, const Partition<T>* part = nullptr) {
+void orthonormalize(Matrix<T>& a, const Partition* part = nullptr) {
   const Index global_rows = part ? part->global_rows : a.rows(), row0 = part ? part->row_begin : 0;
   auto dot = [&](Index i, Index j) {
     T d = a.col(i).dot(a.col(j));
@@ -59,7 +59,7 @@ void orthonormalize(Matrix<T>& a, const Partition<T>* part = nullptr) {
 }
 
 template <class T>
-SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition<T>* part) {
+SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition* part) {
   // With a partition, m and U are this process's rows [row0, row0 + rows) of global_rows; s and V are
   // the same on every process, and every sum over rows is completed by the partition's hooks.
   const Index rows = m.rows(), cols = m.cols();
@@ -69,7 +69,7 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
   // underflows, so any finite scale runs like M / c.
   const double a = max_abs(m, part);
   double nrm = (m / a).squaredNorm();
-  if (part) part->sum_d(&nrm, 1);
+  if (part) part->sum(&nrm, 1);
   nrm = nrm > 0 ? std::sqrt(nrm) : 1.0;
   const double c = a * nrm;
   if (!std::isfinite(c)) {
@@ -128,12 +128,12 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
   Tape<T> tape;
   // auto_loss, or for the top-k triplets of a larger M its expanded form (no m×n residual).
   const bool expanded = auto_loss_expands(global_rows, cols, k);
-  Var<T> loss = part ? part->loss(tape, u, s, v, mn, T(kMu)) : auto_recipe_loss(tape, u, s, v, mn, T(kMu));
+  Var<T> loss = auto_recipe_loss(tape, u, s, v, mn, T(kMu), part ? part->row_blocks<T>() : RowBlocks<T>{});
   // What is reported as the loss is auto_loss's value: the expanded form plus ½‖Mn‖²_F.
   double loss_offset = 0;
   if (expanded) {
     loss_offset = 0.5 * double(mn.squaredNorm());
-    if (part) part->sum_d(&loss_offset, 1);
+    if (part) part->sum(&loss_offset, 1);
   }
   auto reported = [loss_offset](T loss) { return double(loss) + loss_offset; };
   std::vector<Parameter<T>*> params = {&u, &s, &v};
@@ -150,7 +150,7 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
     for (auto* p : params)
       if (p->grad.size() > 0) g = std::max(g, p->grad.cwiseAbs().maxCoeff());
     double gd = double(g);
-    if (part) part->max_d(&gd, 1);
+    if (part) part->max(&gd, 1);
     return gd;
   };
 
@@ -169,7 +169,9 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
     lo.history_size = std::clamp(long(256e6 / (2.0 * sizeof(T) * n_entries)), 5L, 50L);
     lbfgs = std::make_unique<optim::Lbfgs<T>>(params, lo);
     // U's rows are split over the processes; s and V are whole on each, so counted on the root only.
-    if (part) lbfgs->set_reduce(part->sum, {T(1), T(part->root), T(part->root)});
+    if (part)
+      lbfgs->set_reduce([part](T* x, int count) { part->sum(x, count); },
+                        {T(1), T(part->root()), T(part->root())});
     lbfgs->set_preconditioner([&s](std::vector<Matrix<T>>& d) {
       // Column j of U and of V moves on the scale of 1/(s_j² + δ): the fit term's curvature there is s_j².
       for (Index j = 0; j < s.value.cols(); ++j) {
@@ -287,7 +289,7 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
   // The Rayleigh quotients u_jᵀ Mn v_j of unit columns: what the accuracy test bounds (recipes.hpp).
   Matrix<double> sv = meter.rho();
   Matrix<double> unorm2 = U.colwise().squaredNorm().transpose();  // over every process's rows
-  if (part) part->sum_d(unorm2.data(), k);
+  if (part) part->sum(unorm2.data(), k);
   for (Index j = 0; j < k; ++j) {
     U.col(j) /= std::sqrt(unorm2(j));
     V.col(j).normalize();
@@ -315,7 +317,7 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
   } else {
     Matrix<double> big(k, 1), first(k, 1);
     for (Index j = 0; j < k; ++j) big(j) = rows > 0 ? U.col(j).cwiseAbs().maxCoeff() : 0.0;
-    part->max_d(big.data(), k);
+    part->max(big.data(), k);
     for (Index j = 0; j < k; ++j) {  // −(global row) of this process's first entry of that size
       first(j) = -double(global_rows);
       for (Index i = 0; i < rows; ++i)
@@ -324,12 +326,12 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
           break;
         }
     }
-    part->max_d(first.data(), k);
+    part->max(first.data(), k);
     for (Index j = 0; j < k; ++j) {
       const Index i = Index(-first(j)) - row0;
       col_sign(j) = i >= 0 && i < rows && U(i, j) < 0 ? -1.0 : 0.0;
     }
-    part->sum_d(col_sign.data(), k);
+    part->sum(col_sign.data(), k);
     for (Index j = 0; j < k; ++j) col_sign(j) = col_sign(j) < 0 ? -1.0 : 1.0;
   }
   for (Index j = 0; j < k; ++j) {
@@ -342,7 +344,7 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
   return r;
 }
 
-template SvdResult run_auto<float>(const Matrix<double>&, const SvdOptions&, const Partition<float>*);
-template SvdResult run_auto<double>(const Matrix<double>&, const SvdOptions&, const Partition<double>*);
+template SvdResult run_auto<float>(const Matrix<double>&, const SvdOptions&, const Partition*);
+template SvdResult run_auto<double>(const Matrix<double>&, const SvdOptions&, const Partition*);
 
 }  // namespace tapegrad::svd::detail

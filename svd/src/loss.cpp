@@ -1,5 +1,7 @@
 #include "tapegrad/svd/loss.hpp"
 
+#include "tapegrad/svd/partition.hpp"
+
 namespace tapegrad::svd {
 
 namespace {
@@ -7,17 +9,17 @@ namespace {
 // The hooks of RowBlocks, the identity on one process.
 template <class T>
 Var<T> shared(const RowBlocks<T>& rows, Var<T> x) {
-  return rows.shared ? rows.shared(x) : x;
+  return rows.processes ? rows.processes->shared(x) : x;
 }
 template <class T>
 Var<T> across(const RowBlocks<T>& rows, Var<T> x) {
-  return rows.across ? rows.across(x) : x;
+  return rows.processes ? rows.processes->across(x) : x;
 }
 // The mean of x's entries over every process's rows.
 template <class T>
 Var<T> mean_over_rows(const RowBlocks<T>& rows, Var<T> x) {
-  if (!rows.across) return mean(x);
-  return rows.across(sum(x)) / T(double(rows.total_rows) * double(x.cols()));
+  if (!rows.processes) return mean(x);
+  return rows.processes->across(sum(x)) / T(double(rows.total_rows) * double(x.cols()));
 }
 
 }  // namespace

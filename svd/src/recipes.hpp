@@ -16,11 +16,11 @@ namespace tapegrad::svd::detail {
 /// Runs the seed recipe on m (validated by solve()); fills U, singular_values, V, loss history and status.
 /// With a partition, m holds this process's rows and so does the result's U.
 template <class T>
-SvdResult run_seed(const Matrix<double>& m, const SvdOptions& options, const Partition<T>* part = nullptr);
+SvdResult run_seed(const Matrix<double>& m, const SvdOptions& options, const Partition* part = nullptr);
 
 /// Runs the auto recipe on m (with a partition: this process's rows, see run_seed).
 template <class T>
-SvdResult run_auto(const Matrix<double>& m, const SvdOptions& options, const Partition<T>* part = nullptr);
+SvdResult run_auto(const Matrix<double>& m, const SvdOptions& options, const Partition* part = nullptr);
 
 /// The optimizer the options ask for, over `params`, with `defaults` filling what the options leave unset.
 template <class T>
@@ -53,7 +53,7 @@ struct Accuracy {
 template <class T>
 class AccuracyMeter {
  public:
-  AccuracyMeter(Index rows, Index cols, Index k, Index global_rows, const Partition<T>* part)
+  AccuracyMeter(Index rows, Index cols, Index k, Index global_rows, const Partition* part)
       : part_(part),
         full_(k == std::min(global_rows, cols)),
         zeros_(global_rows != cols),
@@ -75,7 +75,7 @@ class AccuracyMeter {
     Accuracy a;
     if (k == 0) return a;
     utu_.noalias() = u_.transpose().lazyProduct(u_);  // lazy: no blocking workspace, no allocation
-    if (part_) part_->sum_d(utu_.data(), utu_.size());
+    if (part_) part_->sum(utu_.data(), utu_.size());
     vtv_.noalias() = v_.transpose().lazyProduct(v_);
     double o = 0;
     for (Index j = 0; j < k; ++j)
@@ -91,13 +91,13 @@ class AccuracyMeter {
     }
     mv_.noalias() = m.lazyProduct(v_);
     for (Index j = 0; j < k; ++j) sums_(j) = u_.col(j).dot(mv_.col(j));
-    if (part_) part_->sum_d(sums_.data(), k);
+    if (part_) part_->sum(sums_.data(), k);
     rho_ = sums_.topRows(k);
     mtu_.noalias() = m.transpose().lazyProduct(u_);
     for (Index j = 0; j < k; ++j) sums_(j) = (mv_.col(j) - rho_(j) * u_.col(j)).squaredNorm();
     if (part_) {
-      part_->sum_d(sums_.data(), k);
-      part_->sum_d(mtu_.data(), mtu_.size());
+      part_->sum(sums_.data(), k);
+      part_->sum(mtu_.data(), mtu_.size());
     }
     double rho_max = 0;
     for (Index j = 0; j < k; ++j) {
@@ -128,17 +128,16 @@ class AccuracyMeter {
   const Matrix<double>& rho() const { return rho_; }
 
  private:
-  const Partition<T>* part_;
+  const Partition* part_;
   bool full_, zeros_;
   Matrix<double> u_, v_, mv_, mtu_, utu_, vtv_, sums_, rho_, r_;
 };
 
 /// max|m_ij| over every process's rows (1 for a zero matrix): the first scale of a matrix, exact, so that
 /// m / scale neither overflows nor underflows in its norm.
-template <class T>
-double max_abs(const Matrix<double>& m, const Partition<T>* part) {
+inline double max_abs(const Matrix<double>& m, const Partition* part) {
   double a = m.size() > 0 ? m.cwiseAbs().maxCoeff() : 0.0;
-  if (part) part->max_d(&a, 1);
+  if (part) part->max(&a, 1);
   return a > 0 ? a : 1.0;
 }
 

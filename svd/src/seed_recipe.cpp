@@ -53,7 +53,7 @@ std::unique_ptr<optim::Optimizer<T>> make_optimizer(OptimizerKind kind, const Sv
 }
 
 template <class T>
-SvdResult run_seed(const Matrix<double>& m, const SvdOptions& o, const Partition<T>* part) {
+SvdResult run_seed(const Matrix<double>& m, const SvdOptions& o, const Partition* part) {
   // With a partition, m and U are this process's rows [row0, row0 + rows) of global_rows.
   const Index rows = m.rows(), n = m.cols();
   const Index global_rows = part ? part->global_rows : rows, row0 = part ? part->row_begin : 0;
@@ -101,7 +101,7 @@ SvdResult run_seed(const Matrix<double>& m, const SvdOptions& o, const Partition
   // Record the graph once; every iteration replays it on the updated parameters.
   Tape<T> tape;
   const Matrix<T> mt = m.cast<T>();
-  Var<T> loss = part ? part->loss(tape, u, d, v, mt, T(0)) : seed_loss(tape, u, d, v, mt);
+  Var<T> loss = seed_loss(tape, u, d, v, mt, part ? part->row_blocks<T>() : RowBlocks<T>{});
   double first = double(loss.value()(0, 0)), best = first;
   r.status = Status::Completed;
   long it = 0;
@@ -187,8 +187,8 @@ SvdResult run_seed(const Matrix<double>& m, const SvdOptions& o, const Partition
   return r;
 }
 
-template SvdResult run_seed<float>(const Matrix<double>&, const SvdOptions&, const Partition<float>*);
-template SvdResult run_seed<double>(const Matrix<double>&, const SvdOptions&, const Partition<double>*);
+template SvdResult run_seed<float>(const Matrix<double>&, const SvdOptions&, const Partition*);
+template SvdResult run_seed<double>(const Matrix<double>&, const SvdOptions&, const Partition*);
 template std::unique_ptr<optim::Optimizer<float>> make_optimizer<float>(OptimizerKind, const SvdOptions&,
                                                                         std::vector<Parameter<float>*>,
                                                                         double, double, double);

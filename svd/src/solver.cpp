@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <stdexcept>
 #include <string>
 
 #include "recipes.hpp"
@@ -120,15 +121,21 @@ void validate_options(Index rows, Index cols, const SvdOptions& o) {
   check_options(o, rows, cols);
 }
 
+RowBlock row_block(Index rows, int rank, int size) {
+  if (size < 1 || rank < 0 || rank >= size || rows < 0)
+    throw std::invalid_argument("tapegrad::svd::row_block: bad rank " + std::to_string(rank) + " of " +
+                                std::to_string(size));
+  const Index base = rows / size, extra = rows % size;
+  return {rank * base + std::min<Index>(rank, extra), base + (rank < extra ? 1 : 0)};
+}
+
 template <class T>
-SvdResult solve_partitioned(const Matrix<double>& m, const SvdOptions& options, const Partition<T>& part) {
+SvdResult solve_partitioned(const Matrix<double>& m, const SvdOptions& options, const Partition& part) {
   return options.recipe == Recipe::Seed ? detail::run_seed<T>(m, options, &part)
                                         : detail::run_auto<T>(m, options, &part);
 }
-template SvdResult solve_partitioned<float>(const Matrix<double>&, const SvdOptions&,
-                                            const Partition<float>&);
-template SvdResult solve_partitioned<double>(const Matrix<double>&, const SvdOptions&,
-                                             const Partition<double>&);
+template SvdResult solve_partitioned<float>(const Matrix<double>&, const SvdOptions&, const Partition&);
+template SvdResult solve_partitioned<double>(const Matrix<double>&, const SvdOptions&, const Partition&);
 
 namespace {
 
@@ -141,7 +148,7 @@ void validate(const Matrix<double>& m, const SvdOptions& o) {
 // Both on M / max|m_ij| (and S likewise), so that no norm over- or underflows at any finite scale.
 void measure(const Matrix<double>& m, SvdResult& r) {
   const Index k = r.U.cols();
-  const double a = detail::max_abs<double>(m, nullptr);
+  const double a = detail::max_abs(m, nullptr);
   // Over blocks of rows: no m×n temporary (a top-k run's memory stays O((m + n)·k) beyond M).
   const Matrix<double> us = r.U * (r.singular_values / a).asDiagonal();
   constexpr Index kBlock = 256;

@@ -22,6 +22,7 @@
 #include "processes.hpp"
 #include "tapegrad/io/errors.hpp"
 #include "tapegrad/io/files.hpp"
+#include "tapegrad/svd/partition.hpp"
 #include "tapegrad/svd/solver.hpp"
 
 #if defined(TAPEGRAD_HAVE_MPI)
@@ -84,7 +85,7 @@ std::optional<int> prepare(int argc, char** argv, const Processes& procs, Job& j
   } else {
 #if defined(TAPEGRAD_HAVE_MPI)
     job.shape = io::read_matrix_shape(c.matrix);
-    const mpi::RowBlock block = mpi::row_block(job.shape.rows, procs.rank(), procs.size());
+    const RowBlock block = row_block(job.shape.rows, procs.rank(), procs.size());
     job.rows = io::read_matrix_rows(c.matrix, block.begin, block.count);
     job.row_begin = block.begin;
 #endif
@@ -135,7 +136,8 @@ SvdResult solve_job(Job& job, const Processes& procs) {
     }
   } clear{progress_shown, job.options};
 #if defined(TAPEGRAD_HAVE_MPI)
-  if (procs.several()) return solve_distributed(job.rows, job.row_begin, job.shape.rows, job.options);
+  if (procs.several())
+    return solve_distributed(procs.context(), job.rows, job.row_begin, job.shape.rows, job.options);
 #endif
   return solve(job.rows, job.options);
 }

@@ -36,7 +36,7 @@ int Processes::settle(const std::optional<Failure>& mine) const {
 #if defined(TAPEGRAD_HAVE_MPI)
   if (several()) {
     double vote = failure_vote(rank_, size_, mine);
-    mpi::max(&vote, 1);
+    context_->max(&vote, 1);
     v = read_votes(vote, rank_, size_);
   }
 #endif
@@ -49,7 +49,7 @@ int Processes::fail_alone(const Failure& f) const {
 #if defined(TAPEGRAD_HAVE_MPI)
   if (several()) {
     std::fflush(stderr);
-    mpi::abort(f.code);
+    context_->abort(f.code);
   }
 #endif
   return f.code;
@@ -57,7 +57,7 @@ int Processes::fail_alone(const Failure& f) const {
 
 Matrix<double> Processes::gather_rows(const Matrix<double>& local) const {
 #if defined(TAPEGRAD_HAVE_MPI)
-  if (several()) return mpi::gather_rows(local);
+  if (several()) return context_->gather_rows(local);
 #endif
   return local;
 }

@@ -50,6 +50,11 @@ class Processes {
   /// U's rows from every process, in order, on process 0 (collective).
   Matrix<double> gather_rows(const Matrix<double>& local) const;
 
+#if defined(TAPEGRAD_HAVE_MPI)
+  /// The MPI context of a run of several processes (only when several()).
+  const mpi::Context& context() const { return *context_; }
+#endif
+
  private:
 #if defined(TAPEGRAD_HAVE_MPI)
   std::optional<mpi::Context> context_;

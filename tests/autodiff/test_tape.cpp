@@ -1,5 +1,6 @@
 // The tape's contract: one reverse sweep, accumulation, clearing, replay, handle checks, anomaly mode.
 #include <catch2/catch.hpp>
+#include <stdexcept>
 
 #include "tapegrad/autodiff.hpp"
 
@@ -317,4 +318,70 @@ TEST_CASE("an identity constant re-recorded in place is not rewritten, and is re
   auto i = rerecord(4);
   t.set_constant(i, M::Constant(4, 4, 9.0));
   CHECK(rerecord(4).value() == M::Identity(4, 4));
+}
+
+namespace {
+// y = p0 x + p1 · object.factor, with p0 x saved in the node's state by the forward and read by the backward
+// (dx += p0 dy, checked against the saved value).
+struct Factor {
+  double factor = 0;
+};
+constexpr OpDef<double> kAffine{
+    "affine_with_state", OpKind::custom,
+    [](OpContext<double>& c) {
+      c.state() = c.in(0) * c.param(0);
+      c.out() = c.state().array() + c.param(1) * c.object<Factor>().factor;
+    },
+    [](OpContext<double>& c) {
+      if (!c.needs_grad(0)) return;
+      // The state is what this node's forward saved: p0 x.
+      if (c.state().rows() != c.in(0).rows() || !c.state().isApprox(c.in(0) * c.param(0)))
+        throw std::logic_error("the saved state was lost");
+      c.grad_in(0) += c.grad_out() * c.param(0);
+    }};
+}  // namespace
+
+TEST_CASE("an op's parameters, object and state live in its node", "[tape]") {
+  Factor f{10};
+  Parameter<double> x(M::Constant(2, 3, 1.0));
+  Tape<double> t;
+  auto record = [&](double p0, double p1, const Factor& obj) {
+    t.clear();
+    OpParams<double> p;
+    p.values = {p0, p1, 0, 0};
+    p.object = &obj;
+    return t.record(kAffine, {t.parameter(x)}, 2, 3, 0.0, 0, p);
+  };
+  auto y = record(2, 3, f);
+  auto loss = sum(y);
+  CHECK(y.value()(1, 2) == 2 * 1 + 3 * 10);
+  t.backward(loss);
+  CHECK(x.grad.isApprox(M::Constant(2, 3, 2.0)));
+
+  // The object is read on every run; the state is recomputed with the new values.
+  f.factor = 20;
+  x.value.setConstant(2);
+  t.forward();
+  CHECK(y.value()(0, 0) == 2 * 2 + 3 * 20);
+  x.zero_grad();
+  t.backward(loss);
+  CHECK(x.grad.isApprox(M::Constant(2, 3, 2.0)));
+  // Re-recorded with other parameters (and another object), the node computes with those.
+  Factor g{-1};
+  auto y2 = record(0.5, 4, g);
+  CHECK(y2.value()(0, 1) == 0.5 * 2 + 4 * -1);
+
+  // Two nodes of one op keep their own parameters and state.
+  t.clear();
+  OpParams<double> a, b;
+  a.values = {1, 0, 0, 0};
+  b.values = {3, 1, 0, 0};
+  a.object = b.object = &f;
+  auto X = t.parameter(x);
+  auto ya = t.record(kAffine, {X}, 2, 3, 0.0, 0, a), yb = t.record(kAffine, {X}, 2, 3, 0.0, 0, b);
+  x.zero_grad();
+  t.backward(sum(ya) + sum(yb));
+  CHECK(ya.value()(0, 0) == 2);
+  CHECK(yb.value()(0, 0) == 6 + 20);
+  CHECK(x.grad.isApprox(M::Constant(2, 3, 4.0)));
 }

@@ -13,6 +13,7 @@
 
 #include "tapegrad/mpi/collective.hpp"
 #include "tapegrad/mpi/svd.hpp"
+#include "tapegrad/svd/partition.hpp"
 
 using namespace tapegrad;
 
@@ -21,7 +22,7 @@ int main(int argc, char** argv) {
   const Index m = argc > 1 ? std::atol(argv[1]) : 20000, n = argc > 2 ? std::atol(argv[2]) : 100;
   const Index k = argc > 3 ? std::atol(argv[3]) : 10;
   const long iters = argc > 4 ? std::atol(argv[4]) : 40;
-  const auto blk = mpi::row_block(m, ctx.rank(), ctx.size());
+  const auto blk = svd::row_block(m, ctx.rank(), ctx.size());
   Matrix<double> local(blk.count, n);
   for (Index i = 0; i < blk.count; ++i) {  // row i's entries depend only on its global index
     std::mt19937_64 rng(std::uint64_t(blk.begin + i));
@@ -33,13 +34,13 @@ int main(int argc, char** argv) {
   o.iterations = iters;
   o.tolerance = 1e-300;
   o.record_loss = false;
-  mpi::barrier();
-  mpi::reset_traffic();
+  ctx.barrier();
+  ctx.reset_traffic();
   const auto t0 = std::chrono::steady_clock::now();
-  const auto r = svd::solve_distributed(local, blk.begin, m, o);
-  mpi::barrier();
+  const auto r = svd::solve_distributed(ctx, local, blk.begin, m, o);
+  ctx.barrier();
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const auto tr = mpi::traffic();
+  const auto tr = ctx.traffic();
   if (ctx.rank() == 0)
     std::printf(
         "P=%d m=%ld n=%ld k=%ld: %ld iterations, %.3f ms/iteration, %.1f collective calls and %.0f "

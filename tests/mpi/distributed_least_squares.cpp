@@ -10,6 +10,7 @@
 #include "tapegrad/autodiff.hpp"
 #include "tapegrad/mpi/collective.hpp"
 #include "tapegrad/optim.hpp"
+#include "tapegrad/svd/partition.hpp"
 
 using namespace tapegrad;
 
@@ -33,17 +34,17 @@ Data make_data(Index m, Index d) {
 }
 
 // Adam on mean((X w + b − y)²) for `steps` steps; with distributed, over this process's rows.
-void train(const Data& all, Index row0, Index rows, bool distributed, Parameter<double>& w,
-           Parameter<double>& b, int steps) {
+void train(const mpi::Context& ctx, const Data& all, Index row0, Index rows, bool distributed,
+           Parameter<double>& w, Parameter<double>& b, int steps) {
   const Index m = all.X.rows();
   optim::Adam<double> opt({&w, &b}, {.lr = 0.05});
   Tape<double> tape;
   auto X = tape.constant(all.X.middleRows(row0, rows)), y = tape.constant(all.y.middleRows(row0, rows));
   Var<double> loss;
   if (distributed) {
-    auto local =
-        sum_squares(matmul(X, mpi::replicated(tape.parameter(w))) + mpi::replicated(tape.parameter(b)) - y);
-    loss = mpi::allreduce_sum(local) / double(m);
+    auto local = sum_squares(matmul(X, mpi::replicated(ctx, tape.parameter(w))) +
+                             mpi::replicated(ctx, tape.parameter(b)) - y);
+    loss = mpi::allreduce_sum(ctx, local) / double(m);
   } else {
     loss = sum_squares(matmul(X, tape.parameter(w)) + tape.parameter(b) - y) / double(m);
   }
@@ -59,18 +60,19 @@ void train(const Data& all, Index row0, Index rows, bool distributed, Parameter<
 
 int main(int argc, char** argv) {
   mpi::Context ctx(&argc, &argv);
+  mpitest::start(ctx);
   const Index m = 1001, d = 8;  // 1001 rows: uneven blocks for 2, 3, 4 processes
   const int steps = 400;
   const Data data = make_data(m, d);
 
   Parameter<double> w1(Matrix<double>::Zero(d, 1)), b1(Matrix<double>::Zero(1, 1));
-  train(data, 0, m, false, w1, b1, steps);  // one process, all rows (every process computes it)
+  train(ctx, data, 0, m, false, w1, b1, steps);  // one process, all rows (every process computes it)
 
-  const auto blk = mpi::row_block(m, ctx.rank(), ctx.size());
+  const auto blk = svd::row_block(m, ctx.rank(), ctx.size());
   Parameter<double> w(Matrix<double>::Zero(d, 1)), b(Matrix<double>::Zero(1, 1));
-  mpi::reset_traffic();
-  train(data, blk.begin, blk.count, true, w, b, steps);
-  const auto traffic = mpi::traffic();
+  ctx.reset_traffic();
+  train(ctx, data, blk.begin, blk.count, true, w, b, steps);
+  const auto traffic = ctx.traffic();
 
   double e = 0;
   MPI_CHECK(mpitest::close(w.value, w1.value, 1e-12, &e));
@@ -83,5 +85,5 @@ int main(int argc, char** argv) {
         "%.1f allreduce calls, %.0f bytes per step\n",
         long(blk.begin), long(blk.begin + blk.count), long(m), e, double(traffic.calls) / steps,
         double(traffic.bytes) / steps);
-  return mpitest::finish("distributed_least_squares");
+  return mpitest::finish(ctx, "distributed_least_squares");
 }

@@ -11,6 +11,7 @@
 #include "tapegrad/autodiff.hpp"
 #include "tapegrad/mpi/collective.hpp"
 #include "tapegrad/optim.hpp"
+#include "tapegrad/svd/partition.hpp"
 
 using namespace tapegrad;
 
@@ -39,8 +40,8 @@ Data make_data(Index m, Index d) {
 constexpr double kLam = 1e-2;
 
 // TrustRegion on mean(softplus(X w) - y X w) + lam/2 |w|²; with distributed, over this process's rows.
-optim::TrustRegionStatus train(const Data& all, Index row0, Index rows, bool distributed,
-                               Parameter<double>& w, long& iterations) {
+optim::TrustRegionStatus train(const mpi::Context& ctx, const Data& all, Index row0, Index rows,
+                               bool distributed, Parameter<double>& w, long& iterations) {
   const Index m = all.X.rows();
   const Matrix<double> X = all.X.middleRows(row0, rows), y = all.y.middleRows(row0, rows);
   HvpTape<double> h(
@@ -51,9 +52,9 @@ optim::TrustRegionStatus train(const Data& all, Index row0, Index rows, bool dis
           return binary_cross_entropy_with_logits(matmul(t.constant(X), W), t.constant(y)) + reg;
         // This process's sum over its rows (the op's mean times the row count), summed over processes.
         auto local =
-            binary_cross_entropy_with_logits(matmul(t.constant(X), mpi::replicated(W)), t.constant(y)) *
+            binary_cross_entropy_with_logits(matmul(t.constant(X), mpi::replicated(ctx, W)), t.constant(y)) *
             double(rows);
-        return mpi::allreduce_sum(local) / double(m) + reg;
+        return mpi::allreduce_sum(ctx, local) / double(m) + reg;
       },
       {&w});
   optim::TrustRegion<double> opt(h, {.gtol = 1e-10});
@@ -66,17 +67,19 @@ optim::TrustRegionStatus train(const Data& all, Index row0, Index rows, bool dis
 
 int main(int argc, char** argv) {
   mpi::Context ctx(&argc, &argv);
+  mpitest::start(ctx);
   const Index m = 1001, d = 8;  // 1001 rows: uneven blocks
   const Data data = make_data(m, d);
 
   Parameter<double> w1(Matrix<double>::Zero(d, 1));
   long it1 = 0;
-  const auto s1 = train(data, 0, m, false, w1, it1);  // one process, all rows (every process computes it)
+  const auto s1 =
+      train(ctx, data, 0, m, false, w1, it1);  // one process, all rows (every process computes it)
 
-  const auto blk = mpi::row_block(m, ctx.rank(), ctx.size());
+  const auto blk = svd::row_block(m, ctx.rank(), ctx.size());
   Parameter<double> w(Matrix<double>::Zero(d, 1));
   long it = 0;
-  const auto s = train(data, blk.begin, blk.count, true, w, it);
+  const auto s = train(ctx, data, blk.begin, blk.count, true, w, it);
 
   double e = 0;
   MPI_CHECK(s1 == optim::TrustRegionStatus::converged);
@@ -87,5 +90,5 @@ int main(int argc, char** argv) {
     std::printf(
         "rows %ld..%ld of %ld on rank 0; %ld Newton iterations; w differs from one process's by %.2e\n",
         long(blk.begin), long(blk.begin + blk.count), long(m), it, e);
-  return mpitest::finish("distributed_newton");
+  return mpitest::finish(ctx, "distributed_newton");
 }

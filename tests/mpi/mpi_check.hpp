@@ -17,11 +17,19 @@ inline int& failures() {
   return n;
 }
 
+/// This process's rank, for the messages (start() sets it).
+inline int& rank() {
+  static int r = 0;
+  return r;
+}
+
+/// Makes the messages name this process's rank; call it once the Context exists.
+inline void start(const tapegrad::mpi::Context& ctx) { rank() = ctx.rank(); }
+
 inline void check(bool ok, const std::string& what, const char* file, int line) {
   if (ok) return;
   ++failures();
-  std::fprintf(stderr, "[rank %d] %s:%d: FAILED: %s\n", tapegrad::mpi::Context::current().rank(), file, line,
-               what.c_str());
+  std::fprintf(stderr, "[rank %d] %s:%d: FAILED: %s\n", rank(), file, line, what.c_str());
 }
 
 /// max |a − b| / max(1, max |b|) <= tol, with the shapes equal.
@@ -36,10 +44,9 @@ bool close(const A& a, const B& b, double tol, double* err = nullptr) {
 }
 
 /// Combines the failures of all processes; returns the exit code.
-inline int finish(const char* name) {
+inline int finish(const tapegrad::mpi::Context& ctx, const char* name) {
   double f = failures();
-  tapegrad::mpi::sum(&f, 1);
-  const auto& ctx = tapegrad::mpi::Context::current();
+  ctx.sum(&f, 1);
   if (ctx.rank() == 0)
     std::printf("%s: %s on %d process(es)%s\n", name, f == 0 ? "all checks passed" : "FAILED", ctx.size(),
                 f == 0 ? "" : (" (" + std::to_string(int(f)) + " failed checks)").c_str());

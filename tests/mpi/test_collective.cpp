@@ -6,6 +6,7 @@
 #include "mpi_check.hpp"
 #include "tapegrad/autodiff.hpp"
 #include "tapegrad/mpi/collective.hpp"
+#include "tapegrad/svd/partition.hpp"
 
 using namespace tapegrad;
 using tapegrad::mpi::allreduce_sum;
@@ -24,7 +25,7 @@ Matrix<double> data(Index r, Index c, unsigned seed) {
 }
 
 // Least squares with a shared weight and bias: mean over all rows of (X w + b − y)², plus a penalty on w
-// that every process computes identically (so it uses w directly, not replicated(w)).
+// that every process computes identically (so it uses w directly, not replicated(ctx, w)).
 void least_squares(const mpi::Context& ctx) {
   const Index m = 11, d = 3;
   const Matrix<double> X = data(m, d, 1), y = data(m, 1, 2);
@@ -42,12 +43,12 @@ void least_squares(const mpi::Context& ctx) {
   b.zero_grad();
 
   // This process's rows.
-  const auto blk = mpi::row_block(m, ctx.rank(), ctx.size());
+  const auto blk = svd::row_block(m, ctx.rank(), ctx.size());
   Tape<double> t;
   auto local =
-      sum_squares(matmul(t.constant(X.middleRows(blk.begin, blk.count)), replicated(t.parameter(w))) +
-                  replicated(t.parameter(b)) - t.constant(y.middleRows(blk.begin, blk.count)));
-  auto loss = allreduce_sum(local) / double(m) + sum_squares(t.parameter(w)) * 0.01;
+      sum_squares(matmul(t.constant(X.middleRows(blk.begin, blk.count)), replicated(ctx, t.parameter(w))) +
+                  replicated(ctx, t.parameter(b)) - t.constant(y.middleRows(blk.begin, blk.count)));
+  auto loss = allreduce_sum(ctx, local) / double(m) + sum_squares(t.parameter(w)) * 0.01;
   t.backward(loss);
   double err = 0;
   MPI_CHECK(std::abs(loss.value()(0, 0) - loss1) <= 1e-14 * std::abs(loss1));
@@ -70,8 +71,8 @@ void least_squares(const mpi::Context& ctx) {
   MPI_CHECK(mpitest::close(gb_dist, b.grad, 1e-14));
 }
 
-// The SVD's pattern: U split by rows (local), s and V shared. UᵀU = allreduce_sum(gram(U_p)); the fit's
-// per-process part uses replicated(s), replicated(V); the VᵀV penalty uses V directly.
+// The SVD's pattern: U split by rows (local), s and V shared. UᵀU = allreduce_sum(ctx, gram(U_p)); the fit's
+// per-process part uses replicated(ctx, s), replicated(ctx, V); the VᵀV penalty uses V directly.
 template <class T>
 void svd_loss(const mpi::Context& ctx, double tol) {
   const Index m = 7, n = 4, k = 3;
@@ -94,14 +95,15 @@ void svd_loss(const mpi::Context& ctx, double tol) {
   v.zero_grad();
   const double loss1 = double(t1.value_of(std::uint32_t(t1.size() - 1))(0, 0));
 
-  const auto blk = mpi::row_block(m, ctx.rank(), ctx.size());
+  const auto blk = svd::row_block(m, ctx.rank(), ctx.size());
   Parameter<T> u(U0.middleRows(blk.begin, blk.count));
   Tape<T> t;
   auto U = t.parameter(u), S = t.parameter(s), V = t.parameter(v);
-  auto fit = allreduce_sum(sum_squares(matmul(scale_columns(U, replicated(S)), transpose(replicated(V))) -
-                                       t.constant(M.middleRows(blk.begin, blk.count))) *
-                           T(0.5));
-  auto G = allreduce_sum(gram(U));
+  auto fit = allreduce_sum(
+      ctx, sum_squares(matmul(scale_columns(U, replicated(ctx, S)), transpose(replicated(ctx, V))) -
+                       t.constant(M.middleRows(blk.begin, blk.count))) *
+               T(0.5));
+  auto G = allreduce_sum(ctx, gram(U));
   auto loss = fit + (sum_squares(G - t.constant(I)) + sum_squares(gram(V) - t.constant(I))) * T(0.025);
   t.backward(loss);
   MPI_CHECK(std::abs(double(loss.value()(0, 0)) - loss1) <= tol * std::abs(loss1));
@@ -110,8 +112,8 @@ void svd_loss(const mpi::Context& ctx, double tol) {
   MPI_CHECK(mpitest::close(v.grad, gv, tol));
   // Shared gradients are the same on every process, to the bit (they come out of one allreduce).
   Matrix<double> spread = v.grad.template cast<double>(), neg = -spread;
-  mpi::max(spread.data(), spread.size());
-  mpi::max(neg.data(), neg.size());
+  ctx.max(spread.data(), spread.size());
+  ctx.max(neg.data(), neg.size());
   MPI_CHECK((spread + neg).cwiseAbs().maxCoeff() == 0);
 }
 
@@ -129,15 +131,15 @@ void svd_hvp(const mpi::Context& ctx) {
         return fit + sum_squares(gram(U) - t.constant(I)) * 0.1 + sum(tanh(gram(V)));
       },
       std::vector<Parameter<double>*>{&u_all, &s, &v}, {du, ds, dv});
-  const auto blk = mpi::row_block(m, ctx.rank(), ctx.size());
+  const auto blk = svd::row_block(m, ctx.rank(), ctx.size());
   Parameter<double> u(U0.middleRows(blk.begin, blk.count));
   auto dist = hvp(
       [&](Tape<double>& t) {
         auto U = t.parameter(u), S = t.parameter(s), V = t.parameter(v);
-        auto local = sum_squares(matmul(matmul(U, diag(replicated(S))), transpose(replicated(V))) -
+        auto local = sum_squares(matmul(matmul(U, diag(replicated(ctx, S))), transpose(replicated(ctx, V))) -
                                  t.constant(M.middleRows(blk.begin, blk.count)));
-        auto fit = allreduce_sum(local) / double(m * n);
-        return fit + sum_squares(allreduce_sum(gram(U)) - t.constant(I)) * 0.1 + sum(tanh(gram(V)));
+        auto fit = allreduce_sum(ctx, local) / double(m * n);
+        return fit + sum_squares(allreduce_sum(ctx, gram(U)) - t.constant(I)) * 0.1 + sum(tanh(gram(V)));
       },
       std::vector<Parameter<double>*>{&u, &s, &v},
       {Matrix<double>(du.middleRows(blk.begin, blk.count)), ds, dv});
@@ -158,32 +160,24 @@ void empty_block(const mpi::Context& ctx) {
   t1.backward(full);
   const Matrix<double> gw = w.grad;
   w.zero_grad();
-  const auto blk = mpi::row_block(m, ctx.rank(), ctx.size());
+  const auto blk = svd::row_block(m, ctx.rank(), ctx.size());
   Tape<double> t;
-  auto loss = allreduce_sum(
-      sum_squares(matmul(t.constant(X.middleRows(blk.begin, blk.count)), replicated(t.parameter(w)))));
+  auto loss = allreduce_sum(ctx, sum_squares(matmul(t.constant(X.middleRows(blk.begin, blk.count)),
+                                                    replicated(ctx, t.parameter(w)))));
   t.backward(loss);
   MPI_CHECK(std::abs(loss.value()(0, 0) - full.value()(0, 0)) <= 1e-14 * full.value()(0, 0));
   MPI_CHECK(mpitest::close(w.grad, gw, 1e-14));
-}
-
-void row_blocks() {
-  // Uneven: 7 rows over 3 processes are 3, 2, 2; blocks tile the rows.
-  MPI_CHECK(mpi::row_block(7, 0, 3).begin == 0 && mpi::row_block(7, 0, 3).count == 3);
-  MPI_CHECK(mpi::row_block(7, 1, 3).begin == 3 && mpi::row_block(7, 1, 3).count == 2);
-  MPI_CHECK(mpi::row_block(7, 2, 3).begin == 5 && mpi::row_block(7, 2, 3).count == 2);
-  MPI_CHECK(mpi::row_block(2, 2, 3).count == 0);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   mpi::Context ctx(&argc, &argv);
-  row_blocks();
+  mpitest::start(ctx);
   least_squares(ctx);
   svd_loss<double>(ctx, 1e-14);
   svd_loss<float>(ctx, 1e-5);
   svd_hvp(ctx);
   if (ctx.size() >= 3) empty_block(ctx);
-  return mpitest::finish("test_collective");
+  return mpitest::finish(ctx, "test_collective");
 }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "seed_options.hpp"
+#include "tapegrad/svd/partition.hpp"
 #include "tapegrad/svd/solver.hpp"
 #include "test_data.hpp"
 
@@ -198,4 +199,26 @@ TEST_CASE("options: one set of rules, each error naming its field", "[svd]") {
           o.iterations = 5;
           o.rank = 3;
         }) == "accepted");
+}
+
+TEST_CASE("row_block: contiguous blocks that tile the rows, the first ones one row longer",
+          "[svd][partition]") {
+  using tapegrad::svd::row_block;
+  // 7 rows over 3 processes are 3, 2, 2.
+  CHECK((row_block(7, 0, 3).begin == 0 && row_block(7, 0, 3).count == 3));
+  CHECK((row_block(7, 1, 3).begin == 3 && row_block(7, 1, 3).count == 2));
+  CHECK((row_block(7, 2, 3).begin == 5 && row_block(7, 2, 3).count == 2));
+  CHECK(row_block(2, 2, 3).count == 0);
+  for (int size = 1; size <= 5; ++size) {
+    tapegrad::Index next = 0;
+    for (int rank = 0; rank < size; ++rank) {
+      const auto b = row_block(11, rank, size);
+      CHECK(b.begin == next);
+      next += b.count;
+    }
+    CHECK(next == 11);
+  }
+  CHECK_THROWS_AS(row_block(7, 3, 3), std::invalid_argument);
+  CHECK_THROWS_AS(row_block(7, -1, 3), std::invalid_argument);
+  CHECK_THROWS_AS(row_block(7, 0, 0), std::invalid_argument);
 }

@@ -19,7 +19,6 @@ using detail::kChunk;
 using detail::kEachColumn;
 using detail::kEachRow;
 using detail::rows_logsumexp;
-using detail::scratch;
 
 namespace {
 
@@ -64,12 +63,12 @@ namespace detail {
 //   L̇ = Ẋ - σ,   l̇ = -Σ (Ẏ ∘ L + Y ∘ L̇) / N;
 //   the backward dX += (S r - Y) g / N, dY -= L g / N (r_i = Σ_j Y_ij) has the tangent
 //   dẊ += ((Ṡ r + S ṙ - Ẏ) g + (S r - Y) ġ) / N,   dẎ -= (L̇ g + L ġ) / N,   Ṡ = S ∘ L̇.
-// rows: m (row maxima), ls, σ, r, ṙ in scratch.
+// rows: m (row maxima), ls, σ, r, ṙ in the node's work space.
 template <class T>
 T* cross_entropy_rows(OpContext<T>& c) {
   const auto &x = c.in(0), &y = c.in(1), &tx = c.tangent_in(0), &ty = c.tangent_in(1);
   const Index r = x.rows();
-  T* m = scratch<T>(5 * r);
+  T* m = c.work(5 * r);
   rows_logsumexp(x, m, m + r);
   T *sigma = m + 2 * r, *rs = m + 3 * r, *drs = m + 4 * r;
   for (Index i = 0; i < r; ++i) sigma[i] = rs[i] = drs[i] = T(0);
@@ -118,7 +117,7 @@ const OpDef<T>& softmax_cross_entropy_op() {
                                OpKind::custom,
                                [](OpContext<T>& c) {
                                  const auto &x = c.in(0), &y = c.in(1);
-                                 T* m = scratch<T>(2 * x.rows());
+                                 T* m = c.work(2 * x.rows());
                                  T* ls = m + x.rows();
                                  rows_logsumexp(x, m, ls);
                                  T total = T(0);
@@ -130,7 +129,7 @@ const OpDef<T>& softmax_cross_entropy_op() {
                                [](OpContext<T>& c) {
                                  const auto &x = c.in(0), &y = c.in(1);
                                  const Index r = x.rows();
-                                 T* m = scratch<T>(3 * r);
+                                 T* m = c.work(3 * r);
                                  T* ls = m + r;
                                  rows_logsumexp(x, m, ls);
                                  const T k = c.grad_out()(0, 0) / c.scalar();
@@ -186,7 +185,7 @@ Var<T> cross_entropy(Var<T> logits, const std::vector<Index>& labels) {
   static constexpr OpDef<T> op{"cross_entropy", OpKind::custom,
                                [](OpContext<T>& c) {
                                  const auto &x = c.in(0), &y = c.in(1);
-                                 T* m = scratch<T>(2 * x.rows());
+                                 T* m = c.work(2 * x.rows());
                                  T* ls = m + x.rows();
                                  rows_logsumexp(x, m, ls);
                                  T total = T(0);
@@ -198,7 +197,7 @@ Var<T> cross_entropy(Var<T> logits, const std::vector<Index>& labels) {
                                  if (!c.needs_grad(0)) return;
                                  const auto &x = c.in(0), &y = c.in(1);
                                  const Index r = x.rows();
-                                 T* m = scratch<T>(2 * r);
+                                 T* m = c.work(2 * r);
                                  T* w = m + r;  // exp(-ls_i) dl / N: softmax_ij dl / N = exp(x_ij - m_i) w_i
                                  rows_logsumexp(x, m, w);
                                  const T k = c.grad_out()(0, 0) / T(r);
@@ -215,7 +214,7 @@ Var<T> cross_entropy(Var<T> logits, const std::vector<Index>& labels) {
                                [](OpContext<T>& c) {
                                  const auto &x = c.in(0), &y = c.in(1), &tx = c.tangent_in(0);
                                  const Index r = x.rows();
-                                 T* m = scratch<T>(2 * r);
+                                 T* m = c.work(2 * r);
                                  rows_logsumexp(x, m, m + r);
                                  T total = T(0);
                                  for (Index j = 0; j < x.cols(); ++j)
@@ -229,7 +228,7 @@ Var<T> cross_entropy(Var<T> logits, const std::vector<Index>& labels) {
                                  if (!c.needs_grad(0)) return;
                                  const auto &x = c.in(0), &y = c.in(1), &tx = c.tangent_in(0);
                                  const Index r = x.rows();
-                                 T* m = scratch<T>(3 * r);
+                                 T* m = c.work(3 * r);
                                  rows_logsumexp(x, m, m + r);
                                  T* sigma = m + 2 * r;
                                  for (Index i = 0; i < r; ++i) sigma[i] = T(0);

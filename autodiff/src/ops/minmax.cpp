@@ -244,33 +244,32 @@ Var<T> clamp(Var<T> a, T lo, T hi) {
                                 " is not at most the upper bound " + std::to_string(hi));
   Tape<T>& t = a.tape();
   t.check(a, "clamp");
-  // The bounds travel as a 1x2 constant: a node has room for one scalar parameter. (Evaluated straight into
-  // the node's kept buffer: re-recording allocates nothing.)
-  Var<T> bounds = t.constant(
-      Matrix<T>::NullaryExpr(1, 2, [lo, hi](Index, Index j) { return j == 0 ? lo : hi; }), "clamp bounds");
+  // The bounds are the node's parameters 0 and 1.
   static constexpr OpDef<T> op{
       "clamp", OpKind::custom,
-      [](OpContext<T>& c) { c.out() = c.in(0).array().max(c.in(1)(0, 0)).min(c.in(1)(0, 1)); },
+      [](OpContext<T>& c) { c.out() = c.in(0).array().max(c.param(0)).min(c.param(1)); },
       [](OpContext<T>& c) {
         if (!c.needs_grad(0)) return;
-        const T l = c.in(1)(0, 0), h = c.in(1)(0, 1);
+        const T l = c.param(0), h = c.param(1);
         const auto x = c.in(0).array();
         c.grad_in(0).array() += (x >= l && x <= h).select(c.grad_out().array(), T(0));
       },
       detail::unary_cost<2, 3, 1>, false,
       // Piecewise linear: Ċ = [lo <= A <= hi] Ȧ,   dȦ += [lo <= A <= hi] Ġ   (the bounds are constants)
       [](OpContext<T>& c) {
-        const T l = c.in(1)(0, 0), h = c.in(1)(0, 1);
+        const T l = c.param(0), h = c.param(1);
         const auto x = c.in(0).array();
         c.tangent_out().array() = (x >= l && x <= h).select(c.tangent_in(0).array(), T(0));
       },
       [](OpContext<T>& c) {
         if (!c.needs_grad(0)) return;
-        const T l = c.in(1)(0, 0), h = c.in(1)(0, 1);
+        const T l = c.param(0), h = c.param(1);
         const auto x = c.in(0).array();
         c.grad_in_tangent(0).array() += (x >= l && x <= h).select(c.grad_out_tangent().array(), T(0));
       }};
-  return t.record(op, {a, bounds}, a.rows(), a.cols());
+  OpParams<T> bounds;
+  bounds.values = {lo, hi, T(0), T(0)};
+  return t.record(op, {a}, a.rows(), a.cols(), T(0), 0, bounds);
 }
 
 #define TAPEGRAD_INSTANTIATE(T)               \

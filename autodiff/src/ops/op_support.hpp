@@ -4,7 +4,6 @@
 #include <cstddef>
 #include <string>
 #include <type_traits>
-#include <vector>
 
 #include "tapegrad/autodiff/ops.hpp"
 
@@ -26,16 +25,6 @@ Tape<T>& same_tape(const char* op, const Var<T>& a, const Var<T>& b) {
   t.check(a, op);
   t.check(b, op);
   return t;
-}
-
-/// A per-thread work array of at least n entries, for forward and backward functions that need a vector of
-/// intermediates (a row maximum per row, ...): it grows to the largest size asked for and is then reused, so
-/// a training step allocates nothing. Valid until the next call in this thread.
-template <class T>
-T* scratch(Index n) {
-  thread_local std::vector<T> buffer;
-  if (buffer.size() < static_cast<std::size_t>(n)) buffer.resize(static_cast<std::size_t>(n));
-  return buffer.data();
 }
 
 template <class T>

@@ -1,7 +1,8 @@
 // Softmax and its family: softmax and log-softmax over each row or each column, logsumexp over each column
 // or of everything (the classification losses built on them are in classification.cpp). Each subtracts the
 // maximum before it exponentiates, so none overflows; exp, log, sigmoid and softplus go through detail::vec,
-// a 256-entry chunk at a time on the stack or in detail::scratch, so a training step allocates nothing.
+// a 256-entry chunk at a time on the stack, and per-row or per-column sums go to the node's own work space
+// (OpContext::work), so a training step allocates nothing.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -22,7 +23,6 @@ using detail::kChunk;
 using detail::kEachColumn;
 using detail::kEachRow;
 using detail::rows_logsumexp;
-using detail::scratch;
 
 // The ops' costs (docs/profiling.md's convention), a = the input's entries, k = the rows or columns
 // normalised. softmax: 5a (max, -, exp, Σ, /); backward 5a (S ∘ dS, Σ, -, ∘, +=) reading S, dS.
@@ -42,11 +42,11 @@ OpCost log_softmax_cost(const OpShapes& s, bool backward) {
 
 // out = log_softmax(x) along dir: (x - m) - ls with m and ls of its row or column.
 template <class T>
-void log_softmax_forward(const Matrix<T>& x, Matrix<T>& out, std::uint32_t dir) {
+void log_softmax_forward(const Matrix<T>& x, Matrix<T>& out, std::uint32_t dir, T* work) {
   out.resize(x.rows(), x.cols());
   const bool rows = dir == kEachRow;
   const Index n = rows ? x.rows() : x.cols();
-  T* m = scratch<T>(2 * n);
+  T* m = work;  // 2n entries
   T* ls = m + n;
   if (rows)
     rows_logsumexp(x, m, ls);
@@ -58,10 +58,10 @@ void log_softmax_forward(const Matrix<T>& x, Matrix<T>& out, std::uint32_t dir) 
 
 // out = softmax(x) along dir: exp(x - m) / Σ exp(x - m), the sum over its row or column.
 template <class T>
-void softmax_forward_into(const Matrix<T>& x, Matrix<T>& out, std::uint32_t dir) {
+void softmax_forward_into(const Matrix<T>& x, Matrix<T>& out, std::uint32_t dir, T* work) {
   out.resize(x.rows(), x.cols());
   if (dir == kEachRow) {
-    T* m = scratch<T>(2 * x.rows());
+    T* m = work;  // 2 x.rows() entries
     Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> mv(m, x.rows()), sv(m + x.rows(), x.rows());
     mv = x.rowwise().maxCoeff().array();
     out = x.array().colwise() - mv;
@@ -78,7 +78,7 @@ void softmax_forward_into(const Matrix<T>& x, Matrix<T>& out, std::uint32_t dir)
   }
 }
 
-// sum[i] = Σ_j g_ij along dir (the row sums for kEachRow, the column sums otherwise), into scratch.
+// sum[i] = Σ_j g_ij along dir (the row sums for kEachRow, the column sums otherwise), into sum.
 template <class T>
 const T* sums_along(const Matrix<T>& g, std::uint32_t dir, T* sum) {
   if (dir == kEachRow)
@@ -90,7 +90,7 @@ const T* sums_along(const Matrix<T>& g, std::uint32_t dir, T* sum) {
 
 template <class T>
 void softmax_forward(OpContext<T>& c) {
-  softmax_forward_into(c.in(0), c.out(), c.attr());
+  softmax_forward_into(c.in(0), c.out(), c.attr(), c.work(2 * c.in(0).rows()));
 }
 
 template <class T>
@@ -99,7 +99,7 @@ void softmax_backward(OpContext<T>& c) {
   const auto& s = c.out();
   const auto& g = c.grad_out();
   const bool rows = c.attr() == kEachRow;
-  T* t = scratch<T>(rows ? s.rows() : s.cols());
+  T* t = c.work(rows ? s.rows() : s.cols());
   if (rows)
     Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(t, s.rows()) = (s.array() * g.array()).rowwise().sum();
   else
@@ -110,7 +110,8 @@ void softmax_backward(OpContext<T>& c) {
 
 template <class T>
 void log_softmax_forward_op(OpContext<T>& c) {
-  log_softmax_forward(c.in(0), c.out(), c.attr());
+  log_softmax_forward(c.in(0), c.out(), c.attr(),
+                      c.work(2 * (c.attr() == kEachRow ? c.in(0).rows() : c.in(0).cols())));
 }
 
 template <class T>
@@ -119,7 +120,7 @@ void log_softmax_backward(OpContext<T>& c) {
   const auto& l = c.out();
   const auto& g = c.grad_out();
   const bool rows = c.attr() == kEachRow;
-  const T* t = sums_along(g, c.attr(), scratch<T>(rows ? l.rows() : l.cols()));
+  const T* t = sums_along(g, c.attr(), c.work(rows ? l.rows() : l.cols()));
   const T zero = T(0);
   for (Index j = 0; j < l.cols(); ++j)
     exp_chunks(l.col(j).data(), &zero, 0, l.rows(), [&](Index i0, const T* e, Index len) {
@@ -141,7 +142,7 @@ template <class T>
 void softmax_tangent(OpContext<T>& c) {
   const auto &s = c.out(), &ta = c.tangent_in(0);
   const bool rows = c.attr() == kEachRow;
-  T* t = scratch<T>(rows ? s.rows() : s.cols());
+  T* t = c.work(rows ? s.rows() : s.cols());
   sums_of(s.rows(), s.cols(), rows, t, [&](Index i, Index j) { return s(i, j) * ta(i, j); });
   auto& o = c.tangent_out();
   for (Index j = 0; j < s.cols(); ++j)
@@ -152,7 +153,7 @@ void softmax_tangent_backward(OpContext<T>& c) {
   const auto &s = c.out(), &ts = c.tangent_out(), &g = c.grad_out(), &dg = c.grad_out_tangent();
   const bool rows = c.attr() == kEachRow;
   const Index n = rows ? s.rows() : s.cols();
-  T* u = scratch<T>(2 * n);
+  T* u = c.work(2 * n);
   T* du = u + n;
   sums_of(s.rows(), s.cols(), rows, u, [&](Index i, Index j) { return s(i, j) * g(i, j); });
   sums_of(s.rows(), s.cols(), rows, du,
@@ -172,7 +173,7 @@ template <class T>
 void log_softmax_tangent(OpContext<T>& c) {
   const auto &l = c.out(), &ta = c.tangent_in(0);
   const bool rows = c.attr() == kEachRow;
-  T* t = scratch<T>(rows ? l.rows() : l.cols());
+  T* t = c.work(rows ? l.rows() : l.cols());
   sums_of(l.rows(), l.cols(), rows, t, [&](Index i, Index j) { return std::exp(l(i, j)) * ta(i, j); });
   auto& o = c.tangent_out();
   for (Index j = 0; j < l.cols(); ++j)
@@ -183,7 +184,7 @@ void log_softmax_tangent_backward(OpContext<T>& c) {
   const auto &l = c.out(), &tl = c.tangent_out(), &g = c.grad_out(), &dg = c.grad_out_tangent();
   const bool rows = c.attr() == kEachRow;
   const Index n = rows ? l.rows() : l.cols();
-  T* u = scratch<T>(2 * n);
+  T* u = c.work(2 * n);
   T* du = u + n;
   sums_of(l.rows(), l.cols(), rows, u, [&](Index i, Index j) { return g(i, j); });
   sums_of(l.rows(), l.cols(), rows, du, [&](Index i, Index j) { return dg(i, j); });
@@ -256,7 +257,7 @@ Var<T> colwise_logsumexp(Var<T> a) {
                                OpKind::custom,
                                [](OpContext<T>& c) {
                                  const Index n = c.in(0).cols();
-                                 T* m = scratch<T>(2 * n);
+                                 T* m = c.work(2 * n);
                                  cols_logsumexp(c.in(0), m, m + n);
                                  for (Index j = 0; j < n; ++j) c.out()(0, j) = m[j] + m[n + j];
                                },

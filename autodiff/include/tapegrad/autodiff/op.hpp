@@ -3,6 +3,7 @@
 // is written against this header (docs/adding-an-op.md).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 
@@ -80,6 +81,16 @@ enum class OpKind : std::uint8_t {
   log_softmax,  // attr as softmax
 };
 
+/// What an op is recorded with beyond its inputs, its scalar and its flags (Tape::record): up to four more
+/// numbers (clamp's bounds, a Huber loss's δ, ...) and a pointer to an object the op uses but does not own
+/// (a collective op's communicator), which must outlive the tape's use of the node. Held in the node, so
+/// recording one allocates nothing; re-recording with other values re-plans the graph, as other scalars do.
+template <class T>
+struct OpParams {
+  std::array<T, 4> values{};     ///< OpContext::param(i)
+  const void* object = nullptr;  ///< OpContext::object<O>()
+};
+
 /// An op's definition: its name, kind, forward and backward, and optionally its cost (for the profiler;
 /// null: unknown). Ops that the graph optimizer produces or matches are recorded from one of these (see
 /// Tape::record).
@@ -124,6 +135,7 @@ struct Step {
   std::uint8_t n_in = 0;
   std::uint32_t attr = 0;          // op parameter: flags (matmul's transposes, ...)
   T scalar = T(0);                 // op parameter: exponent, scalar operand, divisor, ...
+  OpParams<T> params;              // more op parameters (OpContext::param, OpContext::object)
   CostFn cost = nullptr;           // the op's cost from its shapes (the profiler's FLOPs and bytes), if known
   bool first_write = false;        // OpDef::first_write
   ForwardFn<T> tangent = nullptr;  // OpDef::tangent (second order; null: none)
@@ -154,6 +166,7 @@ struct Node {
   Matrix<T>* grd = nullptr;  // &param->grad for parameters, &grad otherwise
   Matrix<T> value;           // unused for parameters (their value lives in the Parameter)
   Matrix<T> grad;            // unused for parameters (their gradient lives in the Parameter)
+  Matrix<T> state;           // the op's own (OpContext::state): kept across replays and re-recordings
 
   /// Runs its recorded step: no rewrite, computed by the plan.
   void run_as_recorded() {
@@ -199,6 +212,23 @@ class OpContext {
   T scalar() const { return s_->scalar; }
   /// The op's flags as recorded.
   std::uint32_t attr() const { return s_->attr; }
+  /// The op's parameter i (0 to 3) as recorded (OpParams::values).
+  T param(int i) const { return s_->params.values[static_cast<std::size_t>(i)]; }
+  /// The object the op was recorded with (OpParams::object), as an O.
+  template <class O>
+  const O& object() const {
+    return *static_cast<const O*>(s_->params.object);
+  }
+  /// A matrix that belongs to this node's op: kept, with its buffer, across replays and re-recordings (and
+  /// empty until the op first writes it). A forward may save an intermediate in it for its backward, or any
+  /// of the op's functions may use it as work space (work()); each op decides which.
+  Matrix<T>& state() { return n_->state; }
+  /// Work space of at least n entries in state(): it grows to the largest n asked for and is then reused, so
+  /// a replay allocates nothing. Valid until the next call of work() or state() in this node.
+  T* work(Index n) {
+    if (n_->state.size() < n) n_->state.resize(n, 1);
+    return n_->state.data();
+  }
 
   // Second order (OpDef::tangent and tangent_backward; docs/second-order.md). Only valid in those functions.
   /// The tangent (directional derivative) of input k's value: zero for an input with no needs_grad(k).

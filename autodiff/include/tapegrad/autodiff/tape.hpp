@@ -157,6 +157,10 @@ class Tape {
   /// The same from an op definition, with the op's kind (for the graph optimizer) and parameters.
   Var<T> record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs, Index rows, Index cols,
                 T scalar = T(0), std::uint32_t attr = 0);
+  /// The same with more parameters (up to four numbers and an object the op uses: OpParams), held in the
+  /// node: an op needs no extra constant or global for them.
+  Var<T> record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs, Index rows, Index cols, T scalar,
+                std::uint32_t attr, const OpParams<T>& params);
 
   /// Reverse sweep from a 1x1 node: d(loss)/d(node) for every node on a path to a parameter, and
   /// accumulates into the parameters' gradients.

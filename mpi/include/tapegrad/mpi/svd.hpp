@@ -9,16 +9,17 @@
 // products over processes (Lbfgs::set_reduce) and its stopping test is global. The header needs no <mpi.h>.
 #pragma once
 
+#include "tapegrad/mpi/collective.hpp"
 #include "tapegrad/svd/solver.hpp"
 
 namespace tapegrad::svd {
 
-/// Collective: every process of the current tapegrad::mpi::Context calls it with the same options and
+/// Collective: every process of `ctx` calls it with the same options and
 /// global_rows, and `local` = rows [row_begin, row_begin + local.rows()) of the global_rows × n matrix.
 /// Returns on every process the same singular values, V, status, iterations, loss history and (global)
 /// errors as one process would get, to rounding, and in U this process's rows of U (gather them with
-/// tapegrad::mpi::gather_rows). Throws SvdOptionError, on every process, on bad options or values.
-SvdResult solve_distributed(const Matrix<double>& local, Index row_begin, Index global_rows,
-                            const SvdOptions& options = {});
+/// tapegrad::mpi::Context::gather_rows). Throws SvdOptionError, on every process, on bad options or values.
+SvdResult solve_distributed(const mpi::Context& ctx, const Matrix<double>& local, Index row_begin,
+                            Index global_rows, const SvdOptions& options = {});
 
 }  // namespace tapegrad::svd

@@ -8,17 +8,18 @@
 
 namespace tapegrad::svd {
 
+class Collectives;  // tapegrad/svd/partition.hpp
+
 /// How a loss is split over processes that each hold a block of M's rows and the same rows of U
 /// (solve_distributed fills it with tapegrad::mpi's collective ops; docs/scale-out.md). The default is one
-/// process holding every row, and each hook is then the identity: the formula as written.
+/// process holding every row: the formula as written.
 template <class T>
 struct RowBlocks {
   /// Rows of M over all processes (0: one process).
   Index total_rows = 0;
-  /// Enters a value that is the same on every process (d, s, V) into the per-row terms (mpi::replicated).
-  Var<T> (*shared)(Var<T>) = nullptr;
-  /// Adds up a per-process term over the processes (mpi::allreduce_sum).
-  Var<T> (*across)(Var<T>) = nullptr;
+  /// The processes (null: one): Collectives::shared enters a value that is the same on every process (d, s,
+  /// V) into the per-row terms; Collectives::across adds up a per-process term over the processes.
+  const Collectives* processes = nullptr;
 };
 
 /// The seed notebooks' loss, recorded on `tape`:
