@@ -109,23 +109,18 @@ Matrix<T> activations() {
   return Matrix<T>::Random(kRows, kCols) * T(4);  // in [-4, 4]: neither saturated nor linear
 }
 
-/// Makes detail::vec use the instruction set of the benchmark's argument until destroyed (false if
-/// unsupported).
-struct UseIsa {
-  detail::vec::Isa saved = detail::vec::active_isa();
-  bool ok;
-  explicit UseIsa(benchmark::State& state) {
-    const auto isa = static_cast<detail::vec::Isa>(state.range(0));
-    ok = detail::vec::isa_supported(isa);
-    if (!ok) {
-      state.SkipWithError("instruction set not supported here");
-      return;
-    }
-    detail::vec::set_isa_for_testing(isa);
-    state.SetLabel(detail::vec::isa_name(isa));
+/// The detail::vec functions of the benchmark argument's instruction set (null, and the benchmark skipped, if
+/// this build or CPU cannot run it).
+template <class T>
+const detail::vec::Kernels<T>* use_isa(benchmark::State& state) {
+  const auto isa = static_cast<detail::vec::Isa>(state.range(0));
+  if (!detail::vec::isa_supported(isa)) {
+    state.SkipWithError("instruction set not supported here");
+    return nullptr;
   }
-  ~UseIsa() { detail::vec::set_isa_for_testing(saved); }
-};
+  state.SetLabel(detail::vec::isa_name(isa));
+  return &detail::vec::kernels<T>(isa);
+}
 
 template <class T, class F>
 void elementwise_bench(benchmark::State& state, F f) {
@@ -149,10 +144,9 @@ void tanh_eigen(benchmark::State& s) {
 }
 template <class T>
 void tanh_vec(benchmark::State& s) {
-  const UseIsa isa(s);
-  if (!isa.ok) return;
-  elementwise_bench<T>(
-      s, [](const Matrix<T>& x, Matrix<T>& y) { detail::vec::tanh(x.data(), y.data(), x.size()); });
+  const auto* k = use_isa<T>(s);
+  if (!k) return;
+  elementwise_bench<T>(s, [k](const Matrix<T>& x, Matrix<T>& y) { k->tanh(x.data(), y.data(), x.size()); });
 }
 template <class T>
 void exp_eigen(benchmark::State& s) {
@@ -160,10 +154,9 @@ void exp_eigen(benchmark::State& s) {
 }
 template <class T>
 void exp_vec(benchmark::State& s) {
-  const UseIsa isa(s);
-  if (!isa.ok) return;
-  elementwise_bench<T>(
-      s, [](const Matrix<T>& x, Matrix<T>& y) { detail::vec::exp(x.data(), y.data(), x.size()); });
+  const auto* k = use_isa<T>(s);
+  if (!k) return;
+  elementwise_bench<T>(s, [k](const Matrix<T>& x, Matrix<T>& y) { k->exp(x.data(), y.data(), x.size()); });
 }
 template <class T>
 void sigmoid_eigen(benchmark::State& s) {
@@ -178,10 +171,10 @@ void sigmoid_eigen(benchmark::State& s) {
 }
 template <class T>
 void sigmoid_vec(benchmark::State& s) {
-  const UseIsa isa(s);
-  if (!isa.ok) return;
-  elementwise_bench<T>(
-      s, [](const Matrix<T>& x, Matrix<T>& y) { detail::vec::sigmoid(x.data(), y.data(), x.size()); });
+  const auto* k = use_isa<T>(s);
+  if (!k) return;
+  elementwise_bench<T>(s,
+                       [k](const Matrix<T>& x, Matrix<T>& y) { k->sigmoid(x.data(), y.data(), x.size()); });
 }
 BENCHMARK_TEMPLATE(tanh_eigen, float);
 BENCHMARK_TEMPLATE(tanh_vec, float)->Arg(0)->Arg(1)->Arg(2);
@@ -196,12 +189,11 @@ BENCHMARK_TEMPLATE(sigmoid_vec, float)->Arg(0)->Arg(1)->Arg(2);
 BENCHMARK_TEMPLATE(sigmoid_eigen, double);
 BENCHMARK_TEMPLATE(sigmoid_vec, double)->Arg(0)->Arg(1)->Arg(2);
 
-// The tanh op's forward and backward through the tape at 256x64, on each instruction set (arg: 0 scalar
-// libm, 1 SSE2, 2 AVX2+FMA; skipped if the CPU lacks it).
+// The tanh op's forward and backward through the tape at 256x64, on the instruction set the library chose
+// (the kernels alone on each set: tanh_vec).
 template <class T>
 void tanh_op_fb(benchmark::State& state) {
-  const UseIsa isa(state);
-  if (!isa.ok) return;
+  state.SetLabel(detail::vec::isa_name(detail::vec::active_isa()));
   Parameter<T> a(activations<T>());
   Tape<T> tape;
   auto run = [&] {
@@ -213,8 +205,8 @@ void tanh_op_fb(benchmark::State& state) {
   for (auto _ : state) run();
   bench::report_allocations(state, before);
 }
-BENCHMARK_TEMPLATE(tanh_op_fb, float)->Arg(0)->Arg(1)->Arg(2);
-BENCHMARK_TEMPLATE(tanh_op_fb, double)->Arg(0)->Arg(1)->Arg(2);
+BENCHMARK_TEMPLATE(tanh_op_fb, float);
+BENCHMARK_TEMPLATE(tanh_op_fb, double);
 
 // ---- the products alone: Eigen's kernel against OpenBLAS's, to place gemm.cpp's threshold, and OpenBLAS's
 // sgemm/ssyrk rate at the 1024x512 step's shapes (the ceiling the step's products are measured against).

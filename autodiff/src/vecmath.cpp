@@ -1,7 +1,6 @@
 // Vectorised elementwise math (vecmath.hpp): SLEEF's SSE2 or AVX2+FMA functions chosen at run time, or libm.
 #include "vecmath.hpp"
 
-#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstring>
@@ -17,22 +16,6 @@
 
 namespace tapegrad::detail::vec {
 namespace {
-
-/// One instruction set's array functions for T.
-template <class T>
-struct Kernels {
-  void (*exp)(const T*, T*, Index);
-  void (*log)(const T*, T*, Index);
-  void (*tanh)(const T*, T*, Index);
-  void (*sigmoid)(const T*, T*, Index);
-  void (*pow)(const T*, T, T*, Index);
-  void (*powv)(const T*, const T*, T*, Index);
-  void (*sin)(const T*, T*, Index);
-  void (*cos)(const T*, T*, Index);
-  void (*log1p)(const T*, T*, Index);
-  void (*expm1)(const T*, T*, Index);
-  void (*softplus)(const T*, T*, Index);
-};
 
 // ---- libm, one element at a time: the fallback, and the reference path of the tests.
 namespace scalar {
@@ -244,17 +227,11 @@ Isa best_isa() {
 #endif
 }
 
-// The table in use; null until the first call chooses one. Threads that race on the first call choose the
-// same table, so a plain store is enough.
-std::atomic<const Table*> g_active{nullptr};
-
+// The table the functions use: the best instruction set the CPU supports, chosen at the first call
+// (thread-safe) and never changed.
 const Table& active() {
-  const Table* t = g_active.load(std::memory_order_acquire);
-  if (t == nullptr) {
-    t = &table_for(best_isa());
-    g_active.store(t, std::memory_order_release);
-  }
-  return *t;
+  static const Table& chosen = table_for(best_isa());
+  return chosen;
 }
 
 const Kernels<float>& kernels_of(const float*) { return active().f; }
@@ -291,11 +268,22 @@ bool isa_supported(Isa isa) {
 
 Isa active_isa() { return active().isa; }
 
-void set_isa_for_testing(Isa isa) {
+namespace {
+const Table& supported_table(Isa isa) {
   if (!isa_supported(isa))
-    throw std::invalid_argument(std::string("vec::set_isa_for_testing: ") + isa_name(isa) +
+    throw std::invalid_argument(std::string("vec::kernels: ") + isa_name(isa) +
                                 " is not supported by this build or CPU");
-  g_active.store(&table_for(isa), std::memory_order_release);
+  return table_for(isa);
+}
+}  // namespace
+
+template <>
+const Kernels<float>& kernels<float>(Isa isa) {
+  return supported_table(isa).f;
+}
+template <>
+const Kernels<double>& kernels<double>(Isa isa) {
+  return supported_table(isa).d;
 }
 
 void exp(const float* x, float* y, Index n) { kernels_of(x).exp(x, y, n); }

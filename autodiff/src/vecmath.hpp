@@ -3,11 +3,11 @@
 // allow, else libm.
 //
 // The library is compiled for baseline x86-64, so the instruction set is chosen at run time, once, at the
-// first call (thread-safe): AVX2+FMA when the CPU has both, SSE2 otherwise; libm's scalar functions when
-// tapegrad was configured without SLEEF (TAPEGRAD_SLEEF=OFF) or off x86-64. The vector paths handle a tail
-// shorter than a vector by running the same vector function on a padded copy, so an element's result does
-// not depend on its position or on n. Every function accepts x == y (in place); the arrays must not
-// otherwise overlap.
+// first call (thread-safe), and never changes (tests and benchmarks reach the others through kernels(isa)):
+// AVX2+FMA when the CPU has both, SSE2 otherwise; libm's scalar functions when tapegrad was configured
+// without SLEEF (TAPEGRAD_SLEEF=OFF) or off x86-64. The vector paths handle a tail shorter than a vector by
+// running the same vector function on a padded copy, so an element's result does not depend on its position
+// or on n. Every function accepts x == y (in place); the arrays must not otherwise overlap.
 //
 // Accuracy, measured by tests/autodiff/test_vecmath.cpp against the exact result (libm in the next wider
 // type) over the whole domain, special values included: on the SLEEF paths exp, log and pow within 1 ulp
@@ -31,11 +31,33 @@ enum class Isa { scalar, sse2, avx2 };
 const char* isa_name(Isa isa);
 /// Whether this build and this CPU can run `isa` (`scalar` always can).
 bool isa_supported(Isa isa);
-/// The instruction set the functions below use: the best supported one unless set_isa_for_testing chose.
+/// The instruction set the functions below use: the best one this build and CPU support, chosen at the
+/// first call and fixed for the process.
 Isa active_isa();
-/// Makes every later call (in any thread) use `isa`, for tests and benchmarks that compare the paths. Throws
-/// std::invalid_argument if `isa` is not supported. Not to be called while another thread computes.
-void set_isa_for_testing(Isa isa);
+
+/// One instruction set's array functions for T (the functions below call the active one's).
+template <class T>
+struct Kernels {
+  void (*exp)(const T*, T*, Index);
+  void (*log)(const T*, T*, Index);
+  void (*tanh)(const T*, T*, Index);
+  void (*sigmoid)(const T*, T*, Index);
+  void (*pow)(const T*, T, T*, Index);
+  void (*powv)(const T*, const T*, T*, Index);
+  void (*sin)(const T*, T*, Index);
+  void (*cos)(const T*, T*, Index);
+  void (*log1p)(const T*, T*, Index);
+  void (*expm1)(const T*, T*, Index);
+  void (*softplus)(const T*, T*, Index);
+};
+/// The functions of `isa`, for tests and benchmarks that compare the paths side by side:
+/// std::invalid_argument if this build or CPU cannot run it.
+template <class T>
+const Kernels<T>& kernels(Isa isa);
+template <>
+const Kernels<float>& kernels<float>(Isa isa);
+template <>
+const Kernels<double>& kernels<double>(Isa isa);
 
 /// y[i] = exp(x[i]) for i < n. Overflows to +inf (slightly early in double, see above), underflows through
 /// the subnormals to 0.
