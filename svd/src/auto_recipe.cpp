@@ -4,6 +4,8 @@
 //   2. parametrise U (m×k), s (1×k, free sign: no d² whose gradient vanishes at 0), V (n×k);
 //   3. minimise f = ½‖U diag(s) Vᵀ − Mn‖² + (μ/4)(‖UᵀU − I‖² + ‖VᵀV − I‖²), μ = 0.1, whose minimisers
 //      are exactly the rank-k truncated SVDs, with L-BFGS preconditioned per column by 1/(s_j² + δ);
+//      (for the top k of a larger M on one process, by default: the Brockett cost on two Stiefel manifolds
+//      with a Riemannian trust region instead, trust_region_topk below);
 //   4. stop when the accuracy test holds (residuals and orthogonality, recipes.hpp); report divergence;
 //   5. make s positive, sort descending, and flip each pair so that U's largest-|entry| is positive.
 #include <chrono>
@@ -13,6 +15,7 @@
 #include <random>
 
 #include "recipes.hpp"
+#include "tapegrad/optim/trust_region.hpp"
 #include "tapegrad/svd/loss.hpp"
 
 namespace tapegrad::svd::detail {
@@ -56,6 +59,68 @@ void orthonormalize(Matrix<T>& a, const Partition* part = nullptr) {
     }
     a.col(j) /= n;
   }
+}
+
+// The top-k triplets as a Riemannian trust-region minimisation (docs/svd-auto.md, "Top-k: a trust region
+// on two Stiefel manifolds"): U (m×k) and V (n×k) with orthonormal columns, minimising the Brockett cost
+//   f(U, V) = −Σ_j w_j u_jᵀ Mn v_j,   w_j = (k − j)/k,
+// recorded with the graph's ops (matmul, mul, sum), whose minimisers on St(m,k) × St(n,k) are the top-k
+// singular pairs in order (distinct weights pin each pair to its place). optim::TrustRegion steps on the
+// manifold: the embedded metric's projection Z − X sym(XᵀZ), the curvature term −Ż sym(Xᵀ∇f) and a
+// retraction by Gram–Schmidt; its Hessian-vector products replay an HvpTape of the loss (two products with
+// M each). `after_step` runs after every outer iteration (first at the start) and says whether to stop.
+template <class T>
+optim::TrustRegionStatus trust_region_topk(const Matrix<T>& mn, Parameter<T>& u, Parameter<T>& v,
+                                           long max_iterations, const std::function<bool(long)>& after_step,
+                                           long& hvps) {
+  const Index k = u.value.cols();
+  orthonormalize(u.value);
+  orthonormalize(v.value);
+  Tape<T> tape;
+  Matrix<T> w(1, k);
+  for (Index j = 0; j < k; ++j) w(0, j) = T(k - j) / T(k);
+  auto U = tape.parameter(u), V = tape.parameter(v);
+  auto loss = -sum(mul(mul(U, matmul(tape.constant_view(mn, "M"), V)), tape.constant(w, "w")));
+  HvpTape<T> h(tape, loss, {&u, &v});
+  optim::TrustRegionOptions to;
+  to.gtol = 0;  // the accuracy test stops it
+  to.max_iterations = max_iterations;
+  // CG to SciPy's inner tolerance (measured: fewer products than Manopt's 0.1, 1 on the benchmark's
+  // matrices), at most 100 products per outer iteration: near the end the tolerance falls below what
+  // rounding lets CG reach, and an uncapped CG would run to the dimension (50 000 products at 4000x1000).
+  to.max_cg_iterations = 100;
+  optim::TrustRegion<T> tr(h, to);
+  // The hooks work in k×k matrices made here and lazy products (no blocking workspace): a step allocates
+  // nothing.
+  Matrix<T> xtz(k, k), sym(k, k);
+  auto project_out = [&](const Matrix<T>& x, Matrix<T>& z) {  // z -= x sym(xᵀ z)
+    xtz.noalias() = x.transpose().lazyProduct(z);
+    sym = (xtz + xtz.transpose()) / T(2);
+    z.noalias() -= x.lazyProduct(sym);
+  };
+  auto curve = [&](const Matrix<T>& x, const Matrix<T>& eg, const Matrix<T>& dz, Matrix<T>& hz) {
+    xtz.noalias() = x.transpose().lazyProduct(eg);  // hz -= dz sym(xᵀ ∇f)
+    sym = (xtz + xtz.transpose()) / T(2);
+    hz.noalias() -= dz.lazyProduct(sym);
+  };
+  typename optim::TrustRegion<T>::Manifold st;
+  st.project = [&](std::vector<Matrix<T>>& z) {
+    project_out(u.value, z[0]);
+    project_out(v.value, z[1]);
+  };
+  st.curvature = [&](const std::vector<Matrix<T>>& eg, const std::vector<Matrix<T>>& dz,
+                     std::vector<Matrix<T>>& hz) {
+    curve(u.value, eg[0], dz[0], hz[0]);
+    curve(v.value, eg[1], dz[1], hz[1]);
+  };
+  st.retract = [&] {
+    orthonormalize(u.value);
+    orthonormalize(v.value);
+  };
+  tr.set_manifold(st);
+  for (long it = 0; !after_step(it) && tr.status() == optim::TrustRegionStatus::running; ++it) tr.step();
+  hvps = tr.hvps();
+  return tr.status();
 }
 
 template <class T>
@@ -156,7 +221,12 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
 
   std::unique_ptr<optim::Lbfgs<T>> lbfgs;
   std::unique_ptr<optim::Optimizer<T>> first_order;
-  if (o.optimizer) {
+  // The top-k triplets of a larger M, on one process, with the default method and step: the trust region on
+  // the Stiefel manifolds (Krylov-like iteration counts; docs/svd-auto.md). Otherwise the penalty loss.
+  const bool trust_region = expanded && !part && !o.optimizer && !o.lr;
+  if (trust_region) {
+    r.method = "trust-region";
+  } else if (o.optimizer) {
     r.optimizer = *o.optimizer;
     r.method = to_string(*o.optimizer);
     first_order = make_optimizer<T>(*o.optimizer, o, params, 1e-2, 0.9, 0.0);
@@ -197,85 +267,122 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
   constexpr int kMaxEscapes = 20;
   int escapes = 0;
 
-  T f = evaluate();
-  const double f0 = reported(f);
   if (o.record_loss) r.loss_history.reserve(1024);
   r.status = Status::NotConverged;
   long it = 0;
-  for (;; ++it) {
-    const double fd = reported(f), g = grad_max();
-    if (o.record_loss) r.loss_history.push_back(fd);
-    if (o.progress && it % o.progress_every == 0) o.progress({it, max_iter, fd});
-    if (!std::isfinite(fd) || !std::isfinite(g) || fd > 1e6 * std::max(f0, 1.0)) {
-      r.status = Status::Diverged;
-      r.message = "diverged at iteration " + std::to_string(it) + ": the loss " +
-                  (std::isfinite(fd) ? "grew to " + sci(fd) : std::string("became non-finite")) +
-                  " (it started at " + sci(f0) + "). Try a smaller --lr" +
-                  (o.optimizer ? ", or leave --optimizer unset for the default L-BFGS" : std::string()) + ".";
-      break;
-    }
-    // The accuracy test (allocation-free): at a stationary point, then every 100 iterations once one was
-    // reached.
-    const bool measured = g <= tol || (stationary_at >= 0 && (it - stationary_at) % 100 == 0);
-    const bool accurate_now = measured && accurate();
-    if (g <= tol && escapes < kMaxEscapes && acc.orthogonality > std::max(1e-6, 1e3 * tol)) {
-      // A stationary point that is not orthonormal is a saddle, not a decomposition: a rank-deficient
-      // M can be fitted exactly by U, V with linearly dependent columns, where the penalty's gradient
-      // vanishes too. A small random kick finds its descent direction (the penalty's negative curvature).
-      ++escapes;
-      // Back onto orthonormal columns (Gram-Schmidt of the current U and V), s refitted.
-      orthonormalize(u.value, part);
-      orthonormalize(v.value);
-      refit_s(s);
-      if (lbfgs) lbfgs->reset_state();
-      f = evaluate();
-      continue;
-    }
-    if (accurate_now) {
+  T f = T(0);
+  if (trust_region) {
+    // auto_loss at U, diag(ρ), V with ρ_j = u_jᵀ Mn v_j (the accuracy test's Rayleigh quotients): what the
+    // penalty path reports, there with the penalty exactly 0 (orthonormal columns).
+    double fd = 0;
+    const double half_norm2 = 0.5 * double(mn.squaredNorm());
+    long hvps = 0;
+    const auto status = trust_region_topk<T>(
+        mn, u, v, max_iter,
+        [&](long i) {
+          it = i;
+          const bool ok = accurate();
+          fd = half_norm2 - 0.5 * meter.rho().squaredNorm();
+          if (o.record_loss) r.loss_history.push_back(fd);
+          if (o.progress && i % o.progress_every == 0) o.progress({i, max_iter, fd});
+          return ok;
+        },
+        hvps);
+    f = T(fd - loss_offset);
+    if (acc.residual <= res_tol && acc.orthogonality <= orth_tol) {
       r.status = Status::Converged;
       r.message = "converged: error bound " + sci(acc.residual) + " <= " + sci(res_tol) +
                   " and orthogonality error " + sci(acc.orthogonality) + " <= " + sci(orth_tol) + " after " +
-                  std::to_string(it) + " iterations" +
-                  (escapes ? " (" + std::to_string(escapes) +
-                                 " spurious stationary point(s) left by re-orthonormalising)"
-                           : std::string());
-      break;
+                  std::to_string(it) + " iterations (" + std::to_string(hvps) + " Hessian-vector products)";
+    } else if (status == optim::TrustRegionStatus::radius_collapsed) {
+      r.message = "not converged: the trust region collapsed at iteration " + std::to_string(it) + " (" +
+                  accuracy_text() + ")" +
+                  (f32 ? ". Try --dtype float64." : ". This matrix is beyond the solver (docs/svd-auto.md).");
+    } else {
+      r.message = "not converged after " + std::to_string(it) + " iterations (" + std::to_string(hvps) +
+                  " Hessian-vector products): " + accuracy_text() +
+                  ". Raise --iters, ask for fewer triplets with --rank, or loosen --tol (docs/svd-auto.md).";
     }
-    if (g <= tol && stationary_at < 0) stationary_at = it;
-    if (it == max_iter) {
-      accurate();
-      r.message = "not converged after " + std::to_string(it) + " iterations: " + accuracy_text() +
-                  ". Raise --iters, ask for fewer triplets with --rank, or loosen --tol; many close singular "
-                  "values make gradient descent slow (docs/svd-auto.md).";
-      break;
-    }
-    if (lbfgs) {
-      f = lbfgs->step(closure, f);
-      if (lbfgs->line_search_failed()) {
-        // Rounding floor reached before the tolerance: report where we are.
-        ++it;
-        if (o.record_loss) r.loss_history.push_back(reported(f));
-        if (accurate()) {
-          r.status = Status::Converged;
-          r.message = "converged: error bound " + sci(acc.residual) + " and orthogonality error " +
-                      sci(acc.orthogonality) + " within the bounds after " + std::to_string(it) +
-                      " iterations";
-          break;
-        }
-        // At the first step with a learning rate given, the step it sets is what failed, not the matrix.
-        const bool first_step = it <= 1 && o.lr.has_value();
-        r.message =
-            "not converged: the line search cannot decrease the loss any further at iteration " +
-            std::to_string(it) + " (" + accuracy_text() + ")" +
-            (first_step ? ". The first step, of length lr = " + sci(*o.lr) +
-                              ", found no decrease in its halvings: try a smaller --lr, or leave it unset"
-             : f32 ? ". Try --dtype float64."
-                   : ". This matrix is beyond the solver (docs/svd-auto.md).");
+  } else {
+    f = evaluate();
+    const double f0 = reported(f);
+    for (;; ++it) {
+      const double fd = reported(f), g = grad_max();
+      if (o.record_loss) r.loss_history.push_back(fd);
+      if (o.progress && it % o.progress_every == 0) o.progress({it, max_iter, fd});
+      if (!std::isfinite(fd) || !std::isfinite(g) || fd > 1e6 * std::max(f0, 1.0)) {
+        r.status = Status::Diverged;
+        r.message = "diverged at iteration " + std::to_string(it) + ": the loss " +
+                    (std::isfinite(fd) ? "grew to " + sci(fd) : std::string("became non-finite")) +
+                    " (it started at " + sci(f0) + "). Try a smaller --lr" +
+                    (o.optimizer ? ", or leave --optimizer unset for the default L-BFGS" : std::string()) +
+                    ".";
         break;
       }
-    } else {
-      first_order->step();
-      f = evaluate();
+      // The accuracy test (allocation-free): at a stationary point, then every 100 iterations once one was
+      // reached.
+      const bool measured = g <= tol || (stationary_at >= 0 && (it - stationary_at) % 100 == 0);
+      const bool accurate_now = measured && accurate();
+      if (g <= tol && escapes < kMaxEscapes && acc.orthogonality > std::max(1e-6, 1e3 * tol)) {
+        // A stationary point that is not orthonormal is a saddle, not a decomposition: a rank-deficient
+        // M can be fitted exactly by U, V with linearly dependent columns, where the penalty's gradient
+        // vanishes too. A small random kick finds its descent direction (the penalty's negative curvature).
+        ++escapes;
+        // Back onto orthonormal columns (Gram-Schmidt of the current U and V), s refitted.
+        orthonormalize(u.value, part);
+        orthonormalize(v.value);
+        refit_s(s);
+        if (lbfgs) lbfgs->reset_state();
+        f = evaluate();
+        continue;
+      }
+      if (accurate_now) {
+        r.status = Status::Converged;
+        r.message = "converged: error bound " + sci(acc.residual) + " <= " + sci(res_tol) +
+                    " and orthogonality error " + sci(acc.orthogonality) + " <= " + sci(orth_tol) +
+                    " after " + std::to_string(it) + " iterations" +
+                    (escapes ? " (" + std::to_string(escapes) +
+                                   " spurious stationary point(s) left by re-orthonormalising)"
+                             : std::string());
+        break;
+      }
+      if (g <= tol && stationary_at < 0) stationary_at = it;
+      if (it == max_iter) {
+        accurate();
+        r.message =
+            "not converged after " + std::to_string(it) + " iterations: " + accuracy_text() +
+            ". Raise --iters, ask for fewer triplets with --rank, or loosen --tol; many close singular "
+            "values make gradient descent slow (docs/svd-auto.md).";
+        break;
+      }
+      if (lbfgs) {
+        f = lbfgs->step(closure, f);
+        if (lbfgs->line_search_failed()) {
+          // Rounding floor reached before the tolerance: report where we are.
+          ++it;
+          if (o.record_loss) r.loss_history.push_back(reported(f));
+          if (accurate()) {
+            r.status = Status::Converged;
+            r.message = "converged: error bound " + sci(acc.residual) + " and orthogonality error " +
+                        sci(acc.orthogonality) + " within the bounds after " + std::to_string(it) +
+                        " iterations";
+            break;
+          }
+          // At the first step with a learning rate given, the step it sets is what failed, not the matrix.
+          const bool first_step = it <= 1 && o.lr.has_value();
+          r.message =
+              "not converged: the line search cannot decrease the loss any further at iteration " +
+              std::to_string(it) + " (" + accuracy_text() + ")" +
+              (first_step ? ". The first step, of length lr = " + sci(*o.lr) +
+                                ", found no decrease in its halvings: try a smaller --lr, or leave it unset"
+               : f32 ? ". Try --dtype float64."
+                     : ". This matrix is beyond the solver (docs/svd-auto.md).");
+          break;
+        }
+      } else {
+        first_order->step();
+        f = evaluate();
+      }
     }
   }
   r.iterations = it;

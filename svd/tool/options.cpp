@@ -63,7 +63,9 @@ const char* const kFooter = R"(MATRIX
 
 RECIPES
   auto  what you expect of an SVD: any shape, top-k with --rank, stops on --tol, float64, singular values
-        sorted descending, singular vector pairs sign-normalised.
+        sorted descending, singular vector pairs sign-normalised. The full SVD minimises a penalty loss with
+        L-BFGS; the top k (--rank k < min(m, n)) a Brockett cost with a Riemannian trust region, unless
+        --optimizer or --lr is given (then the penalty loss with that method or step).
   seed  the blog notebooks exactly: SGD lr 0.9 momentum 0.9 (or Adam with weight decay 1e-5), 20000
         iterations, float32, random start or --init-dir. Needs rows >= columns.
 

@@ -1,10 +1,13 @@
 // The SVD solver: the seed recipe against the notebooks, the auto recipe against LAPACK's singular
 // values (tests/data/seed/svd and the generated set in tests/data/svd), and its promises.
+#include <Eigen/QR>
 #include <Eigen/SVD>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <random>
+#include <vector>
 
 #include "seed_options.hpp"
 #include "tapegrad/svd/partition.hpp"
@@ -221,4 +224,68 @@ TEST_CASE("row_block: contiguous blocks that tile the rows, the first ones one r
   CHECK_THROWS_AS(row_block(7, 3, 3), std::invalid_argument);
   CHECK_THROWS_AS(row_block(7, -1, 3), std::invalid_argument);
   CHECK_THROWS_AS(row_block(7, 0, 0), std::invalid_argument);
+}
+
+namespace {
+// Q1 diag(σ) Q2ᵀ with Haar-like orthonormal factors (QR of Gaussian matrices, fixed seed).
+Matrix<double> with_spectrum(Index m, Index n, const std::vector<double>& sigma, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> g;
+  auto orth = [&](Index r, Index c) {
+    const Matrix<double> a = Matrix<double>::NullaryExpr(r, c, [&] { return g(rng); });
+    Eigen::HouseholderQR<Matrix<double>> qr(a);
+    return Matrix<double>(qr.householderQ() * Matrix<double>::Identity(r, c));
+  };
+  const Index p = Index(sigma.size());
+  Matrix<double> s = Matrix<double>::Zero(p, p);
+  for (Index i = 0; i < p; ++i) s(i, i) = sigma[std::size_t(i)];
+  return orth(m, p) * s * orth(n, p).transpose();
+}
+}  // namespace
+
+TEST_CASE("auto recipe, top-k: the trust region on the Stiefel manifolds, close singular values included",
+          "[svd][auto][topk]") {
+  // σ: a close pair inside the k = 6 requested (relative gap 1e-4), and σ_6 ≈ σ_7 across the boundary
+  // (relative gap 1e-3), then a tail.
+  std::vector<double> sigma = {10, 8, 6, 6 * (1 - 1e-4), 5, 4, 4 * (1 - 1e-3), 3, 2, 1, 0.5, 0.1};
+  const Matrix<double> m = with_spectrum(90, 40, sigma, 7);
+  Eigen::BDCSVD<Matrix<double>> ref(m, Eigen::ComputeThinU | Eigen::ComputeThinV);
+  for (Dtype dtype : {Dtype::Float64, Dtype::Float32}) {
+    CAPTURE(dtype == Dtype::Float64);
+    SvdOptions o;
+    o.rank = 6;
+    o.dtype = dtype;
+    const SvdResult r = solve(m, o);
+    CHECK(r.method == "trust-region");
+    CHECK(r.status == Status::Converged);
+    const double tol = dtype == Dtype::Float64 ? 1e-8 : 1e-4;
+    CHECK(worst_sv_error(r.singular_values, ref.singularValues().head(6)) <= tol);
+    // The singular vectors of the isolated values (all but the close pair) are LAPACK's, up to sign.
+    for (Index j : {0, 1, 4, 5}) {
+      CAPTURE(j);
+      const double cu = std::abs(r.U.col(j).dot(ref.matrixU().col(j)));
+      CHECK(cu >= 1 - (dtype == Dtype::Float64 ? 1e-6 : 1e-2));
+    }
+    CHECK((r.U.transpose() * r.U - Matrix<double>::Identity(6, 6)).cwiseAbs().maxCoeff() <= 10 * tol);
+    CHECK(r.error_bound <= (dtype == Dtype::Float64 ? 1e-10 : 1e-4));
+  }
+  // Deterministic for a seed; the penalty loss with L-BFGS (a learning rate given) agrees.
+  SvdOptions o;
+  o.rank = 6;
+  const SvdResult a = solve(m, o), b = solve(m, o);
+  CHECK(a.singular_values == b.singular_values);
+  CHECK(a.U == b.U);
+  o.lr = 1.0;
+  const SvdResult l = solve(m, o);
+  CHECK(l.method == "lbfgs");
+  CHECK(l.status == Status::Converged);
+  CHECK(worst_sv_error(l.singular_values, a.singular_values) <= 1e-8);
+  // Stopped early, it says so, with its counts.
+  o = {};
+  o.rank = 6;
+  o.iterations = 2;
+  const SvdResult s = solve(m, o);
+  CHECK(s.status == Status::NotConverged);
+  CHECK_THAT(s.message, Catch::Contains("not converged after 2 iterations") &&
+                            Catch::Contains("Hessian-vector products"));
 }

@@ -76,11 +76,20 @@ TEST_CASE("tapegrad-svd's iterations make no heap allocation in steady state", "
     CHECK(w.iterations == 2000);
     CHECK(w.allocations == 0);
   }
-  SECTION("auto recipe, L-BFGS (the default): 0 from iteration 100 to convergence") {
+  SECTION("auto recipe, top-k by the trust region (the default): 0 from iteration 3 to convergence") {
+    SvdOptions o;
+    o.rank = 10;
+    const Window w = allocations_from(3, test::read_csv("svd/topk_120x60/M.csv"), o);
+    CHECK(w.status == Status::Converged);
+    CHECK(w.iterations >= 5);
+    CHECK(w.allocations == 0);
+  }
+  SECTION("auto recipe, L-BFGS (a learning rate given): 0 from iteration 100 to convergence") {
     // A top-10 of a 120x60 matrix takes several hundred iterations; the L-BFGS history (at most 50
     // pairs) is full by iteration 100.
     SvdOptions o;
     o.rank = 10;
+    o.lr = 1.0;  // L-BFGS's own default: the penalty loss with L-BFGS, not the trust region
     const Window w = allocations_from(100, test::read_csv("svd/topk_120x60/M.csv"), o);
     CHECK(w.status == Status::Converged);
     CHECK(w.iterations >= 300);

@@ -57,7 +57,9 @@ inline constexpr long kMaxIterations = 1'000'000'000;
 /// What solve() computes and how; unset options take the recipe's defaults. check_options() states the rules.
 struct SvdOptions {
   Recipe recipe = Recipe::Auto;  ///< the recipe
-  /// Unset: seed uses SGD (lr 0.9, momentum 0.9); auto chooses its own method.
+  /// Unset: seed uses SGD (lr 0.9, momentum 0.9); auto chooses its own method (L-BFGS on the penalty loss
+  /// for a full SVD; for the top k of a larger matrix on one process, a Riemannian trust region on the
+  /// Brockett cost unless `lr` is set: docs/svd-auto.md). SvdResult::method names what ran.
   std::optional<OptimizerKind> optimizer;
   // Optimizer options; unset ones take the recipe's defaults (seed: the notebooks' values).
   std::optional<double> lr;            ///< learning rate
@@ -106,7 +108,7 @@ struct SvdResult {
   std::string message;           ///< human-readable: why it stopped, and what to try if it failed
   Recipe recipe = Recipe::Auto;  ///< the recipe that ran
   OptimizerKind optimizer = OptimizerKind::Sgd;  ///< the optimizer that ran
-  std::string method;                            ///< e.g. "sgd", "adam", or the auto recipe's method name
+  std::string method;  ///< "sgd", "adam", "adamw", or the auto recipe's "lbfgs" or "trust-region"
   Dtype dtype = Dtype::Float64;                  ///< the scalar type it computed in
   Index rank = 0;                                ///< the number of triplets
   /// The measured accuracy test held (error_bound and orthogonality_error within their bounds), for either
