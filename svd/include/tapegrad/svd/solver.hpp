@@ -108,9 +108,9 @@ struct SvdResult {
   std::string message;           ///< human-readable: why it stopped, and what to try if it failed
   Recipe recipe = Recipe::Auto;  ///< the recipe that ran
   OptimizerKind optimizer = OptimizerKind::Sgd;  ///< the optimizer that ran
-  std::string method;  ///< "sgd", "adam", "adamw", or the auto recipe's "lbfgs" or "trust-region"
-  Dtype dtype = Dtype::Float64;                  ///< the scalar type it computed in
-  Index rank = 0;                                ///< the number of triplets
+  std::string method;            ///< "sgd", "adam", "adamw", or the auto recipe's "lbfgs" or "trust-region"
+  Dtype dtype = Dtype::Float64;  ///< the scalar type it computed in
+  Index rank = 0;                ///< the number of triplets
   /// The measured accuracy test held (error_bound and orthogonality_error within their bounds), for either
   /// recipe.
   bool converged() const { return status == Status::Converged; }
