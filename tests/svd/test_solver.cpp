@@ -243,15 +243,23 @@ Matrix<double> with_spectrum(Index m, Index n, const std::vector<double>& sigma,
 }
 }  // namespace
 
-TEST_CASE("auto recipe, top-k: the trust region on the Stiefel manifolds, close singular values included",
-          "[svd][auto][topk]") {
+TEST_CASE(
+    "auto recipe, top-k: the trust region on the Stiefel manifolds, close singular values included (float64)",
+    "[svd][auto][topk]") {
   // σ: a close pair inside the k = 6 requested (relative gap 1e-4), and σ_6 ≈ σ_7 across the boundary
   // (relative gap 1e-3), then a tail.
   std::vector<double> sigma = {10, 8, 6, 6 * (1 - 1e-4), 5, 4, 4 * (1 - 1e-3), 3, 2, 1, 0.5, 0.1};
   const Matrix<double> m = with_spectrum(90, 40, sigma, 7);
   Eigen::BDCSVD<Matrix<double>> ref(m, Eigen::ComputeThinU | Eigen::ComputeThinV);
-  for (Dtype dtype : {Dtype::Float64, Dtype::Float32}) {
-    CAPTURE(dtype == Dtype::Float64);
+  {
+    // float32 runs the penalty loss with L-BFGS (the trust region stalls in float32: docs/svd-auto.md).
+    SvdOptions o;
+    o.rank = 6;
+    o.dtype = Dtype::Float32;
+    o.iterations = 5;
+    CHECK(solve(m, o).method == "lbfgs");
+  }
+  for (Dtype dtype : {Dtype::Float64}) {
     SvdOptions o;
     o.rank = 6;
     o.dtype = dtype;
