@@ -48,7 +48,6 @@ void set_run(Node<T>* c, const OpDef<T>& def, std::initializer_list<Node<T>*> in
   for (auto* in : inputs) s.inp[s.n_in++] = in;
   s.scalar = scalar;
   s.attr = attr;
-  s.params = {};
   c->replaced = replaced;
 }
 

@@ -23,6 +23,14 @@ bool same_bits(T a, T b) {
   return std::memcmp(&a, &b, sizeof(T)) == 0;
 }
 
+template <class T>
+bool same_bits_all(const OpParams<T>& a, const OpParams<T>& b) {
+  if (a.object != b.object) return false;
+  for (std::size_t i = 0; i < a.values.size(); ++i)
+    if (!same_bits(a.values[i], b.values[i])) return false;
+  return true;
+}
+
 }  // namespace
 
 template <class T>
@@ -207,12 +215,12 @@ Var<T> Tape<T>::record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs
     throw TapeError(std::string(def.name) + ": an op needs a forward and a backward function");
   for (const auto& v : inputs) check(v, def.name);
   auto& n = push(def.name);
+  static constexpr OpParams<T> kNone{};
+  const OpParams<T>& before = n.extra ? n.extra->params : kNone;
   bool same = matched_ + 1 == size_ && n.rec.forward == def.forward && n.rec.backward == def.backward &&
               n.kind == def.kind && n.rec.n_in == inputs.size() && n.rec.attr == attr &&
-              same_bits(n.rec.scalar, scalar) && n.rec.params.object == params.object && n.rows == rows &&
+              same_bits(n.rec.scalar, scalar) && same_bits_all(before, params) && n.rows == rows &&
               n.cols == cols;
-  for (std::size_t i = 0; i < params.values.size(); ++i)
-    same = same && same_bits(n.rec.params.values[i], params.values[i]);
   std::uint8_t k = 0;
   bool needs_grad = false;
   for (const auto& v : inputs) {
@@ -222,13 +230,14 @@ Var<T> Tape<T>::record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs
     needs_grad = needs_grad || in->needs_grad;
     ++in->uses;
   }
+  if (n.extra && n.rec.forward != def.forward) n.extra->state.resize(0, 0);  // another op's state
   n.rec.op = def.name;
   n.rec.forward = def.forward;
   n.rec.backward = def.backward;
   n.rec.n_in = k;
   n.rec.attr = attr;
   n.rec.scalar = scalar;
-  n.rec.params = params;
+  if (n.extra || !same_bits_all(params, kNone)) n.extras().params = params;
   n.rec.cost = def.cost;
   n.rec.first_write = def.first_write;
   n.rec.tangent = def.tangent;

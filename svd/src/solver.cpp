@@ -131,6 +131,9 @@ RowBlock row_block(Index rows, int rank, int size) {
 
 template <class T>
 SvdResult solve_partitioned(const Matrix<double>& m, const SvdOptions& options, const Partition& part) {
+  if (!part.processes)
+    throw std::invalid_argument(
+        "svd::solve_partitioned: the partition has no processes (Partition::processes)");
   return options.recipe == Recipe::Seed ? detail::run_seed<T>(m, options, &part)
                                         : detail::run_auto<T>(m, options, &part);
 }

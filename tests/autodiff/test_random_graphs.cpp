@@ -396,7 +396,7 @@ std::vector<Var<T>> record(Tape<T>& t, const Program& p, std::vector<Parameter<T
   v.reserve(p.code.size());
   for (std::size_t k = 0; k < p.code.size(); ++k) {
     v.push_back(apply(t, p.code[k], v, ps, cs));
-    // index_select, cross_entropy and clamp record their indices, labels or bounds as a constant first.
+    // index_select and cross_entropy record their indices or labels as a constant first.
     if (v.back().index() < k || (k > 0 && v.back().index() <= v[k - 1].index()))
       throw std::logic_error("node " + std::to_string(k) + " is out of order");
     if (hook) hook(k, v);

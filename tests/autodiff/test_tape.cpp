@@ -341,6 +341,11 @@ constexpr OpDef<double> kAffine{
     }};
 }  // namespace
 
+// Writes how many entries its node's state holds when it runs.
+constexpr OpDef<double> kStateProbe{"state_probe", OpKind::custom,
+                                    [](OpContext<double>& c) { c.out()(0, 0) = double(c.state().size()); },
+                                    [](OpContext<double>&) {}};
+
 TEST_CASE("an op's parameters, object and state live in its node", "[tape]") {
   Factor f{10};
   Parameter<double> x(M::Constant(2, 3, 1.0));
@@ -384,4 +389,12 @@ TEST_CASE("an op's parameters, object and state live in its node", "[tape]") {
   CHECK(ya.value()(0, 0) == 2);
   CHECK(yb.value()(0, 0) == 6 + 20);
   CHECK(x.grad.isApprox(M::Constant(2, 3, 4.0)));
+
+  // A node recorded with another op does not see the state its previous op left (softmax's work space).
+  t.clear();
+  auto sm = rowwise_softmax(t.parameter(x));
+  CHECK(sm.value().rows() == 2);
+  t.clear();
+  auto probe = t.record(kStateProbe, {t.parameter(x)}, 1, 1);
+  CHECK(probe.value()(0, 0) == 0);
 }

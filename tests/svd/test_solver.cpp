@@ -297,3 +297,9 @@ TEST_CASE(
   CHECK_THAT(s.message, Catch::Contains("not converged after 2 iterations") &&
                             Catch::Contains("Hessian-vector products"));
 }
+
+TEST_CASE("solve_partitioned refuses a partition without processes", "[svd][partition]") {
+  const tapegrad::svd::Partition none{4, 0, nullptr};
+  CHECK_THROWS_AS(tapegrad::svd::solve_partitioned<double>(Matrix<double>::Random(4, 3), {}, none),
+                  std::invalid_argument);
+}

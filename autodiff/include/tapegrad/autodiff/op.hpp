@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "tapegrad/autodiff/matrix.hpp"
@@ -135,11 +136,18 @@ struct Step {
   std::uint8_t n_in = 0;
   std::uint32_t attr = 0;          // op parameter: flags (matmul's transposes, ...)
   T scalar = T(0);                 // op parameter: exponent, scalar operand, divisor, ...
-  OpParams<T> params;              // more op parameters (OpContext::param, OpContext::object)
   CostFn cost = nullptr;           // the op's cost from its shapes (the profiler's FLOPs and bytes), if known
   bool first_write = false;        // OpDef::first_write
   ForwardFn<T> tangent = nullptr;  // OpDef::tangent (second order; null: none)
   BackwardFn<T> tangent_backward = nullptr;  // OpDef::tangent_backward
+};
+
+/// What few nodes need, apart so that every node stays small: the op's further parameters and its own
+/// state. Made by the node's first use of either (once per node slot: kept across replays and clears).
+template <class T>
+struct NodeExtra {
+  OpParams<T> params;
+  Matrix<T> state;
 };
 
 template <class T>
@@ -166,7 +174,16 @@ struct Node {
   Matrix<T>* grd = nullptr;  // &param->grad for parameters, &grad otherwise
   Matrix<T> value;           // unused for parameters (their value lives in the Parameter)
   Matrix<T> grad;            // unused for parameters (their gradient lives in the Parameter)
-  Matrix<T> state;           // the op's own (OpContext::state): kept across replays and re-recordings
+  // The recorded op's further parameters (OpContext::param, ::object: a rewritten node's fused step reads
+  // none) and its own state (OpContext::state: kept across replays, emptied when the node is recorded with
+  // another op); null until the node first has either.
+  std::unique_ptr<NodeExtra<T>> extra;
+
+  /// The extra part, made on first use.
+  NodeExtra<T>& extras() {
+    if (!extra) extra = std::make_unique<NodeExtra<T>>();
+    return *extra;
+  }
 
   /// Runs its recorded step: no rewrite, computed by the plan.
   void run_as_recorded() {
@@ -213,21 +230,23 @@ class OpContext {
   /// The op's flags as recorded.
   std::uint32_t attr() const { return s_->attr; }
   /// The op's parameter i (0 to 3) as recorded (OpParams::values).
-  T param(int i) const { return s_->params.values[static_cast<std::size_t>(i)]; }
+  T param(int i) const { return n_->extra ? n_->extra->params.values[static_cast<std::size_t>(i)] : T(0); }
   /// The object the op was recorded with (OpParams::object), as an O.
   template <class O>
   const O& object() const {
-    return *static_cast<const O*>(s_->params.object);
+    return *static_cast<const O*>(n_->extra->params.object);  // set: the op was recorded with one
   }
-  /// A matrix that belongs to this node's op: kept, with its buffer, across replays and re-recordings (and
-  /// empty until the op first writes it). A forward may save an intermediate in it for its backward, or any
-  /// of the op's functions may use it as work space (work()); each op decides which.
-  Matrix<T>& state() { return n_->state; }
+  /// A matrix that belongs to this node's op: kept, with its buffer, across replays and re-recordings of
+  /// the same op (empty until the op first writes it; emptied when the node is recorded with another op). A
+  /// forward may save an intermediate in it for its backward, or any of the op's functions may use it as work
+  /// space (work()); each op decides which.
+  Matrix<T>& state() { return n_->extras().state; }
   /// Work space of at least n entries in state(): it grows to the largest n asked for and is then reused, so
   /// a replay allocates nothing. Valid until the next call of work() or state() in this node.
   T* work(Index n) {
-    if (n_->state.size() < n) n_->state.resize(n, 1);
-    return n_->state.data();
+    Matrix<T>& s = state();
+    if (s.size() < n) s.resize(n, 1);
+    return s.data();
   }
 
   // Second order (OpDef::tangent and tangent_backward; docs/second-order.md). Only valid in those functions.

@@ -378,7 +378,7 @@ template <class T>
 Var<T> colwise_min(Var<T> a);
 /// torch.clamp(a, lo, hi): min(max(a, lo), hi) elementwise (lo <= hi, else std::invalid_argument; use
 /// ±infinity for one bound only). Derivative: dA += dC where lo <= a <= hi (bounds included, as PyTorch),
-/// 0 elsewhere. The two bounds are kept as a 1x2 constant node (a node has one scalar parameter).
+/// 0 elsewhere. The two bounds are the node's parameters (OpParams), recorded with it.
 template <class T>
 Var<T> clamp(Var<T> a, T lo, T hi);
 

@@ -2,7 +2,7 @@
 // blocks, through the seam of tapegrad/svd/partition.hpp.
 //
 // Each process holds a contiguous block of rows of M (blocks in rank order, any sizes, e.g.
-// tapegrad::mpi::row_block) and the same rows of U; s (or the seed recipe's d) and V are replicated.
+// tapegrad::svd::row_block) and the same rows of U; s (or the seed recipe's d) and V are replicated.
 // The loss is the single-process loss written with the collective ops: the fit's per-process part goes
 // through allreduce_sum, UᵀU is allreduce_sum of the local k×k Gram matrices, s and V enter it through
 // replicated. A step communicates O(k·n) numbers, never M or U. The auto recipe's L-BFGS sums its dot

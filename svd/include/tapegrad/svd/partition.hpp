@@ -73,6 +73,7 @@ void validate_options(Index rows, Index cols, const SvdOptions& options);
 /// Runs the recipe options.recipe names, in T, on this process's rows `m` of the partitioned matrix (options
 /// checked with validate_options first). Returns U (this process's rows), singular values, V, loss history
 /// and status; not the errors (reconstruction_error, orthogonality_error), which need every process's rows.
+/// std::invalid_argument if part.processes is null.
 template <class T>
 SvdResult solve_partitioned(const Matrix<double>& m, const SvdOptions& options, const Partition& part);
 
