@@ -14,19 +14,15 @@ if(NOT ROOT)
   message(FATAL_ERROR "check_globals.cmake: set ROOT to the source tree")
 endif()
 
+include(${CMAKE_CURRENT_LIST_DIR}/library_files.cmake)
+
 set(violations "")
 set(checked 0)
 set(ident "[A-Za-z_][A-Za-z0-9_]*")
-foreach(lib autodiff optim io svd mpi bench/helper)
-  if(NOT IS_DIRECTORY "${ROOT}/${lib}")
-    continue()
-  endif()
-  file(GLOB_RECURSE files "${ROOT}/${lib}/*.hpp" "${ROOT}/${lib}/*.cpp" "${ROOT}/${lib}/*.inc")
+foreach(lib IN LISTS TAPEGRAD_LIBRARIES)
+  library_files(${lib} files)
   foreach(f IN LISTS files)
     file(RELATIVE_PATH rel "${ROOT}" "${f}")
-    if(rel MATCHES "^svd/tool/")  # the tool is a program, not a library
-      continue()
-    endif()
     math(EXPR checked "${checked} + 1")
     # One list entry per line: ';' is CMake's list separator and brackets group entries, so both are
     # replaced first (subscripts and attributes [[...]] go; a semicolon becomes @SEMI@).

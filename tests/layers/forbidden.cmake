@@ -1,19 +1,8 @@
 # A tree with one forbidden include per case: the layer check must fail and name it; without it, pass.
 #   cmake -DCHECKER=check_layers.cmake -DWORK=dir -P forbidden.cmake
 cmake_minimum_required(VERSION 3.25)
-function(expect_check tree ok pattern)
-  execute_process(COMMAND ${CMAKE_COMMAND} -DROOT=${tree} -P ${CHECKER} RESULT_VARIABLE rc OUTPUT_VARIABLE out
-                  ERROR_VARIABLE err)
-  if(ok AND NOT rc EQUAL 0)
-    message(FATAL_ERROR "the check failed on a clean tree ${tree}: ${err}")
-  endif()
-  if(NOT ok AND rc EQUAL 0)
-    message(FATAL_ERROR "the check passed on ${tree}, which has a forbidden include (${pattern})")
-  endif()
-  if(NOT ok AND NOT err MATCHES "${pattern}")
-    message(FATAL_ERROR "the check failed on ${tree} without naming '${pattern}': ${err}")
-  endif()
-endfunction()
+set(DEFECT "a forbidden include")
+include(${CMAKE_CURRENT_LIST_DIR}/expect_check.cmake)
 
 file(REMOVE_RECURSE ${WORK})
 # A clean tree: autodiff uses itself, svd uses autodiff, optim and svd, mpi uses svd and autodiff.

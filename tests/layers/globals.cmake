@@ -2,19 +2,8 @@
 # tree of constants, functions and per-object state it must pass.
 #   cmake -DCHECKER=check_globals.cmake -DWORK=dir -P globals.cmake
 cmake_minimum_required(VERSION 3.25)
-function(expect_check tree ok pattern)
-  execute_process(COMMAND ${CMAKE_COMMAND} -DROOT=${tree} -P ${CHECKER} RESULT_VARIABLE rc OUTPUT_VARIABLE out
-                  ERROR_VARIABLE err)
-  if(ok AND NOT rc EQUAL 0)
-    message(FATAL_ERROR "the check failed on a clean tree ${tree}: ${err}")
-  endif()
-  if(NOT ok AND rc EQUAL 0)
-    message(FATAL_ERROR "the check passed on ${tree}, which has mutable global state (${pattern})")
-  endif()
-  if(NOT ok AND NOT err MATCHES "${pattern}")
-    message(FATAL_ERROR "the check failed on ${tree} without naming '${pattern}': ${err}")
-  endif()
-endfunction()
+set(DEFECT "mutable global state")
+include(${CMAKE_CURRENT_LIST_DIR}/expect_check.cmake)
 
 file(REMOVE_RECURSE ${WORK})
 # Clean: constants, constexpr tables, functions (declared and defined, static ones too), static constexpr
@@ -48,30 +37,24 @@ using Index = long;
 file(WRITE ${WORK}/clean/svd/tool/main.cpp "volatile int g_signal = 0;\n")
 expect_check(${WORK}/clean TRUE "")
 
-# A counter at namespace scope.
-file(COPY ${WORK}/clean/ DESTINATION ${WORK}/counter)
-file(APPEND ${WORK}/counter/autodiff/src/ops.cpp "int g_calls = 0;\n")
-expect_check(${WORK}/counter FALSE "autodiff/src/ops.cpp:[0-9]+: a mutable variable at namespace scope: int g_calls")
+# refused(<case> <file> <text> <pattern>): the clean tree with <text> appended to <file> fails, naming
+# <pattern>.
+function(refused name file text pattern)
+  file(COPY ${WORK}/clean/ DESTINATION ${WORK}/${name})
+  file(APPEND ${WORK}/${name}/${file} "${text}")
+  expect_check(${WORK}/${name} FALSE "${pattern}")
+endfunction()
 
-# A dispatch pointer, brace-initialised.
-file(COPY ${WORK}/clean/ DESTINATION ${WORK}/atomic)
-file(APPEND ${WORK}/atomic/autodiff/src/ops.cpp "std::atomic<const Table*> g_active{nullptr};\n")
-expect_check(${WORK}/atomic FALSE "a mutable variable at namespace scope: std::atomic<const Table\\*> g_active")
-
-# A per-thread scratch buffer.
-file(COPY ${WORK}/clean/ DESTINATION ${WORK}/thread)
-file(APPEND ${WORK}/thread/autodiff/src/ops.cpp "T* scratch(long n) {\n  thread_local std::vector<T> buffer;\n  return buffer.data();\n}\n")
-expect_check(${WORK}/thread FALSE "autodiff/src/ops.cpp:[0-9]+: a thread_local variable")
-
-# A function-local static cache.
-file(COPY ${WORK}/clean/ DESTINATION ${WORK}/static_local)
-file(APPEND ${WORK}/static_local/autodiff/src/ops.cpp "void f() {\n  static std::vector<double> cache;\n}\n")
-expect_check(${WORK}/static_local FALSE "a static variable that is not const: static std::vector<double> cache")
-
-# A mutable static data member, in a header of another library.
-file(MAKE_DIRECTORY ${WORK}/member/mpi/include)
-file(COPY ${WORK}/clean/ DESTINATION ${WORK}/member)
-file(WRITE ${WORK}/member/mpi/include/context.hpp "class Context {\n  static Context* current_;\n};\n")
-expect_check(${WORK}/member FALSE "mpi/include/context.hpp:2: a static variable that is not const")
+refused(counter autodiff/src/ops.cpp "int g_calls = 0;\n"  # a counter at namespace scope
+        "autodiff/src/ops.cpp:[0-9]+: a mutable variable at namespace scope: int g_calls")
+refused(atomic autodiff/src/ops.cpp "std::atomic<const Table*> g_active{nullptr};\n"  # a dispatch pointer
+        "a mutable variable at namespace scope: std::atomic<const Table\\*> g_active")
+refused(thread autodiff/src/ops.cpp  # a per-thread scratch buffer
+        "T* scratch(long n) {\n  thread_local std::vector<T> buffer;\n  return buffer.data();\n}\n"
+        "autodiff/src/ops.cpp:[0-9]+: a thread_local variable")
+refused(static_local autodiff/src/ops.cpp "void f() {\n  static std::vector<double> cache;\n}\n"  # a cache
+        "a static variable that is not const: static std::vector<double> cache")
+refused(member mpi/include/context.hpp  # a mutable static data member, in a header of another library
+        "class Context {\n  static Context* current_;\n};\n" "mpi/include/context.hpp:2: a static variable that is not const")
 file(REMOVE_RECURSE ${WORK})
 message(STATUS "mutable global state: each form refused and named")
