@@ -136,16 +136,24 @@ void AdamBase<T>::step() {
   }
 }
 
+namespace {
+// The saved option fields, in order (serialize.hpp's WriteField / ReadField); O is AdamOptions, const or not.
+template <class O, class F>
+void saved_fields(O& o, F f) {
+  f("beta1", o.beta1);
+  f("beta2", o.beta2);
+  f("eps", o.eps);
+  f("weight_decay", o.weight_decay);
+  f("amsgrad", o.amsgrad);
+  f("maximize", o.maximize);
+}
+}  // namespace
+
 template <class T>
 void AdamBase<T>::save_body(StateWriter& w) const {
   w.flag(decoupled_);
   for (const auto& o : options_) {
-    w.f64(o.beta1);
-    w.f64(o.beta2);
-    w.f64(o.eps);
-    w.f64(o.weight_decay);
-    w.flag(o.amsgrad);
-    w.flag(o.maximize);
+    saved_fields(o, detail::WriteField{w});
   }
   for (std::size_t k = 0; k < state_.size(); ++k) {
     const auto& s = state_[k];
@@ -167,12 +175,7 @@ std::function<void()> AdamBase<T>::load_body(StateReader& r) {
   for (std::size_t gi = 0; gi < opts.size(); ++gi) {
     auto& o = opts[gi];
     o.lr = 0;
-    o.beta1 = r.f64("beta1");
-    o.beta2 = r.f64("beta2");
-    o.eps = r.f64("eps");
-    o.weight_decay = r.f64("weight_decay");
-    o.amsgrad = r.flag("amsgrad");
-    o.maximize = r.flag("maximize");
+    saved_fields(o, detail::ReadField{r});
     try {
       validate(o);
     } catch (const std::invalid_argument& e) {

@@ -97,6 +97,29 @@ class StateReader {
   std::istream& in_;
 };
 
+/// Each optimizer lists the option fields it saves once, as a function `fields(options, f)` calling
+/// f(name, field) for each in order; save_body passes a WriteField, load_body a ReadField: the two sides
+/// cannot disagree. Doubles are written as f64, flags as flag, integers as i64.
+struct WriteField {
+  StateWriter& w;
+  void operator()(const char*, double v) const { w.f64(v); }
+  void operator()(const char*, bool v) const { w.flag(v); }
+  template <class I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int> = 0>
+  void operator()(const char*, I v) const {
+    w.i64(static_cast<std::int64_t>(v));
+  }
+};
+/// The reading side of WriteField (the name is what a truncated or corrupted state's message says).
+struct ReadField {
+  StateReader& r;
+  void operator()(const char* name, double& v) const { v = r.f64(name); }
+  void operator()(const char* name, bool& v) const { v = r.flag(name); }
+  template <class I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int> = 0>
+  void operator()(const char* name, I& v) const {
+    v = static_cast<I>(r.i64(name));
+  }
+};
+
 /// 64-bit FNV-1a, the checksum of checkpoint files.
 inline std::uint64_t fnv1a(const char* data, std::size_t n) {
   std::uint64_t h = 0xcbf29ce484222325ULL;

@@ -135,15 +135,21 @@ void Sgd<T>::step() {
   }
 }
 
+namespace {
+// The saved option fields, in order (serialize.hpp's WriteField / ReadField); O is SgdOptions, const or not.
+template <class O, class F>
+void saved_fields(O& o, F f) {
+  f("momentum", o.momentum);
+  f("dampening", o.dampening);
+  f("weight_decay", o.weight_decay);
+  f("nesterov", o.nesterov);
+  f("maximize", o.maximize);
+}
+}  // namespace
+
 template <class T>
 void Sgd<T>::save_body(detail::StateWriter& w) const {
-  for (const auto& o : options_) {
-    w.f64(o.momentum);
-    w.f64(o.dampening);
-    w.f64(o.weight_decay);
-    w.flag(o.nesterov);
-    w.flag(o.maximize);
-  }
+  for (const auto& o : options_) saved_fields(o, detail::WriteField{w});
   for (const auto& s : state_) {
     w.flag(s.has_buffer);
     if (s.has_buffer) w.matrix(s.momentum_buffer);
@@ -156,11 +162,7 @@ std::function<void()> Sgd<T>::load_body(detail::StateReader& r) {
   for (std::size_t gi = 0; gi < opts.size(); ++gi) {
     auto& o = opts[gi];
     o.lr = 0;
-    o.momentum = r.f64("momentum");
-    o.dampening = r.f64("dampening");
-    o.weight_decay = r.f64("weight_decay");
-    o.nesterov = r.flag("nesterov");
-    o.maximize = r.flag("maximize");
+    saved_fields(o, detail::ReadField{r});
     try {
       validate(o);
     } catch (const std::invalid_argument& e) {

@@ -347,18 +347,27 @@ void TrustRegion<T>::step() {
   update_status();
 }
 
+namespace {
+// The saved option fields, in order (serialize.hpp's WriteField / ReadField); O is TrustRegionOptions, const
+// or not.
+template <class O, class F>
+void saved_fields(O& o, F f) {
+  f("initial_radius", o.initial_radius);
+  f("max_radius", o.max_radius);
+  f("eta", o.eta);
+  f("gtol", o.gtol);
+  f("max_iterations", o.max_iterations);
+  f("max_cg_iterations", o.max_cg_iterations);
+  f("cg_kappa", o.cg_kappa);
+  f("cg_theta", o.cg_theta);
+  f("rho_regularization", o.rho_regularization);
+  f("min_radius", o.min_radius);
+}
+}  // namespace
+
 template <class T>
 void TrustRegion<T>::save_body(detail::StateWriter& w) const {
-  w.f64(options_.initial_radius);
-  w.f64(options_.max_radius);
-  w.f64(options_.eta);
-  w.f64(options_.gtol);
-  w.i64(options_.max_iterations);
-  w.i64(options_.max_cg_iterations);
-  w.f64(options_.cg_kappa);
-  w.f64(options_.cg_theta);
-  w.f64(options_.rho_regularization);
-  w.f64(options_.min_radius);
+  saved_fields(options_, detail::WriteField{w});
   w.f64(radius_);
   w.i64(iterations_);
   w.i64(hvps_);
@@ -369,16 +378,7 @@ void TrustRegion<T>::save_body(detail::StateWriter& w) const {
 template <class T>
 std::function<void()> TrustRegion<T>::load_body(detail::StateReader& r) {
   TrustRegionOptions o;
-  o.initial_radius = r.f64("initial_radius");
-  o.max_radius = r.f64("max_radius");
-  o.eta = r.f64("eta");
-  o.gtol = r.f64("gtol");
-  o.max_iterations = r.i64("max_iterations");
-  o.max_cg_iterations = r.i64("max_cg_iterations");
-  o.cg_kappa = r.f64("cg_kappa");
-  o.cg_theta = r.f64("cg_theta");
-  o.rho_regularization = r.f64("rho_regularization");
-  o.min_radius = r.f64("min_radius");
+  saved_fields(o, detail::ReadField{r});
   try {
     validate(o);
   } catch (const std::invalid_argument& e) {
