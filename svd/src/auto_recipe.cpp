@@ -266,6 +266,12 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
            ", orthogonality error " + sci(acc.orthogonality) +
            (acc.orthogonality <= orth_tol ? " <= " : " > ") + sci(orth_tol);
   };
+  // The message of a run that meets the test after `its` iterations (either method adds its counts).
+  auto converged_text = [&](long its) {
+    return "converged: error bound " + sci(acc.residual) + " <= " + sci(res_tol) +
+           " and orthogonality error " + sci(acc.orthogonality) + " <= " + sci(orth_tol) + " after " +
+           std::to_string(its) + " iterations";
+  };
   long stationary_at = -1;
   constexpr int kMaxEscapes = 20;
   int escapes = 0;
@@ -304,9 +310,7 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
     f = T(fd - loss_offset);
     if (acc.residual <= res_tol && acc.orthogonality <= orth_tol) {
       r.status = Status::Converged;
-      r.message = "converged: error bound " + sci(acc.residual) + " <= " + sci(res_tol) +
-                  " and orthogonality error " + sci(acc.orthogonality) + " <= " + sci(orth_tol) + " after " +
-                  std::to_string(it) + " iterations (" + std::to_string(hvps) + " Hessian-vector products)";
+      r.message = converged_text(it) + " (" + std::to_string(hvps) + " Hessian-vector products)";
     } else if (stalled) {
       r.message = "not converged: the error bound stopped decreasing (not halved in the last " +
                   std::to_string(kStall) + " of " + std::to_string(it) + " iterations, " +
@@ -314,8 +318,8 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
                   "). Try --lr 1 for L-BFGS on the penalty loss (docs/svd-auto.md).";
     } else if (status == optim::TrustRegionStatus::radius_collapsed) {
       r.message = "not converged: the trust region collapsed at iteration " + std::to_string(it) + " (" +
-                  accuracy_text() + ")" +
-                  (f32 ? ". Try --dtype float64." : ". This matrix is beyond the solver (docs/svd-auto.md).");
+                  accuracy_text() +
+                  "). This matrix is beyond the solver (docs/svd-auto.md).";  // float64 only
     } else {
       r.message = "not converged after " + std::to_string(it) + " iterations (" + std::to_string(hvps) +
                   " Hessian-vector products): " + accuracy_text() +
@@ -356,12 +360,10 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
       }
       if (accurate_now) {
         r.status = Status::Converged;
-        r.message = "converged: error bound " + sci(acc.residual) + " <= " + sci(res_tol) +
-                    " and orthogonality error " + sci(acc.orthogonality) + " <= " + sci(orth_tol) +
-                    " after " + std::to_string(it) + " iterations" +
-                    (escapes ? " (" + std::to_string(escapes) +
-                                   " spurious stationary point(s) left by re-orthonormalising)"
-                             : std::string());
+        r.message =
+            converged_text(it) + (escapes ? " (" + std::to_string(escapes) +
+                                                " spurious stationary point(s) left by re-orthonormalising)"
+                                          : std::string());
         break;
       }
       if (g <= tol && stationary_at < 0) stationary_at = it;
