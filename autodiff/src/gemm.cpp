@@ -1,10 +1,13 @@
 #include "gemm.hpp"
 
+#include <string>
+
 #ifdef TAPEGRAD_HAVE_BLAS
 #include <cblas.h>
 #endif
 
-namespace tapegrad::detail {
+namespace tapegrad {
+namespace detail {
 
 bool use_blas(Index m, Index n, Index k) {
 #ifdef TAPEGRAD_HAVE_BLAS
@@ -19,6 +22,13 @@ bool use_blas(Index m, Index n, Index k) {
 }
 
 namespace {
+
+[[noreturn]] void shape_mismatch(const char* what, Index ar, Index ac, Index br, Index bc, Index cr,
+                                 Index cc) {
+  throw ShapeError(std::string(what) + ": operands " + shape_string(ar, ac) + " and " + shape_string(br, bc) +
+                   " do not give the output's shape " + shape_string(cr, cc));
+}
+
 template <class T, class Product>
 void assign(T alpha, T beta, Matrix<T>& c, const Product& p) {
   if (beta == T(0)) {
@@ -36,9 +46,15 @@ void assign(T alpha, T beta, Matrix<T>& c, const Product& p) {
 }
 }  // namespace
 
+}  // namespace detail
+
 template <class T>
 void gemm(bool ta, bool tb, T alpha, const Matrix<T>& a, const Matrix<T>& b, T beta, Matrix<T>& c) {
+  using detail::assign;
+  using detail::use_blas;
   const Index m = c.rows(), n = c.cols(), k = ta ? a.rows() : a.cols();
+  if ((ta ? a.cols() : a.rows()) != m || (tb ? b.rows() : b.cols()) != n || (tb ? b.cols() : b.rows()) != k)
+    detail::shape_mismatch("gemm", a.rows(), a.cols(), b.rows(), b.cols(), m, n);
 #ifdef TAPEGRAD_HAVE_BLAS
   if (use_blas(m, n, k) && k > 0) {
     const auto ta_ = ta ? CblasTrans : CblasNoTrans, tb_ = tb ? CblasTrans : CblasNoTrans;
@@ -66,8 +82,12 @@ void gemm(bool ta, bool tb, T alpha, const Matrix<T>& a, const Matrix<T>& b, T b
 
 template <class T>
 void syrk(bool ta, T alpha, const Matrix<T>& a, T beta, Matrix<T>& c) {
+  using detail::assign;
+  using detail::use_blas;
   // ta = false: C = alpha AᵀA (columns' Gram), ta = true: C = alpha A Aᵀ.
   const Index n = c.rows(), k = ta ? a.cols() : a.rows();
+  if (c.cols() != n || (ta ? a.rows() : a.cols()) != n)
+    detail::shape_mismatch("syrk", a.rows(), a.cols(), a.rows(), a.cols(), c.rows(), c.cols());
 #ifdef TAPEGRAD_HAVE_BLAS
   if (use_blas(n, n, k) && k > 0) {
     const auto t = ta ? CblasNoTrans : CblasTrans;
@@ -108,4 +128,4 @@ template void gemm<double>(bool, bool, double, const Matrix<double>&, const Matr
 template void syrk<float>(bool, float, const Matrix<float>&, float, Matrix<float>&);
 template void syrk<double>(bool, double, const Matrix<double>&, double, Matrix<double>&);
 
-}  // namespace tapegrad::detail
+}  // namespace tapegrad

@@ -44,3 +44,32 @@ TEST_CASE("forward() and backward() refuse a parameter resized since recording",
     CHECK(w.grad.isApprox(4.0 * M::Identity(n, n)));
   }
 }
+
+TEMPLATE_TEST_CASE("gemm and syrk: every transpose, both sides of the BLAS threshold, and shape errors",
+                   "[autodiff][gemm]", float, double) {
+  using Mt = Matrix<TestType>;
+  const TestType tol = std::is_same_v<TestType, float> ? TestType(1e-4) : TestType(1e-12);
+  for (Index n : {3, 40}) {  // 3³ goes to Eigen, 40³ to BLAS (when built with it)
+    CAPTURE(n);
+    const Mt a = Mt::Random(n, n + 2), b = Mt::Random(n + 2, n + 1), bt = b.transpose();
+    const Mt at = a.transpose(), c0 = Mt::Random(n, n + 1);
+    const Mt want = TestType(2) * a * b + TestType(0.5) * c0;
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        CAPTURE(ta, tb);
+        Mt c = c0;
+        gemm(ta, tb, TestType(2), ta ? at : a, tb ? bt : b, TestType(0.5), c);
+        CHECK((c - want).cwiseAbs().maxCoeff() <= tol * want.cwiseAbs().maxCoeff());
+      }
+    Mt g(n + 2, n + 2), h(n, n);
+    syrk(false, TestType(1), a, TestType(0), g);  // AᵀA
+    syrk(true, TestType(1), a, TestType(0), h);   // A Aᵀ
+    CHECK((g - Mt(a.transpose() * a)).cwiseAbs().maxCoeff() <= tol * g.cwiseAbs().maxCoeff());
+    CHECK((h - Mt(a * a.transpose())).cwiseAbs().maxCoeff() <= tol * h.cwiseAbs().maxCoeff());
+    Mt wrong(n + 1, n + 1);
+    CHECK_THROWS_AS(gemm(false, false, TestType(1), a, b, TestType(0), wrong), ShapeError);
+    CHECK_THROWS_WITH(gemm(false, false, TestType(1), a, a, TestType(0), wrong),
+                      Catch::Contains("gemm: operands") && Catch::Contains("do not give the output's shape"));
+    CHECK_THROWS_AS(syrk(false, TestType(1), a, TestType(0), h), ShapeError);
+  }
+}

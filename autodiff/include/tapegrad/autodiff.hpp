@@ -1,6 +1,7 @@
 // tapegrad's autodiff: the tape, its ops and the gradient checker.
 #pragma once
 
+#include "tapegrad/autodiff/gemm.hpp"
 #include "tapegrad/autodiff/gradcheck.hpp"
 #include "tapegrad/autodiff/graphviz.hpp"
 #include "tapegrad/autodiff/hvp.hpp"
