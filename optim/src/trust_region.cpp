@@ -98,6 +98,14 @@ void TrustRegion<T>::scatter_values(const Vec& x) {
 }
 
 template <class T>
+void TrustRegion<T>::set_cg_floor(double floor) {
+  if (!(floor >= 0 && floor <= 1))
+    throw std::invalid_argument("trust_region: the CG tolerance floor must be in [0, 1], got " +
+                                std::to_string(floor));
+  cg_floor_ = floor;
+}
+
+template <class T>
 void TrustRegion<T>::set_manifold(Manifold m) {
   if (!m.project || !m.curvature || !m.retract)
     throw std::invalid_argument("trust_region: a manifold needs its project, curvature and retract hooks");
@@ -224,7 +232,8 @@ void TrustRegion<T>::step() {
   // Steihaug–Toint CG on H p = -g in ‖p‖_M <= radius. r = g + H p throughout; y = M⁻¹ r (y = r without a
   // preconditioner); pMp, pMd, dMd are pᵀMp, pᵀMd, dᵀMd (Conn, Gould & Toint's recurrences with one).
   const T delta = T(radius_), delta2 = delta * delta;
-  const T tol = std::min(T(options_.cg_kappa), std::pow(gnorm_, T(options_.cg_theta))) * gnorm_;
+  const T tol =
+      std::max(T(cg_floor_), std::min(T(options_.cg_kappa), std::pow(gnorm_, T(options_.cg_theta)))) * gnorm_;
   const bool prec = static_cast<bool>(precondition_);
   p_.setZero();
   r_ = g_;

@@ -309,6 +309,34 @@ TEST_CASE("TrustRegion: the preconditioner is used (fewer CG iterations on a bad
   CHECK(precond * 3 <= plain);
 }
 
+TEST_CASE("TrustRegion: set_cg_floor loosens CG's tolerance for the next steps", "[optim][trust_region]") {
+  // The badly scaled quadratic above, unpreconditioned: CG to 1e-8 needs about n iterations; with a floor of
+  // 0.5 on the relative tolerance it stops as soon as the residual halves, after a few.
+  const Index n = 30;
+  M d(n, 1);
+  for (Index i = 0; i < n; ++i) d(i, 0) = std::pow(10.0, 4.0 * static_cast<double>(i) / (n - 1));
+  auto first_step_cg = [&](double floor) {
+    Parameter<double> x(M::Ones(n, 1));
+    HvpTape<double> h([&](Tape<double>& t) { return sum(mul(t.constant(d), square(t.parameter(x)))) * 0.5; },
+                      {&x});
+    TrustRegion<double> opt(h, {.initial_radius = 1e4, .max_radius = 1e4, .cg_kappa = 1e-8, .cg_theta = 0});
+    opt.set_cg_floor(floor);
+    opt.step();
+    return opt.last_cg_iterations();
+  };
+  const long tight = first_step_cg(0), loose = first_step_cg(0.5);
+  INFO("CG iterations: floor 0 " << tight << ", floor 0.5 " << loose);
+  CHECK(tight >= 25);
+  CHECK(loose <= 5);
+  Parameter<double> x(M::Ones(2, 1));
+  TrustRegion<double> opt(
+      {&x}, [] { return 0.0; }, [](const std::vector<M>&, std::vector<M>&) {});
+  CHECK_THROWS_WITH(opt.set_cg_floor(-0.1), Catch::Contains("CG tolerance floor must be in [0, 1]"));
+  CHECK_THROWS_WITH(opt.set_cg_floor(std::nan("")), Catch::Contains("CG tolerance floor"));
+  CHECK_THROWS_AS(opt.set_cg_floor(1.5), std::invalid_argument);
+  CHECK_NOTHROW(opt.set_cg_floor(1));
+}
+
 TEST_CASE("TrustRegion: negative curvature goes to the boundary and on to a minimum",
           "[optim][trust_region]") {
   // f = x² - y² + y⁴ at (1, 0.01): the Hessian has a negative eigenvalue; minima at (0, ±1/√2).

@@ -96,6 +96,12 @@ class TrustRegion : public Optimizer<T> {
   TrustRegion(std::vector<Parameter<T>*> params, Closure closure, HessianVectorProduct hvp,
               TrustRegionOptions o = {});
 
+  /// A lower bound on CG's relative tolerance for the next steps: CG stops at ‖r‖ < max(floor, min(cg_kappa,
+  /// ‖g‖^cg_theta)) ‖g‖. For a caller whose own stopping test says how much the next step must achieve (an
+  /// SVD solver needing the error to fall by a factor 2 solves to 0.5, not to the default's rounding-level
+  /// tolerance near the end). 0 (the default): the options' rule alone. Not saved with the state. Throws
+  /// std::invalid_argument outside [0, 1].
+  void set_cg_floor(double floor);
   /// Preconditioned CG with this M⁻¹, the trust region in the M-norm (none by default).
   void set_preconditioner(Preconditioner p) { precondition_ = std::move(p); }
   /// A Riemannian trust region (Absil, Baker & Gallivan 2007; Manopt's `trustregions`) on a manifold embedded
@@ -185,7 +191,7 @@ class TrustRegion : public Optimizer<T> {
   T f_ = T(0), gnorm_ = T(0);
   bool known_ = false;           // f_, g_ are the loss and gradient at x_
   bool tape_elsewhere_ = false;  // the HvpTape's point is a rejected trial, not x_
-  double radius_ = 1, rho_ = 0;
+  double radius_ = 1, rho_ = 0, cg_floor_ = 0;
   bool taken_ = false;
   TrustRegionStatus status_ = TrustRegionStatus::running;
   long iterations_ = 0, hvps_ = 0, cg_iterations_ = 0, last_cg_ = 0, evaluations_ = 0;
