@@ -4,10 +4,11 @@
 //   2. parametrise U (m×k), s (1×k, free sign: no d² whose gradient vanishes at 0), V (n×k);
 //   3. minimise f = ½‖U diag(s) Vᵀ − Mn‖² + (μ/4)(‖UᵀU − I‖² + ‖VᵀV − I‖²), μ = 0.1, whose minimisers
 //      are exactly the rank-k truncated SVDs, with L-BFGS preconditioned per column by 1/(s_j² + δ);
-//      (for the top k of a larger M on one process, by default: the Brockett cost on two Stiefel manifolds
-//      with a Riemannian trust region instead, trust_region_topk below);
+//      (on one process, by default: the Brockett cost on two Stiefel manifolds with a preconditioned
+//      Riemannian trust region instead, trust_region_topk below, for any k; float32 for k < min(m, n) only);
 //   4. stop when the accuracy test holds (residuals and orthogonality, recipes.hpp); report divergence;
 //   5. make s positive, sort descending, and flip each pair so that U's largest-|entry| is positive.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include <random>
 
 #include "recipes.hpp"
+#include "tapegrad/autodiff/gemm.hpp"
 #include "tapegrad/optim/trust_region.hpp"
 #include "tapegrad/svd/loss.hpp"
 
@@ -71,9 +73,9 @@ void orthonormalize(Matrix<T>& a, const Partition* part = nullptr) {
 // retraction by Gram–Schmidt; its Hessian-vector products replay an HvpTape of the loss (two products with
 // M each). `after_step` runs after every outer iteration (first at the start) and says whether to stop.
 template <class T>
-optim::TrustRegionStatus trust_region_topk(const Matrix<T>& mn, Parameter<T>& u, Parameter<T>& v,
-                                           long max_iterations, const std::function<bool(long)>& after_step,
-                                           long& hvps) {
+optim::TrustRegionStatus trust_region_topk(
+    const Matrix<T>& mn, Parameter<T>& u, Parameter<T>& v, long max_iterations,
+    const std::function<bool(long, const Matrix<T>&, const Matrix<T>&, double&)>& after_step, long& hvps) {
   const Index k = u.value.cols();
   orthonormalize(u.value);
   orthonormalize(v.value);
@@ -91,18 +93,17 @@ optim::TrustRegionStatus trust_region_topk(const Matrix<T>& mn, Parameter<T>& u,
   // rounding lets CG reach, and an uncapped CG would run to the dimension (50 000 products at 4000x1000).
   to.max_cg_iterations = 100;
   optim::TrustRegion<T> tr(h, to);
-  // The hooks work in k×k matrices made here and lazy products (no blocking workspace): a step allocates
-  // nothing.
+  // The hooks work in k×k matrices made here and tapegrad::gemm (BLAS for large k, no allocation).
   Matrix<T> xtz(k, k), sym(k, k);
   auto project_out = [&](const Matrix<T>& x, Matrix<T>& z) {  // z -= x sym(xᵀ z)
-    xtz.noalias() = x.transpose().lazyProduct(z);
+    gemm(true, false, T(1), x, z, T(0), xtz);
     sym = (xtz + xtz.transpose()) / T(2);
-    z.noalias() -= x.lazyProduct(sym);
+    gemm(false, false, T(-1), x, sym, T(1), z);
   };
   auto curve = [&](const Matrix<T>& x, const Matrix<T>& eg, const Matrix<T>& dz, Matrix<T>& hz) {
-    xtz.noalias() = x.transpose().lazyProduct(eg);  // hz -= dz sym(xᵀ ∇f)
+    gemm(true, false, T(1), x, eg, T(0), xtz);  // hz -= dz sym(xᵀ ∇f)
     sym = (xtz + xtz.transpose()) / T(2);
-    hz.noalias() -= dz.lazyProduct(sym);
+    gemm(false, false, T(-1), dz, sym, T(1), hz);
   };
   typename optim::TrustRegion<T>::Manifold st;
   st.project = [&](std::vector<Matrix<T>>& z) {
@@ -119,7 +120,74 @@ optim::TrustRegionStatus trust_region_topk(const Matrix<T>& mn, Parameter<T>& u,
     orthonormalize(v.value);
   };
   tr.set_manifold(st);
-  for (long it = 0; !after_step(it) && tr.status() == optim::TrustRegionStatus::running; ++it) tr.step();
+  // Preconditioner: the inverse of the Riemannian Hessian at a critical point, with the current Rayleigh
+  // quotients ρ_j = u_jᵀ Mn v_j in place of σ_j (docs/svd-auto.md, "The preconditioner"). A tangent vector
+  // splits into rotations within the columns' span, U Ω and V Ψ (Ω, Ψ skew), and parts leaving it, K and L.
+  // There the Hessian is diagonal, w_j ρ_j on column j of K and of L (ignoring the coupling of K and L
+  // through the rest of Mn: that block's conditioning is the gap after σ_k, which no preconditioner built
+  // from the top k removes), and couples each pair (Ω_ij, Ψ_ij), i < j, by a 2×2 block whose eigenvalues
+  // are ½(w_i − w_j)(ρ_i − ρ_j) and ½(w_i + w_j)(ρ_i + ρ_j): the rotations between close singular values,
+  // slow for CG without it. Eigenvalues are floored at 1e-8 × the largest, so flat directions
+  // (zero singular values) stay bounded.
+  Matrix<T> u_at, v_at, rho(1, k);
+  Matrix<T> om(k, k), ps(k, k), om2(k, k), ps2(k, k);
+  auto refresh = [&] {  // ρ at the parameters' current values, once per point
+    if (u_at.size() == u.value.size() && v_at.size() == v.value.size() &&
+        std::equal(u_at.data(), u_at.data() + u_at.size(), u.value.data()) &&
+        std::equal(v_at.data(), v_at.data() + v_at.size(), v.value.data()))
+      return;
+    u_at = u.value;
+    v_at = v.value;
+    // ∇_U f = −Mn V diag(w): ρ_j = −u_jᵀ (∇_U f)_j / w_j, from the gradient the tape has at this point.
+    rho = -(u.value.array() * h.gradient()[0].array()).colwise().sum() / w.array();
+  };
+  tr.set_preconditioner([&](const std::vector<Matrix<T>>& r, std::vector<Matrix<T>>& z) {
+    refresh();
+    const Matrix<T>&U = u.value, &V = v.value;
+    T top = T(0);
+    for (Index j = 0; j < k; ++j) top = std::max(top, w(0, j) * std::abs(rho(0, j)));
+    const T floor = std::max(top, std::numeric_limits<T>::min()) * T(1e-8);
+    auto inv = [floor](T lambda) { return T(1) / std::max(std::abs(lambda), floor); };
+    gemm(true, false, T(1), U, r[0], T(0), om);  // Ω = Uᵀ r_U, K = r_U − U Ω
+    gemm(true, false, T(1), V, r[1], T(0), ps);
+    z[0] = r[0];
+    z[1] = r[1];
+    gemm(false, false, T(-1), U, om, T(1), z[0]);
+    gemm(false, false, T(-1), V, ps, T(1), z[1]);
+    for (Index j = 0; j < k; ++j) {
+      const T d = inv(w(0, j) * rho(0, j));
+      z[0].col(j) *= d;
+      z[1].col(j) *= d;
+    }
+    for (Index j = 0; j < k; ++j) {
+      om2(j, j) = ps2(j, j) = T(0);
+      for (Index i = 0; i < j; ++i) {
+        const T a = (om(i, j) - om(j, i)) / T(2), b = (ps(i, j) - ps(j, i)) / T(2);
+        const T wi = w(0, i), wj = w(0, j), ri = rho(0, i), rj = rho(0, j);
+        const T sum = inv((wi - wj) * (ri - rj) / T(2)) * (a + b);   // along (1, 1)
+        const T diff = inv((wi + wj) * (ri + rj) / T(2)) * (a - b);  // along (1, −1)
+        om2(i, j) = (sum + diff) / T(2);
+        ps2(i, j) = (sum - diff) / T(2);
+        om2(j, i) = -om2(i, j);
+        ps2(j, i) = -ps2(i, j);
+      }
+    }
+    gemm(false, false, T(1), U, om2, T(1), z[0]);
+    gemm(false, false, T(1), V, ps2, T(1), z[1]);
+  });
+  // After each step, the products the accuracy test needs, from the gradient at the current point:
+  // ∇_U f = −Mn V diag(w), ∇_V f = −Mnᵀ U diag(w) (no product with M of its own).
+  Matrix<T> mv(u.value.rows(), k), mtu(v.value.rows(), k), minus_inv_w = -w.cwiseInverse();
+  auto measured_after = [&](long it) {
+    const auto& g = h.gradient();
+    mv = (g[0].array().rowwise() * minus_inv_w.row(0).array()).matrix();
+    mtu = (g[1].array().rowwise() * minus_inv_w.row(0).array()).matrix();
+    double cg_floor = 0;
+    const bool stop = after_step(it, mv, mtu, cg_floor);
+    tr.set_cg_floor(cg_floor);
+    return stop;
+  };
+  for (long it = 0; !measured_after(it) && tr.status() == optim::TrustRegionStatus::running; ++it) tr.step();
   hvps = tr.hvps();
   return tr.status();
 }
@@ -222,11 +290,11 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
 
   std::unique_ptr<optim::Lbfgs<T>> lbfgs;
   std::unique_ptr<optim::Optimizer<T>> first_order;
-  // The top-k triplets of a larger M, on one process, with the default method and step: the trust region on
-  // the Stiefel manifolds (Krylov-like iteration counts; docs/svd-auto.md). Otherwise the penalty loss.
-  // float64 only: in float32 the trust region stalls with the error bound near 1e-4 (measured on uniform
-  // 200x100 and 1000x500, top 10), where L-BFGS on the penalty loss reaches the float32 test.
-  const bool trust_region = expanded && !part && !o.optimizer && !o.lr && !f32;
+  // On one process, with the default method and step: the trust region on the Stiefel manifolds, with its
+  // preconditioner (Krylov-like iteration counts; docs/svd-auto.md). In float32 for the top k only: a full
+  // float32 SVD stalls there (error bound ~1e-2 on uniform 200x100, measured), where L-BFGS on the penalty
+  // loss reaches the float32 test. Otherwise, and over several processes, L-BFGS on the penalty loss.
+  const bool trust_region = !part && !o.optimizer && !o.lr && (!f32 || expanded);
   if (trust_region) {
     r.method = "trust-region";
   } else if (o.optimizer) {
@@ -289,26 +357,41 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
     constexpr long kStall = 50;
     double mark = std::numeric_limits<double>::infinity();
     long marked_at = 0;
-    bool stalled = false;
+    bool stalled = false, ok = false;
+    long polish_from = -1;
+    double residual = 0;
     const auto status = trust_region_topk<T>(
         mn, u, v, max_iter,
-        [&](long i) {
+        [&](long i, const Matrix<T>& mv, const Matrix<T>& mtu, double& cg_floor) {
           it = i;
-          const bool ok = accurate();
+          acc = meter(u.value, v.value, mv, mtu);
+          // The residuals themselves within the bound, not only the values' bound (for a full SVD the smaller
+          // Kato–Temple one): the singular vectors, and so the reconstruction, are then as accurate.
+          residual = meter.residual_norm();
+          ok = acc.residual <= res_tol && residual <= res_tol && acc.orthogonality <= orth_tol;
+          // Once there, one more step towards 1e-3 of it (Newton's last step is cheap and its result no
+          // longer depends on where the iteration stopped: one process and several, whose methods differ,
+          // agree).
+          const bool polished = residual <= 1e-3 * res_tol || polish_from >= 0;
+          if (ok && polish_from < 0 && !polished) polish_from = i;
+          const double target = ok ? 1e-3 * res_tol : res_tol;
+          // The next step needs the residuals to fall by res_tol / residual, no more: CG solves to half that
+          // (near the end a step then costs a few products, not a solve to rounding).
+          cg_floor = std::clamp(0.5 * target / residual, 0.0, 0.5);
           fd = half_norm2 - 0.5 * meter.rho().squaredNorm();
           if (o.record_loss) r.loss_history.push_back(fd);
           if (o.progress && i % o.progress_every == 0) o.progress({i, max_iter, fd});
-          // Stalled: the error bound has not halved in kStall outer iterations (each up to 100 products).
-          if (acc.residual < 0.5 * mark) {
-            mark = acc.residual;
+          // Stalled: the residuals have not halved in kStall outer iterations (each up to 100 products).
+          if (residual < 0.5 * mark) {
+            mark = residual;
             marked_at = i;
           }
           stalled = !ok && i - marked_at >= kStall;
-          return ok || stalled;
+          return (ok && (polished || i > polish_from)) || stalled;
         },
         hvps);
     f = T(fd - loss_offset);
-    if (acc.residual <= res_tol && acc.orthogonality <= orth_tol) {
+    if (ok) {
       r.status = Status::Converged;
       r.message = converged_text(it) + " (" + std::to_string(hvps) + " Hessian-vector products)";
     } else if (stalled) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "tapegrad/autodiff/gemm.hpp"
 #include "tapegrad/optim.hpp"
 #include "tapegrad/svd/partition.hpp"
 #include "tapegrad/svd/solver.hpp"
@@ -69,14 +70,46 @@ class AccuracyMeter {
 
   template <class U, class V>
   Accuracy operator()(const Matrix<double>& m, const U& u, const V& v) {
+    Accuracy a = start(u, v);
+    if (u_.cols() == 0) return a;
+    gemm(false, false, 1.0, m, v_, 0.0, mv_);
+    gemm(true, false, 1.0, m, u_, 0.0, mtu_);
+    if (part_) part_->sum(mtu_.data(), mtu_.size());
+    return finish(a);
+  }
+
+  /// The same measurement from the products M V and Mᵀ U the caller has (of u and v as given, not
+  /// normalised; mtu summed over every process's rows): no product with M here.
+  template <class U, class V, class MV, class MTU>
+  Accuracy operator()(const U& u, const V& v, const MV& mv, const MTU& mtu) {
+    Accuracy a = start(u, v);
+    const Index k = u_.cols();
+    if (k == 0) return a;
+    for (Index j = 0; j < k; ++j) {  // the products of the unit columns
+      mv_.col(j) = mv.col(j).template cast<double>() / std::sqrt(vtv_(j, j));
+      mtu_.col(j) = mtu.col(j).template cast<double>() / std::sqrt(utu_(j, j));
+    }
+    return finish(a);
+  }
+
+  /// max_j r_j / max_j |ρ_j| of the last measurement: the residuals themselves, which bound the singular
+  /// vectors' error (r_j / gap), where Accuracy::residual may be the smaller Kato–Temple bound on the values.
+  double residual_norm() const { return residual_norm_; }
+  /// The Rayleigh quotients u_jᵀ M v_j / (‖u_j‖ ‖v_j‖) of the last measurement, in m's scale.
+  const Matrix<double>& rho() const { return rho_; }
+
+ private:
+  // Orthogonality, and u_, v_ as unit columns (utu_, vtv_ keep the squared norms on their diagonals).
+  template <class U, class V>
+  Accuracy start(const U& u, const V& v) {
     u_ = u.template cast<double>();
     v_ = v.template cast<double>();
     const Index k = u_.cols();
     Accuracy a;
     if (k == 0) return a;
-    utu_.noalias() = u_.transpose().lazyProduct(u_);  // lazy: no blocking workspace, no allocation
+    syrk(false, 1.0, u_, 0.0, utu_);  // tapegrad's products: BLAS where it pays, no allocation
     if (part_) part_->sum(utu_.data(), utu_.size());
-    vtv_.noalias() = v_.transpose().lazyProduct(v_);
+    syrk(false, 1.0, v_, 0.0, vtv_);
     double o = 0;
     for (Index j = 0; j < k; ++j)
       for (Index i = 0; i < k; ++i) {
@@ -89,16 +122,18 @@ class AccuracyMeter {
       u_.col(j) /= std::sqrt(utu_(j, j));
       v_.col(j) /= std::sqrt(vtv_(j, j));
     }
-    mv_.noalias() = m.lazyProduct(v_);
+    return a;
+  }
+
+  // The residuals and the bound, from mv_ = M v̂ and mtu_ = Mᵀ û (complete over processes).
+  Accuracy finish(Accuracy a) {
+    const Index k = u_.cols();
+    const double inf = std::numeric_limits<double>::infinity();
     for (Index j = 0; j < k; ++j) sums_(j) = u_.col(j).dot(mv_.col(j));
     if (part_) part_->sum(sums_.data(), k);
     rho_ = sums_.topRows(k);
-    mtu_.noalias() = m.transpose().lazyProduct(u_);
     for (Index j = 0; j < k; ++j) sums_(j) = (mv_.col(j) - rho_(j) * u_.col(j)).squaredNorm();
-    if (part_) {
-      part_->sum(sums_.data(), k);
-      part_->sum(mtu_.data(), mtu_.size());
-    }
+    if (part_) part_->sum(sums_.data(), k);
     double rho_max = 0;
     for (Index j = 0; j < k; ++j) {
       r_(j) = std::sqrt((sums_(j) + (mtu_.col(j) - rho_(j) * v_.col(j)).squaredNorm()) / 2);
@@ -121,16 +156,16 @@ class AccuracyMeter {
     }
     a.residual = rho_max > 0 ? worst / rho_max : (worst == 0 ? 0.0 : inf);
     if (!(a.residual >= 0)) a.residual = inf;
+    const double r_max = r_.maxCoeff();
+    residual_norm_ = rho_max > 0 ? r_max / rho_max : (r_max == 0 ? 0.0 : inf);
+    if (!(residual_norm_ >= 0)) residual_norm_ = inf;
     return a;
   }
 
-  /// The Rayleigh quotients u_jᵀ M v_j / (‖u_j‖ ‖v_j‖) of the last measurement, in m's scale.
-  const Matrix<double>& rho() const { return rho_; }
-
- private:
   const Partition* part_;
   bool full_, zeros_;
   Matrix<double> u_, v_, mv_, mtu_, utu_, vtv_, sums_, rho_, r_;
+  double residual_norm_ = 0;
 };
 
 /// max|m_ij| over every process's rows (1 for a zero matrix): the first scale of a matrix, exact, so that
