@@ -9,7 +9,7 @@
 // running the same vector function on a padded copy, so an element's result does not depend on its position
 // or on n. Every function accepts x == y (in place); the arrays must not otherwise overlap.
 //
-// Accuracy, measured by tests/autodiff/test_vecmath.cpp against the exact result (libm in the next wider
+// Accuracy, measured by tests/autodiff/test_vecmath_ulp.cpp against the exact result (libm in the next wider
 // type) over the whole domain, special values included: on the SLEEF paths exp, log and pow within 1 ulp
 // (SLEEF's "u10" functions), tanh within 1.001 ulp in double and 3.5 ulp in float (SLEEF's faster "u35"
 // function); on the libm path exp, log and pow within 1 ulp, tanh
