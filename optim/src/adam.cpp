@@ -54,17 +54,8 @@ namespace detail {
 
 template <class T>
 void AdamBase<T>::add(std::vector<Parameter<T>*> params, const AdamOptions& o) {
-  validate(o);
-  this->add_group(std::move(params), o.lr);
-  options_.push_back(o);
+  this->add_with_options(std::move(params), o);
   state_.resize(this->num_params_);
-}
-
-template <class T>
-AdamOptions AdamBase<T>::group_options(std::size_t group) const {
-  AdamOptions o = options_.at(group);
-  o.lr = this->groups_[group].lr;
-  return o;
 }
 
 template <class T>
@@ -81,7 +72,7 @@ template <class T>
 void AdamBase<T>::step() {
   for (std::size_t gi = 0; gi < this->groups_.size(); ++gi) {
     const auto& g = this->groups_[gi];
-    const AdamOptions& o = options_[gi];
+    const AdamOptions& o = this->options_[gi];
     const double lr = g.lr;
     const T beta1 = T(o.beta1), beta2 = T(o.beta2), one_minus_beta1 = T(1 - o.beta1),
             one_minus_beta2 = T(1 - o.beta2), eps = T(o.eps), wd = T(o.weight_decay),
@@ -152,9 +143,7 @@ void saved_fields(O& o, F f) {
 template <class T>
 void AdamBase<T>::save_body(StateWriter& w) const {
   w.flag(decoupled_);
-  for (const auto& o : options_) {
-    saved_fields(o, detail::WriteField{w});
-  }
+  for (const auto& o : this->options_) saved_fields(o, WriteField{w});
   for (std::size_t k = 0; k < state_.size(); ++k) {
     const auto& s = state_[k];
     w.i64(s.step);
@@ -170,19 +159,11 @@ void AdamBase<T>::save_body(StateWriter& w) const {
 template <class T>
 std::function<void()> AdamBase<T>::load_body(StateReader& r) {
   if (r.flag("decoupled flag") != decoupled_) r.fail("weight-decay mode differs (Adam vs AdamW)");
-  std::vector<AdamOptions> opts(options_.size());
-  std::vector<std::size_t> group_of;
-  for (std::size_t gi = 0; gi < opts.size(); ++gi) {
-    auto& o = opts[gi];
-    o.lr = 0;
-    saved_fields(o, detail::ReadField{r});
-    try {
-      validate(o);
-    } catch (const std::invalid_argument& e) {
-      r.fail("invalid options of group " + std::to_string(gi) + ": " + e.what());
-    }
+  auto opts = read_options<AdamOptions>(r, this->options_.size(),
+                                        [](auto& o, auto field) { saved_fields(o, field); });
+  std::vector<std::size_t> group_of;  // the group of each parameter
+  for (std::size_t gi = 0; gi < opts.size(); ++gi)
     group_of.insert(group_of.end(), this->groups_[gi].params.size(), gi);
-  }
   std::vector<State> st(state_.size());
   const auto params = this->parameters();
   for (std::size_t k = 0; k < st.size(); ++k) {
@@ -199,10 +180,7 @@ std::function<void()> AdamBase<T>::load_body(StateReader& r) {
     }
   }
   return [this, opts = std::move(opts), st = std::move(st)]() mutable {
-    for (std::size_t gi = 0; gi < opts.size(); ++gi) {
-      opts[gi].lr = options_[gi].lr;
-      options_[gi] = opts[gi];
-    }
+    this->replace_options(std::move(opts));
     state_ = std::move(st);
   };
 }

@@ -7,8 +7,10 @@
 #include <cstring>
 #include <istream>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "tapegrad/optim/optimizer.hpp"
 
@@ -119,6 +121,24 @@ struct ReadField {
     v = static_cast<I>(r.i64(name));
   }
 };
+
+/// Reads the options of `groups` groups, each the fields `fields(options, f)` lists (lr is not saved: it
+/// is left 0), and validates each (validate(options)): StateError naming the group if one is not valid.
+template <class Options, class Fields>
+std::vector<Options> read_options(StateReader& r, std::size_t groups, Fields fields) {
+  std::vector<Options> opts(groups);
+  for (std::size_t gi = 0; gi < groups; ++gi) {
+    Options& o = opts[gi];
+    o.lr = 0;
+    fields(o, ReadField{r});
+    try {
+      validate(o);
+    } catch (const std::invalid_argument& e) {
+      r.fail("invalid options of group " + std::to_string(gi) + ": " + e.what());
+    }
+  }
+  return opts;
+}
 
 /// 64-bit FNV-1a, the checksum of checkpoint files.
 inline std::uint64_t fnv1a(const char* data, std::size_t n) {

@@ -74,17 +74,8 @@ Sgd<T>::Sgd(std::vector<Parameter<T>*> params, SgdOptions o) {
 
 template <class T>
 void Sgd<T>::add_param_group(std::vector<Parameter<T>*> params, SgdOptions o) {
-  validate(o);
-  this->add_group(std::move(params), o.lr);
-  options_.push_back(o);
+  this->add_with_options(std::move(params), o);
   state_.resize(this->num_params_);
-}
-
-template <class T>
-SgdOptions Sgd<T>::options(std::size_t group) const {
-  SgdOptions o = options_.at(group);
-  o.lr = this->groups_[group].lr;
-  return o;
 }
 
 template <class T>
@@ -96,7 +87,7 @@ template <class T>
 void Sgd<T>::step() {
   for (std::size_t gi = 0; gi < this->groups_.size(); ++gi) {
     const auto& g = this->groups_[gi];
-    const SgdOptions& o = options_[gi];
+    const SgdOptions& o = this->options_[gi];
     const T wd = T(o.weight_decay), mom = T(o.momentum), one_minus_damp = T(1 - o.dampening),
             neg_lr = T(-g.lr);
     const bool use_wd = o.weight_decay != 0, use_mom = o.momentum != 0;
@@ -149,7 +140,7 @@ void saved_fields(O& o, F f) {
 
 template <class T>
 void Sgd<T>::save_body(detail::StateWriter& w) const {
-  for (const auto& o : options_) saved_fields(o, detail::WriteField{w});
+  for (const auto& o : this->options_) saved_fields(o, detail::WriteField{w});
   for (const auto& s : state_) {
     w.flag(s.has_buffer);
     if (s.has_buffer) w.matrix(s.momentum_buffer);
@@ -158,17 +149,8 @@ void Sgd<T>::save_body(detail::StateWriter& w) const {
 
 template <class T>
 std::function<void()> Sgd<T>::load_body(detail::StateReader& r) {
-  std::vector<SgdOptions> opts(options_.size());
-  for (std::size_t gi = 0; gi < opts.size(); ++gi) {
-    auto& o = opts[gi];
-    o.lr = 0;
-    saved_fields(o, detail::ReadField{r});
-    try {
-      validate(o);
-    } catch (const std::invalid_argument& e) {
-      r.fail("invalid options of group " + std::to_string(gi) + ": " + e.what());
-    }
-  }
+  auto opts = detail::read_options<SgdOptions>(r, this->options_.size(),
+                                               [](auto& o, auto field) { saved_fields(o, field); });
   std::vector<State> st(state_.size());
   const auto params = this->parameters();
   for (std::size_t k = 0; k < st.size(); ++k) {
@@ -178,10 +160,7 @@ std::function<void()> Sgd<T>::load_body(detail::StateReader& r) {
           r.matrix<T>("momentum buffer", params[k]->value.rows(), params[k]->value.cols());
   }
   return [this, opts = std::move(opts), st = std::move(st)]() mutable {
-    for (std::size_t gi = 0; gi < opts.size(); ++gi) {
-      opts[gi].lr = options_[gi].lr;
-      options_[gi] = opts[gi];
-    }
+    this->replace_options(std::move(opts));
     state_ = std::move(st);
   };
 }

@@ -42,7 +42,7 @@ namespace detail {
 /// What Adam and AdamW share: the moments, the step count and the update. `decoupled` selects
 /// AdamW's weight decay (θ ← θ(1 − lr·λ) before the step) over Adam's (g ← g + λθ).
 template <class T>
-class AdamBase : public Optimizer<T> {
+class AdamBase : public OptionsPerGroup<T, AdamOptions> {
  public:
   void step() override;
   void reset_state() override;
@@ -52,7 +52,6 @@ class AdamBase : public Optimizer<T> {
  protected:
   explicit AdamBase(bool decoupled) : decoupled_(decoupled) {}
   void add(std::vector<Parameter<T>*> params, const AdamOptions& o);
-  AdamOptions group_options(std::size_t group) const;
 
  private:
   struct State {
@@ -63,7 +62,6 @@ class AdamBase : public Optimizer<T> {
   std::function<void()> load_body(StateReader& r) override;
 
   bool decoupled_;
-  std::vector<AdamOptions> options_;  // lr lives in the group
   std::vector<State> state_;
 };
 /// \cond

@@ -8,6 +8,7 @@
 #include <iosfwd>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tapegrad/autodiff/tape.hpp"
@@ -95,6 +96,35 @@ class Optimizer {
 
 /// Throws std::invalid_argument (PyTorch's message) unless lr is a number >= 0.
 void check_lr(double lr);
+
+namespace detail {
+/// What the optimizers with options per group (Sgd, Adam/AdamW) share: each group's Options, validated by
+/// validate(Options) when the group is added. A group's current lr lives in the group (Optimizer::Group).
+template <class T, class Options>
+class OptionsPerGroup : public Optimizer<T> {
+ protected:
+  /// Validates `o` (std::invalid_argument) and appends a group of `params` with it.
+  void add_with_options(std::vector<Parameter<T>*> params, const Options& o) {
+    validate(o);
+    this->add_group(std::move(params), o.lr);
+    options_.push_back(o);
+  }
+  /// The options of a group, with its current lr.
+  Options group_options(std::size_t group) const {
+    Options o = options_.at(group);
+    o.lr = this->groups_[group].lr;
+    return o;
+  }
+  /// Makes `loaded` (one per group, as serialize.hpp's read_options reads them) the groups' options; each
+  /// keeps the lr it was given.
+  void replace_options(std::vector<Options> loaded) {
+    for (std::size_t gi = 0; gi < loaded.size(); ++gi) loaded[gi].lr = options_[gi].lr;
+    options_ = std::move(loaded);
+  }
+
+  std::vector<Options> options_;  ///< each group's options, in group order
+};
+}  // namespace detail
 
 /// \cond
 extern template class Optimizer<float>;

@@ -24,7 +24,7 @@ void validate(const SgdOptions& o);
 
 /// Stochastic gradient descent with momentum, as torch.optim.SGD (PyTorch 1.13); docs/optimizers.md.
 template <class T>
-class Sgd : public Optimizer<T> {
+class Sgd : public detail::OptionsPerGroup<T, SgdOptions> {
  public:
   /// One group of parameters with these options (validated: std::invalid_argument).
   Sgd(std::vector<Parameter<T>*> params, SgdOptions o = {});
@@ -34,7 +34,7 @@ class Sgd : public Optimizer<T> {
   void reset_state() override;
   const char* name() const override { return "sgd"; }
   /// The options of a group, with its current lr.
-  SgdOptions options(std::size_t group = 0) const;
+  SgdOptions options(std::size_t group = 0) const { return this->group_options(group); }
 
  private:
   struct State {
@@ -44,7 +44,6 @@ class Sgd : public Optimizer<T> {
   void save_body(detail::StateWriter& w) const override;
   std::function<void()> load_body(detail::StateReader& r) override;
 
-  std::vector<SgdOptions> options_;
   std::vector<State> state_;
 };
 
