@@ -34,12 +34,18 @@ NpyHeader parse_npy_header(const NpyReader& r, std::size_t start, std::size_t en
   auto ws = [&] {
     while (p < end && (b[p] == ' ' || b[p] == '\t' || b[p] == '\n' || b[p] == '\r')) ++p;
   };
-  auto expect = [&](char c, const char* what) {
+  auto at = [&](char c) { return p < end && b[p] == c; };
+  // Skips white space, then c if it is next: whether it was.
+  auto skip = [&](char c) {
     ws();
-    if (p >= end || b[p] != c)
+    if (!at(c)) return false;
+    ++p;
+    return true;
+  };
+  auto expect = [&](char c, const char* what) {
+    if (!skip(c))
       r.fail(p, std::string("bad .npy header: expected ") + what + ", found '" +
                     snippet(b.substr(p, p < end ? std::min<std::size_t>(end - p, 12) : 0)) + "'");
-    ++p;
   };
   auto string_literal = [&]() -> std::string_view {
     ws();
@@ -56,12 +62,7 @@ NpyHeader parse_npy_header(const NpyReader& r, std::size_t start, std::size_t en
   NpyHeader h;
   bool have_descr = false, have_order = false, have_shape = false;
   expect('{', "'{'");
-  while (true) {
-    ws();
-    if (p < end && b[p] == '}') {
-      ++p;
-      break;
-    }
+  while (!skip('}')) {
     const std::size_t key_at = p;
     const std::string_view key = string_literal();
     expect(':', "':'");
@@ -70,8 +71,7 @@ NpyHeader parse_npy_header(const NpyReader& r, std::size_t start, std::size_t en
       if (have_descr) r.fail(key_at, "bad .npy header: 'descr' appears twice");
       have_descr = true;
       h.descr_at = p;
-      if (p < end && b[p] == '[')
-        r.fail(p, "structured dtypes are not supported: save a plain float64 or float32 array");
+      if (at('[')) r.fail(p, "structured dtypes are not supported: save a plain float64 or float32 array");
       h.descr = string_literal();
     } else if (key == "fortran_order") {
       if (have_order) r.fail(key_at, "bad .npy header: 'fortran_order' appears twice");
@@ -89,12 +89,7 @@ NpyHeader parse_npy_header(const NpyReader& r, std::size_t start, std::size_t en
       have_shape = true;
       h.shape_at = p;
       expect('(', "'(' to open the shape");
-      while (true) {
-        ws();
-        if (p < end && b[p] == ')') {
-          ++p;
-          break;
-        }
+      while (!skip(')')) {
         if (h.shape.size() >= 32) r.fail(p, "bad .npy header: too many dimensions");
         if (p >= end || !is_digit(b[p]))
           r.fail(p, "bad .npy header: expected a dimension (a non-negative integer)");
@@ -103,24 +98,14 @@ NpyHeader parse_npy_header(const NpyReader& r, std::size_t start, std::size_t en
           if (v > (std::int64_t{1} << 58)) r.fail(h.shape_at, "bad .npy header: a dimension is too large");
           v = v * 10 + (b[p++] - '0');
         }
-        if (p < end && b[p] == 'L') ++p;  // Python 2 long
+        if (at('L')) ++p;  // Python 2 long
         h.shape.push_back(v);
-        ws();
-        if (p < end && b[p] == ',') {
-          ++p;
-        } else if (p >= end || b[p] != ')') {
-          r.fail(p, "bad .npy header: expected ',' or ')' in the shape");
-        }
+        if (!skip(',') && !at(')')) r.fail(p, "bad .npy header: expected ',' or ')' in the shape");
       }
     } else {
       r.fail(key_at, "bad .npy header: unexpected key '" + snippet(key) + "'");
     }
-    ws();
-    if (p < end && b[p] == ',') {
-      ++p;
-    } else if (p >= end || b[p] != '}') {
-      r.fail(p, "bad .npy header: expected ',' or '}'");
-    }
+    if (!skip(',') && !at('}')) r.fail(p, "bad .npy header: expected ',' or '}'");
   }
   ws();
   if (p != end)
