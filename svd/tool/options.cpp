@@ -6,7 +6,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <initializer_list>
 #include <thread>
+#include <utility>
 
 #include "errors.hpp"
 
@@ -22,6 +24,17 @@ namespace {
 std::string lower(std::string s) {
   for (char& c : s) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
   return s;
+}
+
+/// The value `text` names in `names` (any case); otherwise UsageError "OPTION: unknown WHAT 'TEXT' (choose
+/// CHOICES)".
+template <class E>
+E named(const char* option, const char* what, const std::string& text,
+        std::initializer_list<std::pair<const char*, E>> names, const char* choices) {
+  const std::string key = lower(text);
+  for (const auto& [name, value] : names)
+    if (key == name) return value;
+  throw UsageError{std::string(option) + ": unknown " + what + " '" + text + "' (choose " + choices + ")"};
 }
 
 double parse_real(const std::string& option, const std::string& text) {
@@ -157,33 +170,20 @@ void add_options(CLI::App& app, Cli& c) {
 /// SvdOptions from the command line (everything that does not need the matrix).
 SvdOptions to_options(const Cli& c) {
   SvdOptions o;
-  const std::string recipe = lower(c.recipe);
-  if (recipe == "seed")
-    o.recipe = Recipe::Seed;
-  else if (recipe == "auto")
-    o.recipe = Recipe::Auto;
-  else
-    throw UsageError{"--recipe: unknown recipe '" + c.recipe + "' (choose seed or auto)"};
-  if (!c.optimizer.empty()) {
-    const std::string opt = lower(c.optimizer);
-    if (opt == "sgd")
-      o.optimizer = OptimizerKind::Sgd;
-    else if (opt == "adam")
-      o.optimizer = OptimizerKind::Adam;
-    else if (opt == "adamw")
-      o.optimizer = OptimizerKind::AdamW;
-    else
-      throw UsageError{"--optimizer: unknown optimizer '" + c.optimizer + "' (choose sgd, adam or adamw)"};
-  }
-  if (!c.dtype.empty()) {
-    const std::string d = lower(c.dtype);
-    if (d == "float32" || d == "f32")
-      o.dtype = Dtype::Float32;
-    else if (d == "float64" || d == "f64")
-      o.dtype = Dtype::Float64;
-    else
-      throw UsageError{"--dtype: unknown dtype '" + c.dtype + "' (choose float32 or float64)"};
-  }
+  o.recipe = named<Recipe>("--recipe", "recipe", c.recipe, {{"seed", Recipe::Seed}, {"auto", Recipe::Auto}},
+                           "seed or auto");
+  if (!c.optimizer.empty())
+    o.optimizer = named<OptimizerKind>(
+        "--optimizer", "optimizer", c.optimizer,
+        {{"sgd", OptimizerKind::Sgd}, {"adam", OptimizerKind::Adam}, {"adamw", OptimizerKind::AdamW}},
+        "sgd, adam or adamw");
+  if (!c.dtype.empty())
+    o.dtype = named<Dtype>("--dtype", "dtype", c.dtype,
+                           {{"float32", Dtype::Float32},
+                            {"f32", Dtype::Float32},
+                            {"float64", Dtype::Float64},
+                            {"f64", Dtype::Float64}},
+                           "float32 or float64");
   // Text to values here (a message quoting the text); the rules are the library's (check_options below).
   auto real = [](const char* name, const std::string& text) -> std::optional<double> {
     if (text.empty()) return std::nullopt;
