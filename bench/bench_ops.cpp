@@ -18,10 +18,7 @@ void tape_overhead(benchmark::State& state) {
     for (int i = 0; i < n; ++i) v = v * 1.0000001;
     tape.backward(v);
   };
-  run();
-  const auto before = allocations();
-  for (auto _ : state) run();
-  bench::report_allocations(state, before);
+  bench::time_steps(state, run);
   // Seconds per node (Google Benchmark prints it with a unit prefix, e.g. 30n = 30 ns).
   state.counters["s/node"] =
       benchmark::Counter(static_cast<double>(n) * static_cast<double>(state.iterations()),
@@ -40,10 +37,7 @@ void op_bench(benchmark::State& state, F op, double flops_per_n3) {
     auto y = op(tape.parameter(a), tape.parameter(b));
     tape.backward(sum(y));
   };
-  run();
-  const auto before = allocations();
-  for (auto _ : state) run();
-  bench::report_allocations(state, before);
+  bench::time_steps(state, run);
   bench::report_flops(state, flops_per_n3 * double(n) * double(n) * double(n));
 }
 
@@ -138,15 +132,22 @@ void elementwise_bench(benchmark::State& state, F f) {
       benchmark::Counter(double(x.size()), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+/// A detail::vec function, `fn` of the benchmark argument's instruction set.
+template <class T>
+void vec_bench(benchmark::State& s, void (*detail::vec::Kernels<T>::*fn)(const T*, T*, Index)) {
+  const auto* k = use_isa<T>(s);
+  if (!k) return;
+  elementwise_bench<T>(s,
+                       [f = k->*fn](const Matrix<T>& x, Matrix<T>& y) { f(x.data(), y.data(), x.size()); });
+}
+
 template <class T>
 void tanh_eigen(benchmark::State& s) {
   elementwise_bench<T>(s, [](const Matrix<T>& x, Matrix<T>& y) { y = x.array().tanh(); });
 }
 template <class T>
 void tanh_vec(benchmark::State& s) {
-  const auto* k = use_isa<T>(s);
-  if (!k) return;
-  elementwise_bench<T>(s, [k](const Matrix<T>& x, Matrix<T>& y) { k->tanh(x.data(), y.data(), x.size()); });
+  vec_bench<T>(s, &detail::vec::Kernels<T>::tanh);
 }
 template <class T>
 void exp_eigen(benchmark::State& s) {
@@ -154,9 +155,7 @@ void exp_eigen(benchmark::State& s) {
 }
 template <class T>
 void exp_vec(benchmark::State& s) {
-  const auto* k = use_isa<T>(s);
-  if (!k) return;
-  elementwise_bench<T>(s, [k](const Matrix<T>& x, Matrix<T>& y) { k->exp(x.data(), y.data(), x.size()); });
+  vec_bench<T>(s, &detail::vec::Kernels<T>::exp);
 }
 template <class T>
 void sigmoid_eigen(benchmark::State& s) {
@@ -171,10 +170,7 @@ void sigmoid_eigen(benchmark::State& s) {
 }
 template <class T>
 void sigmoid_vec(benchmark::State& s) {
-  const auto* k = use_isa<T>(s);
-  if (!k) return;
-  elementwise_bench<T>(s,
-                       [k](const Matrix<T>& x, Matrix<T>& y) { k->sigmoid(x.data(), y.data(), x.size()); });
+  vec_bench<T>(s, &detail::vec::Kernels<T>::sigmoid);
 }
 BENCHMARK_TEMPLATE(tanh_eigen, float);
 BENCHMARK_TEMPLATE(tanh_vec, float)->Arg(0)->Arg(1)->Arg(2);
@@ -200,10 +196,7 @@ void tanh_op_fb(benchmark::State& state) {
     tape.clear();
     tape.backward(sum(tanh(tape.parameter(a))));
   };
-  run();
-  const auto before = allocations();
-  for (auto _ : state) run();
-  bench::report_allocations(state, before);
+  bench::time_steps(state, run);
 }
 BENCHMARK_TEMPLATE(tanh_op_fb, float);
 BENCHMARK_TEMPLATE(tanh_op_fb, double);
@@ -218,14 +211,23 @@ void cblas_ssyrk(int, int, int, int, int, float, const float*, int, float, float
 }
 constexpr int kColMajor = 102, kNoTrans = 111, kTrans = 112, kUpper = 121;
 
-// C (m×n) = op(A) op(B) with k the inner size; args m, n, k, trans_a, trans_b.
-void eigen_sgemm(benchmark::State& state) {
+// C (m×n) = op(A) op(B) with k the inner size, by product(a, b, c, trans_a, trans_b); args m, n, k, trans_a,
+// trans_b.
+template <class Product>
+void gemm_bench(benchmark::State& state, Product product) {
   const Index m = state.range(0), n = state.range(1), k = state.range(2);
   const bool ta = state.range(3), tb = state.range(4);
   Matrix<float> a = ta ? Matrix<float>::Random(k, m) : Matrix<float>::Random(m, k);
   Matrix<float> b = tb ? Matrix<float>::Random(n, k) : Matrix<float>::Random(k, n);
   Matrix<float> c(m, n);
   for (auto _ : state) {
+    product(a, b, c, ta, tb);
+    benchmark::DoNotOptimize(c.data());
+  }
+  bench::report_flops(state, 2.0 * double(m) * double(n) * double(k));
+}
+void eigen_sgemm(benchmark::State& state) {
+  gemm_bench(state, [](const Matrix<float>& a, const Matrix<float>& b, Matrix<float>& c, bool ta, bool tb) {
     if (!ta && !tb)
       c.noalias() = a * b;
     else if (!ta)
@@ -234,26 +236,18 @@ void eigen_sgemm(benchmark::State& state) {
       c.noalias() = a.transpose() * b;
     else
       c.noalias() = a.transpose() * b.transpose();
-    benchmark::DoNotOptimize(c.data());
-  }
-  bench::report_flops(state, 2.0 * double(m) * double(n) * double(k));
+  });
 }
 void blas_sgemm(benchmark::State& state) {
   if (!cblas_sgemm) {
     state.SkipWithError("no CBLAS linked");
     return;
   }
-  const Index m = state.range(0), n = state.range(1), k = state.range(2);
-  const bool ta = state.range(3), tb = state.range(4);
-  Matrix<float> a = ta ? Matrix<float>::Random(k, m) : Matrix<float>::Random(m, k);
-  Matrix<float> b = tb ? Matrix<float>::Random(n, k) : Matrix<float>::Random(k, n);
-  Matrix<float> c(m, n);
-  for (auto _ : state) {
+  gemm_bench(state, [](const Matrix<float>& a, const Matrix<float>& b, Matrix<float>& c, bool ta, bool tb) {
+    const Index m = c.rows(), n = c.cols(), k = ta ? a.rows() : a.cols();
     cblas_sgemm(kColMajor, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, int(m), int(n), int(k), 1.0f,
                 a.data(), int(a.rows()), b.data(), int(b.rows()), 0.0f, c.data(), int(m));
-    benchmark::DoNotOptimize(c.data());
-  }
-  bench::report_flops(state, 2.0 * double(m) * double(n) * double(k));
+  });
 }
 // C (n×n) = AᵀA for a k×n A; args n, k. FLOPs counted as gemm's (2 n² k) so that rates compare with it.
 void blas_ssyrk(benchmark::State& state) {
