@@ -27,6 +27,8 @@ import time
 import numpy as np
 import torch
 
+from side_by_side import main_or_worker, seconds, timed_repetitions
+
 SIZES = [(5, 4), (64, 32), (256, 128), (1024, 512)]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -61,15 +63,7 @@ def time_loop(fn, min_time, reps):
     t0 = time.perf_counter()
     fn()
     one = max(time.perf_counter() - t0, 1e-7)
-    iters = max(1, int(min_time / one))
-    wall, cpu = [], []
-    for _ in range(reps):
-        t0, c0 = time.perf_counter(), time.process_time()
-        for _ in range(iters):
-            fn()
-        wall.append((time.perf_counter() - t0) / iters)
-        cpu.append((time.process_time() - c0) / iters)
-    return statistics.median(wall), statistics.median(cpu)
+    return timed_repetitions(fn, max(1, int(min_time / one)), reps)
 
 
 def torch_seed_step(m, n, dtype, min_time, reps):
@@ -134,8 +128,7 @@ def tapegrad_bench(binary, dtype, size, threads, min_time, reps, threads_flag=Tr
         if b.get("aggregate_name") != "median":
             continue
         kind = b["run_name"].split("/")[0]
-        scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
-        res[kind] = {"real": b["real_time"] * scale, "cpu": b["cpu_time"] * scale,
+        res[kind] = {"real": seconds(b, "real_time"), "cpu": seconds(b, "cpu_time"),
                      "flops": b.get("FLOP/s"), "allocs": b.get("allocs/iter")}
     return res
 
@@ -236,7 +229,4 @@ def main():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        worker(sys.argv[2:])
-    else:
-        main()
+    main_or_worker(main, worker)

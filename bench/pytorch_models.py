@@ -20,10 +20,11 @@ torch.set_num_threads(1): set_num_threads alone leaves Debian's OpenBLAS on two 
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
+
+from side_by_side import main_or_worker, seconds, timed_repetitions
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = ["mlp", "mlp_meansq", "logreg", "lstsq"]
@@ -42,14 +43,7 @@ def time_loop(fn, min_time, reps):
         one = max(time.perf_counter() - t0, 1e-7)
         n += 1
     iters = max(1, int(min_time / one))
-    wall, cpu = [], []
-    for _ in range(reps):
-        t0, c0 = time.perf_counter(), time.process_time()
-        for _ in range(iters):
-            fn()
-        wall.append((time.perf_counter() - t0) / iters)
-        cpu.append((time.process_time() - c0) / iters)
-    return statistics.median(wall), statistics.median(cpu), iters
+    return (*timed_repetitions(fn, iters, reps), iters)
 
 
 def torch_step(model, dtype):
@@ -137,8 +131,7 @@ def tapegrad_bench(binary, model, dtype, min_time, reps):
     out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout)
     for b in out["benchmarks"]:
         if b.get("aggregate_name") == "median":
-            scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
-            return {"wall": b["real_time"] * scale, "cpu": b["cpu_time"] * scale, "allocs": b.get("allocs/iter"),
+            return {"wall": seconds(b, "real_time"), "cpu": seconds(b, "cpu_time"), "allocs": b.get("allocs/iter"),
                     "loss": b.get("loss")}
     raise RuntimeError(f"no median for models/{model}/{dtype} in bench_models' output")
 
@@ -195,7 +188,4 @@ def main():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        worker(sys.argv[2:])
-    else:
-        main()
+    main_or_worker(main, worker)
