@@ -36,53 +36,54 @@ void time_steps(benchmark::State& state, Index m, Index n, Step step) {
   bench::report_flops(state, bench::seed_flops_forward(m, n) + bench::seed_flops_backward(m, n));
 }
 
+// The seed problem at m×n with its SGD and a tape (graph optimizer on or off).
 template <class T>
-optim::Sgd<T> seed_sgd(bench::SeedProblem<T>& p, Index m) {
-  return optim::Sgd<T>({&p.U, &p.d, &p.V}, {.lr = bench::seed_lr(m), .momentum = 0.9});
-}
+struct SeedRun {
+  SeedRun(Index m, Index n, bool optimize = true)
+      : p(m, n), opt({&p.U, &p.d, &p.V}, {.lr = bench::seed_lr(m), .momentum = 0.9}) {
+    tape.set_graph_optimization(optimize);
+  }
+  /// The step after the forward pass: opt.zero_grad(), tape.backward(loss), opt.step().
+  void backward_and_step(const Var<T>& loss) {
+    opt.zero_grad();
+    tape.backward(loss);
+    opt.step();
+  }
+  bench::SeedProblem<T> p;
+  optim::Sgd<T> opt;
+  Tape<T> tape;
+};
 
 template <class T>
 void handwritten(benchmark::State& state, Index m, Index n) {
-  bench::SeedProblem<T> p(m, n);
-  auto opt = seed_sgd(p, m);
+  SeedRun<T> r(m, n);
   test::SeedGradient<T> g;
   time_steps(state, m, n, [&] {
     // Overwrites the gradients: no zero_grad needed.
-    benchmark::DoNotOptimize(
-        g.loss_and_gradient(p.U.value, p.d.value, p.V.value, p.M, p.U.grad, p.d.grad, p.V.grad));
-    opt.step();
+    benchmark::DoNotOptimize(g.loss_and_gradient(r.p.U.value, r.p.d.value, r.p.V.value, r.p.M, r.p.U.grad,
+                                                 r.p.d.grad, r.p.V.grad));
+    r.opt.step();
   });
 }
 
 // The graph recorded once, replayed each step.
 template <class T, class Record>
 void replay(benchmark::State& state, Index m, Index n, Record record, bool optimize = true) {
-  bench::SeedProblem<T> p(m, n);
-  auto opt = seed_sgd(p, m);
-  Tape<T> tape;
-  tape.set_graph_optimization(optimize);
-  Var<T> loss = record(tape, p);
+  SeedRun<T> r(m, n, optimize);
+  const Var<T> loss = record(r.tape, r.p);
   time_steps(state, m, n, [&] {
-    tape.forward();
-    opt.zero_grad();
-    tape.backward(loss);
-    opt.step();
+    r.tape.forward();
+    r.backward_and_step(loss);
   });
 }
 
 // The README's idiom: the graph recorded anew each step.
 template <class T, class Record>
 void rerecord(benchmark::State& state, Index m, Index n, Record record, bool optimize = true) {
-  bench::SeedProblem<T> p(m, n);
-  auto opt = seed_sgd(p, m);
-  Tape<T> tape;
-  tape.set_graph_optimization(optimize);
+  SeedRun<T> r(m, n, optimize);
   time_steps(state, m, n, [&] {
-    tape.clear();
-    Var<T> loss = record(tape, p);
-    opt.zero_grad();
-    tape.backward(loss);
-    opt.step();
+    r.tape.clear();
+    r.backward_and_step(record(r.tape, r.p));
   });
 }
 

@@ -35,14 +35,23 @@ Matrix<T> linear_init(Index r, Index c, Index fan_in, std::mt19937_64& rng) {
   return Matrix<double>::NullaryExpr(r, c, [&] { return u(rng); }).template cast<T>();
 }
 
-// Times `step` (which returns the step's loss); the first one (which sizes every buffer and the optimizer's
-// state) is outside the timing and the allocation count. The "loss" counter is the last step's loss: finite
-// and lower than at the start when the model trains.
-template <class Step>
-void time_steps(benchmark::State& state, Step step) {
-  double loss = 0;
-  bench::time_steps(state, [&] { loss = static_cast<double>(step()); });
-  state.counters["loss"] = loss;
+// Times the README's training step: tape.clear(), loss = model(tape) (recording the model and its loss),
+// opt.zero_grad(), tape.backward(loss), opt.step(). The first step (which sizes every buffer and the
+// optimizer's state) is outside the timing and the allocation count. The "loss" counter is the last step's
+// loss: finite and lower than at the start when the model trains.
+template <class T, class Model>
+void time_training(benchmark::State& state, optim::Optimizer<T>& opt, Model model) {
+  Tape<T> tape;
+  double last = 0;
+  bench::time_steps(state, [&] {
+    tape.clear();
+    Var<T> loss = model(tape);
+    opt.zero_grad();
+    tape.backward(loss);
+    opt.step();
+    last = static_cast<double>(loss.value()(0, 0));
+  });
+  state.counters["loss"] = last;
 }
 
 constexpr Index kBatch = 256, kFeatures = 32, kHidden = 64;
@@ -57,17 +66,11 @@ void mlp(benchmark::State& state, bool mean_square) {
       b1(linear_init<T>(1, kHidden, kFeatures, rng)), w2(linear_init<T>(kHidden, 1, kHidden, rng)),
       b2(linear_init<T>(1, 1, kHidden, rng));
   optim::Sgd<T> opt({&w1, &b1, &w2, &b2}, {.lr = 0.01, .momentum = 0.9});
-  Tape<T> tape;
-  time_steps(state, [&] {
-    tape.clear();
+  time_training(state, opt, [&](Tape<T>& tape) {
     auto X = tape.constant(x), Y = tape.constant(y);
     auto h = tanh(matmul(X, tape.parameter(w1)) + tape.parameter(b1));
     auto pred = matmul(h, tape.parameter(w2)) + tape.parameter(b2);
-    auto loss = mean_square ? mean(square(pred - Y)) : mse(pred, Y);
-    opt.zero_grad();
-    tape.backward(loss);
-    opt.step();
-    return loss.value()(0, 0);
+    return mean_square ? mean(square(pred - Y)) : mse(pred, Y);
   });
 }
 
@@ -83,16 +86,10 @@ void logreg(benchmark::State& state) {
     s(i, 0) = ((x.row(i) * w_true)(0, 0) >= T(0)) != flip(rng) ? T(1) : T(-1);
   Parameter<T> w(Matrix<T>::Zero(kFeatures, 1)), b(Matrix<T>::Zero(1, 1));
   optim::Adam<T> opt({&w, &b}, {.lr = 0.01});
-  Tape<T> tape;
-  time_steps(state, [&] {
-    tape.clear();
+  time_training(state, opt, [&](Tape<T>& tape) {
     auto X = tape.constant(x), S = tape.constant(s);
     auto z = matmul(X, tape.parameter(w)) + tape.parameter(b);
-    auto loss = mean(log(1.0 + exp(-mul(S, z))));
-    opt.zero_grad();
-    tape.backward(loss);
-    opt.step();
-    return loss.value()(0, 0);
+    return mean(log(1.0 + exp(-mul(S, z))));
   });
 }
 
@@ -114,15 +111,9 @@ void lstsq(benchmark::State& state) {
   const Matrix<T> at = a.cast<T>(), bt = b.cast<T>();
   Parameter<T> x(Matrix<T>::Zero(n, 1));
   optim::Adam<T> opt({&x}, {.lr = 0.05});
-  Tape<T> tape;
-  time_steps(state, [&] {
-    tape.clear();
+  time_training(state, opt, [&](Tape<T>& tape) {
     auto residual = matmul(tape.constant(at), tape.parameter(x)) - tape.constant(bt);
-    auto loss = sum_squares(residual) * 0.5;
-    opt.zero_grad();
-    tape.backward(loss);
-    opt.step();
-    return loss.value()(0, 0);
+    return sum_squares(residual) * 0.5;
   });
 }
 
