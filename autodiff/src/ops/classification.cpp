@@ -13,11 +13,8 @@
 
 namespace tapegrad {
 
-using detail::cols_logsumexp;
 using detail::exp_chunks;
 using detail::kChunk;
-using detail::kEachColumn;
-using detail::kEachRow;
 using detail::rows_logsumexp;
 
 namespace {
@@ -59,6 +56,16 @@ OpCost bce_with_logits_cost(const OpShapes& s, bool backward) {
 
 namespace detail {
 
+// Each row's logsumexp of the logits (input 0), as rows_logsumexp keeps it, in the node's work space: row
+// maxima m[0, r) and log-sums m[r, 2r), followed by `extra` more r-entry slots for the caller. Returns m.
+template <class T>
+T* logits_rows_lse(OpContext<T>& c, Index extra = 0) {
+  const Index r = c.in(0).rows();
+  T* m = c.work((2 + extra) * r);
+  rows_logsumexp(c.in(0), m, m + r);
+  return m;
+}
+
 // Second order of l = -Σ Y ∘ L / N, L = log_softmax of each row of X, S = exp(L), σ_i = Σ_j S_ij Ẋ_ij:
 //   L̇ = Ẋ - σ,   l̇ = -Σ (Ẏ ∘ L + Y ∘ L̇) / N;
 //   the backward dX += (S r - Y) g / N, dY -= L g / N (r_i = Σ_j Y_ij) has the tangent
@@ -68,8 +75,7 @@ template <class T>
 T* cross_entropy_rows(OpContext<T>& c) {
   const auto &x = c.in(0), &y = c.in(1), &tx = c.tangent_in(0), &ty = c.tangent_in(1);
   const Index r = x.rows();
-  T* m = c.work(5 * r);
-  rows_logsumexp(x, m, m + r);
+  T* m = logits_rows_lse(c, 3);
   T *sigma = m + 2 * r, *rs = m + 3 * r, *drs = m + 4 * r;
   for (Index i = 0; i < r; ++i) sigma[i] = rs[i] = drs[i] = T(0);
   for (Index j = 0; j < x.cols(); ++j) {
@@ -117,9 +123,8 @@ const OpDef<T>& softmax_cross_entropy_op() {
                                OpKind::custom,
                                [](OpContext<T>& c) {
                                  const auto &x = c.in(0), &y = c.in(1);
-                                 T* m = c.work(2 * x.rows());
-                                 T* ls = m + x.rows();
-                                 rows_logsumexp(x, m, ls);
+                                 const T* m = logits_rows_lse(c);
+                                 const T* ls = m + x.rows();
                                  T total = T(0);
                                  for (Index j = 0; j < x.cols(); ++j)
                                    for (Index i = 0; i < x.rows(); ++i)
@@ -129,9 +134,8 @@ const OpDef<T>& softmax_cross_entropy_op() {
                                [](OpContext<T>& c) {
                                  const auto &x = c.in(0), &y = c.in(1);
                                  const Index r = x.rows();
-                                 T* m = c.work(3 * r);
-                                 T* ls = m + r;
-                                 rows_logsumexp(x, m, ls);
+                                 T* m = logits_rows_lse(c, 1);
+                                 const T* ls = m + r;
                                  const T k = c.grad_out()(0, 0) / c.scalar();
                                  if (c.needs_grad(0)) {
                                    // softmax_ij Σ_k Y_ik = exp(x_ij - m_i) w_i with w_i = exp(-ls_i) Σ_k
@@ -185,9 +189,8 @@ Var<T> cross_entropy(Var<T> logits, const std::vector<Index>& labels) {
   static constexpr OpDef<T> op{"cross_entropy", OpKind::custom,
                                [](OpContext<T>& c) {
                                  const auto &x = c.in(0), &y = c.in(1);
-                                 T* m = c.work(2 * x.rows());
-                                 T* ls = m + x.rows();
-                                 rows_logsumexp(x, m, ls);
+                                 const T* m = detail::logits_rows_lse(c);
+                                 const T* ls = m + x.rows();
                                  T total = T(0);
                                  for (Index i = 0; i < x.rows(); ++i)
                                    total += ls[i] - (x(i, Index(y(i, 0))) - m[i]);
@@ -197,9 +200,8 @@ Var<T> cross_entropy(Var<T> logits, const std::vector<Index>& labels) {
                                  if (!c.needs_grad(0)) return;
                                  const auto &x = c.in(0), &y = c.in(1);
                                  const Index r = x.rows();
-                                 T* m = c.work(2 * r);
+                                 T* m = detail::logits_rows_lse(c);
                                  T* w = m + r;  // exp(-ls_i) dl / N: softmax_ij dl / N = exp(x_ij - m_i) w_i
-                                 rows_logsumexp(x, m, w);
                                  const T k = c.grad_out()(0, 0) / T(r);
                                  for (Index i = 0; i < r; ++i) w[i] = std::exp(-w[i]) * k;
                                  auto& gx = c.grad_in(0);
@@ -214,8 +216,7 @@ Var<T> cross_entropy(Var<T> logits, const std::vector<Index>& labels) {
                                [](OpContext<T>& c) {
                                  const auto &x = c.in(0), &y = c.in(1), &tx = c.tangent_in(0);
                                  const Index r = x.rows();
-                                 T* m = c.work(2 * r);
-                                 rows_logsumexp(x, m, m + r);
+                                 const T* m = detail::logits_rows_lse(c);
                                  T total = T(0);
                                  for (Index j = 0; j < x.cols(); ++j)
                                    for (Index i = 0; i < r; ++i)
@@ -228,8 +229,7 @@ Var<T> cross_entropy(Var<T> logits, const std::vector<Index>& labels) {
                                  if (!c.needs_grad(0)) return;
                                  const auto &x = c.in(0), &y = c.in(1), &tx = c.tangent_in(0);
                                  const Index r = x.rows();
-                                 T* m = c.work(3 * r);
-                                 rows_logsumexp(x, m, m + r);
+                                 T* m = detail::logits_rows_lse(c, 1);
                                  T* sigma = m + 2 * r;
                                  for (Index i = 0; i < r; ++i) sigma[i] = T(0);
                                  for (Index j = 0; j < x.cols(); ++j)

@@ -19,7 +19,6 @@ namespace {
 
 using detail::cols_logsumexp;
 using detail::exp_chunks;
-using detail::kChunk;
 using detail::kEachColumn;
 using detail::kEachRow;
 using detail::rows_logsumexp;
@@ -224,29 +223,42 @@ const OpDef<T>& log_softmax_op() {
 
 }  // namespace detail
 
+namespace {
+
+// Records op (softmax or log-softmax) normalising each row (dir kEachRow) or each column of a. A row of 0
+// columns (a column of 0 rows) has no softmax: ShapeError "<name>: a row of 0 columns has no <what>".
+template <class T>
+Var<T> record_normalisation(const OpDef<T>& op, Var<T> a, std::uint32_t dir, const char* name,
+                            const char* what) {
+  const bool rows = dir == kEachRow;
+  if ((rows ? a.cols() : a.rows()) == 0)
+    throw ShapeError(std::string(name) + (rows ? ": a row of 0 columns" : ": a column of 0 rows") +
+                     " has no " + what);
+  return a.tape().record(op, {a}, a.rows(), a.cols(), T(0), dir);
+}
+
+}  // namespace
+
 template <class T>
 Var<T> rowwise_softmax(Var<T> a) {
   // S = softmax of each row (softmax_backward)
-  if (a.cols() == 0) throw ShapeError("rowwise_softmax: a row of 0 columns has no softmax");
-  return a.tape().record(detail::softmax_op<T>(), {a}, a.rows(), a.cols(), T(0), kEachRow);
+  return record_normalisation(detail::softmax_op<T>(), a, kEachRow, "rowwise_softmax", "softmax");
 }
 template <class T>
 Var<T> colwise_softmax(Var<T> a) {
   // S = softmax of each column (softmax_backward)
-  if (a.rows() == 0) throw ShapeError("colwise_softmax: a column of 0 rows has no softmax");
-  return a.tape().record(detail::softmax_op<T>(), {a}, a.rows(), a.cols(), T(0), kEachColumn);
+  return record_normalisation(detail::softmax_op<T>(), a, kEachColumn, "colwise_softmax", "softmax");
 }
 template <class T>
 Var<T> rowwise_log_softmax(Var<T> a) {
   // L = log_softmax of each row (log_softmax_backward)
-  if (a.cols() == 0) throw ShapeError("rowwise_log_softmax: a row of 0 columns has no log-softmax");
-  return a.tape().record(detail::log_softmax_op<T>(), {a}, a.rows(), a.cols(), T(0), kEachRow);
+  return record_normalisation(detail::log_softmax_op<T>(), a, kEachRow, "rowwise_log_softmax", "log-softmax");
 }
 template <class T>
 Var<T> colwise_log_softmax(Var<T> a) {
   // L = log_softmax of each column (log_softmax_backward)
-  if (a.rows() == 0) throw ShapeError("colwise_log_softmax: a column of 0 rows has no log-softmax");
-  return a.tape().record(detail::log_softmax_op<T>(), {a}, a.rows(), a.cols(), T(0), kEachColumn);
+  return record_normalisation(detail::log_softmax_op<T>(), a, kEachColumn, "colwise_log_softmax",
+                              "log-softmax");
 }
 
 template <class T>
