@@ -44,23 +44,30 @@ ProfileEvent event_of(const detail::Node<T>& n, const detail::Step<T>& s, Profil
   return e;
 }
 
+// Runs step_fn (s's forward or backward) on ctx; with a profiler, timed as one event of that phase.
+template <class T>
+void run_timed(Profiler* profiler, void (*step_fn)(OpContext<T>&), OpContext<T>& ctx,
+               const detail::Node<T>& n, const detail::Step<T>& s, ProfilePhase phase) {
+  if (!profiler) {
+    step_fn(ctx);
+    return;
+  }
+  const std::int64_t t0 = profiler->now();
+  step_fn(ctx);
+  const std::int64_t t1 = profiler->now();
+  ProfileEvent e = event_of(n, s, phase);
+  e.start_ns = t0;
+  e.duration_ns = t1 - t0;
+  profiler->add(e);
+}
+
 }  // namespace
 
 template <class T>
 void Tape<T>::run_forward_hooked(detail::Node<T>* n, const detail::Step<T>& s) {
   n->value.resize(n->rows, n->cols);  // a no-op when the shape is right
   OpContext<T> ctx(n, &s);
-  if (profiler_) {
-    const std::int64_t t0 = profiler_->now();
-    s.forward(ctx);
-    const std::int64_t t1 = profiler_->now();
-    ProfileEvent e = event_of(*n, s, ProfilePhase::forward);
-    e.start_ns = t0;
-    e.duration_ns = t1 - t0;
-    profiler_->add(e);
-  } else {
-    s.forward(ctx);
-  }
+  run_timed(profiler_, s.forward, ctx, *n, s, ProfilePhase::forward);
   n->computed = true;
   if (anomaly_) check_finite(*n, n->value, "forward");
 }
@@ -68,17 +75,7 @@ void Tape<T>::run_forward_hooked(detail::Node<T>* n, const detail::Step<T>& s) {
 template <class T>
 void Tape<T>::run_backward_hooked(detail::Node<T>* n, const detail::Step<T>& s) {
   OpContext<T> ctx(n, &s);
-  if (profiler_) {
-    const std::int64_t t0 = profiler_->now();
-    s.backward(ctx);
-    const std::int64_t t1 = profiler_->now();
-    ProfileEvent e = event_of(*n, s, ProfilePhase::backward);
-    e.start_ns = t0;
-    e.duration_ns = t1 - t0;
-    profiler_->add(e);
-  } else {
-    s.backward(ctx);
-  }
+  run_timed(profiler_, s.backward, ctx, *n, s, ProfilePhase::backward);
   if (anomaly_) {
     for (std::uint8_t k = 0; k < s.n_in; ++k) {
       if (s.inp[k]->needs_grad) check_finite(*n, *s.inp[k]->grd, "backward");
