@@ -107,19 +107,20 @@ bool is_symmetric(const Matrix<T>& g) {
   return true;
 }
 
-// out += a (g + gᵀ) (rows: (g + gᵀ) a), one product when g is symmetric.
+// out = beta out + a (g + gᵀ) (rows: (g + gᵀ) a), one product when g is symmetric: gram's (gram_rows')
+// backward with beta = OpContext::beta, and with beta 1 both terms of its tangent backward.
 template <class T>
-void sym_product(bool rows, const Matrix<T>& a, const Matrix<T>& g, Matrix<T>& out) {
+void sym_product(bool rows, const Matrix<T>& a, const Matrix<T>& g, T beta, Matrix<T>& out) {
   if (is_symmetric(g)) {
     if (rows)
-      gemm(false, false, T(2), g, a, T(1), out);
+      gemm(false, false, T(2), g, a, beta, out);
     else
-      gemm(false, false, T(2), a, g, T(1), out);
+      gemm(false, false, T(2), a, g, beta, out);
   } else if (rows) {
-    gemm(false, false, T(1), g, a, T(1), out);
+    gemm(false, false, T(1), g, a, beta, out);
     gemm(true, false, T(1), g, a, T(1), out);
   } else {
-    gemm(false, false, T(1), a, g, T(1), out);
+    gemm(false, false, T(1), a, g, beta, out);
     gemm(false, true, T(1), a, g, T(1), out);
   }
 }
@@ -134,74 +135,43 @@ void add_transpose_in_place(Matrix<T>& c) {
   }
 }
 
-template <class T>
-const OpDef<T>& gram_op() {
-  // G = AᵀA   =>   dA += A (dG + dGᵀ)   (one product, A (2 dG), when dG is symmetric, as a loss of G makes
-  // it)
-  // Cost, A m×k: the upper triangle of G, m·k·(k+1); backward one GEMM, 2mk² (counted for a symmetric dG:
-  // an asymmetric one takes two).
+// gram (Rows false) and gram_rows (Rows true): one definition, the two mirror each other.
+// G = AᵀA   =>   dA += A (dG + dGᵀ)   (one product, A (2 dG), when dG is symmetric, as a loss of G makes it)
+// G = A Aᵀ  =>   dA += (dG + dGᵀ) A   (likewise (2 dG) A)
+// Cost, A m×k and G n×n (n = k; Rows: m): a triangle of G, m·k·(n+1); backward one GEMM, 2mkn (counted for a
+// symmetric dG: an asymmetric one takes two).
+template <class T, bool Rows>
+const OpDef<T>& gram_op_of() {
   static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
-    const double m = double(s.in_rows[0]), k = double(s.in_cols[0]);
-    return backward ? OpCost{2 * m * k * k, k * k + 3 * m * k} : OpCost{m * k * (k + 1), m * k + k * k};
+    const double m = double(s.in_rows[0]), k = double(s.in_cols[0]), n = Rows ? m : k;
+    return backward ? OpCost{2 * m * k * n, n * n + 3 * m * k} : OpCost{m * k * (n + 1), m * k + n * n};
   };
-  static constexpr OpDef<T> op{"gram", OpKind::custom,
-                               [](OpContext<T>& c) { detail::syrk(false, T(1), c.in(0), T(0), c.out()); },
-                               [](OpContext<T>& c) {
-                                 const auto& g = c.grad_out();
-                                 if (is_symmetric(g)) {
-                                   gemm(false, false, T(2), c.in(0), g, c.beta(0), c.grad_in(0));
-                                 } else {
-                                   gemm(false, false, T(1), c.in(0), g, c.beta(0), c.grad_in(0));
-                                   gemm(false, true, T(1), c.in(0), g, T(1), c.grad_in(0));
-                                 }
-                               },
-                               cost, true,
-                               // Ċ = ȦᵀA + AᵀȦ
-                               [](OpContext<T>& c) {
-                                 gemm(true, false, T(1), c.tangent_in(0), c.in(0), T(0), c.tangent_out());
-                                 add_transpose_in_place(c.tangent_out());  // AᵀȦ = (ȦᵀA)ᵀ
-                               },
-                               // dȦ += Ȧ (G + Gᵀ) + A (Ġ + Ġᵀ)
-                               [](OpContext<T>& c) {
-                                 auto& out = c.grad_in_tangent(0);
-                                 sym_product(false, c.tangent_in(0), c.grad_out(), out);
-                                 sym_product(false, c.in(0), c.grad_out_tangent(), out);
-                               }};
+  static constexpr OpDef<T> op{
+      Rows ? "gram_rows" : "gram", OpKind::custom,
+      [](OpContext<T>& c) { detail::syrk(Rows, T(1), c.in(0), T(0), c.out()); },
+      [](OpContext<T>& c) { sym_product(Rows, c.in(0), c.grad_out(), c.beta(0), c.grad_in(0)); }, cost, true,
+      // Ċ = ȦᵀA + AᵀȦ = X + Xᵀ with X = ȦᵀA   (Rows: Ȧ Aᵀ + A Ȧᵀ, X = Ȧ Aᵀ)
+      [](OpContext<T>& c) {
+        gemm(!Rows, Rows, T(1), c.tangent_in(0), c.in(0), T(0), c.tangent_out());
+        add_transpose_in_place(c.tangent_out());
+      },
+      // dȦ += Ȧ (G + Gᵀ) + A (Ġ + Ġᵀ)   (Rows: (G + Gᵀ) Ȧ + (Ġ + Ġᵀ) A)
+      [](OpContext<T>& c) {
+        auto& out = c.grad_in_tangent(0);
+        sym_product(Rows, c.tangent_in(0), c.grad_out(), T(1), out);
+        sym_product(Rows, c.in(0), c.grad_out_tangent(), T(1), out);
+      }};
   return op;
 }
 
 template <class T>
+const OpDef<T>& gram_op() {
+  return gram_op_of<T, false>();
+}
+
+template <class T>
 const OpDef<T>& gram_rows_op() {
-  // G = A Aᵀ   =>   dA += (dG + dGᵀ) A   (one product, (2 dG) A, when dG is symmetric)
-  // Cost, A m×k: k·m·(m+1) (a triangle); backward 2m²k (symmetric dG).
-  static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
-    const double m = double(s.in_rows[0]), k = double(s.in_cols[0]);
-    return backward ? OpCost{2 * m * m * k, m * m + 3 * m * k} : OpCost{k * m * (m + 1), m * k + m * m};
-  };
-  static constexpr OpDef<T> op{"gram_rows", OpKind::custom,
-                               [](OpContext<T>& c) { detail::syrk(true, T(1), c.in(0), T(0), c.out()); },
-                               [](OpContext<T>& c) {
-                                 const auto& g = c.grad_out();
-                                 if (is_symmetric(g)) {
-                                   gemm(false, false, T(2), g, c.in(0), c.beta(0), c.grad_in(0));
-                                 } else {
-                                   gemm(false, false, T(1), g, c.in(0), c.beta(0), c.grad_in(0));
-                                   gemm(true, false, T(1), g, c.in(0), T(1), c.grad_in(0));
-                                 }
-                               },
-                               cost, true,
-                               // Ċ = Ȧ Aᵀ + A Ȧᵀ
-                               [](OpContext<T>& c) {
-                                 gemm(false, true, T(1), c.tangent_in(0), c.in(0), T(0), c.tangent_out());
-                                 add_transpose_in_place(c.tangent_out());  // A Ȧᵀ = (Ȧ Aᵀ)ᵀ
-                               },
-                               // dȦ += (G + Gᵀ) Ȧ + (Ġ + Ġᵀ) A
-                               [](OpContext<T>& c) {
-                                 auto& out = c.grad_in_tangent(0);
-                                 sym_product(true, c.tangent_in(0), c.grad_out(), out);
-                                 sym_product(true, c.in(0), c.grad_out_tangent(), out);
-                               }};
-  return op;
+  return gram_op_of<T, true>();
 }
 
 template <class T>
