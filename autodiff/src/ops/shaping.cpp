@@ -39,6 +39,45 @@ auto block_of(M& x, int dim, Index start, Index len) {
   return dim == 0 ? x.block(start, 0, len, x.cols()) : x.block(0, start, x.rows(), len);
 }
 
+// Input k's block (k = 0: A, 1: B) of x shaped as a cat node's output (its value, gradient or their
+// tangents): the node's attr is the dim.
+template <class T, class M>
+auto cat_block(OpContext<T>& c, M& x, int k) {
+  const int d = int(c.attr());
+  const Index na = d == 0 ? c.in(0).rows() : c.in(0).cols();
+  return block_of(x, d, k == 0 ? 0 : na, d == 0 ? c.in(k).rows() : c.in(k).cols());
+}
+
+// The block a narrow node selects of x shaped as its input (the input's value, gradient or their tangents):
+// the node's attr holds the start, and the dim in its lowest bit.
+template <class T, class M>
+auto narrow_block(OpContext<T>& c, M& x) {
+  const int d = int(c.attr() & 1);
+  return block_of(x, d, Index(c.attr() >> 1), d == 0 ? c.out().rows() : c.out().cols());
+}
+
+// index_select's copies, with ix the indices (an nx1 matrix): dst's row k (dim 0; dim 1: column k) = src's
+// row ix_k, the forward on the values and the tangent on the tangents; and dst's row ix_k += src's row k, the
+// backward on dC and the tangent backward on its tangent.
+template <class T>
+void gather(const Matrix<T>& ix, std::uint32_t dim, const Matrix<T>& src, Matrix<T>& dst) {
+  for (Index k = 0; k < ix.rows(); ++k) {
+    if (dim == 0)
+      dst.row(k) = src.row(Index(ix(k, 0)));
+    else
+      dst.col(k) = src.col(Index(ix(k, 0)));
+  }
+}
+template <class T>
+void scatter_add(const Matrix<T>& ix, std::uint32_t dim, const Matrix<T>& src, Matrix<T>& dst) {
+  for (Index k = 0; k < ix.rows(); ++k) {
+    if (dim == 0)
+      dst.row(Index(ix(k, 0))) += src.row(k);
+    else
+      dst.col(Index(ix(k, 0))) += src.col(k);
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -54,35 +93,23 @@ Var<T> cat(Var<T> a, Var<T> b, int dim) {
   const Index cols = dim == 0 ? a.cols() : a.cols() + b.cols();
   static constexpr OpDef<T> op{"cat", OpKind::custom,
                                [](OpContext<T>& c) {
-                                 const int d = int(c.attr());
-                                 const Index na = d == 0 ? c.in(0).rows() : c.in(0).cols();
-                                 const Index nb = d == 0 ? c.in(1).rows() : c.in(1).cols();
-                                 block_of(c.out(), d, 0, na) = c.in(0);
-                                 block_of(c.out(), d, na, nb) = c.in(1);
+                                 cat_block(c, c.out(), 0) = c.in(0);
+                                 cat_block(c, c.out(), 1) = c.in(1);
                                },
                                [](OpContext<T>& c) {
-                                 const int d = int(c.attr());
-                                 const Index na = d == 0 ? c.in(0).rows() : c.in(0).cols();
-                                 const Index nb = d == 0 ? c.in(1).rows() : c.in(1).cols();
-                                 if (c.needs_grad(0)) c.grad_in(0) += block_of(c.grad_out(), d, 0, na);
-                                 if (c.needs_grad(1)) c.grad_in(1) += block_of(c.grad_out(), d, na, nb);
+                                 for (int k = 0; k < 2; ++k)
+                                   if (c.needs_grad(k)) c.grad_in(k) += cat_block(c, c.grad_out(), k);
                                },
                                cat_cost, false,
                                // linear: Ċ = [Ȧ; Ḃ],   dȦ += the first block of Ġ, dḂ += the second
                                [](OpContext<T>& c) {
-                                 const int d = int(c.attr());
-                                 const Index na = d == 0 ? c.in(0).rows() : c.in(0).cols();
-                                 const Index nb = d == 0 ? c.in(1).rows() : c.in(1).cols();
-                                 block_of(c.tangent_out(), d, 0, na) = c.tangent_in(0);
-                                 block_of(c.tangent_out(), d, na, nb) = c.tangent_in(1);
+                                 cat_block(c, c.tangent_out(), 0) = c.tangent_in(0);
+                                 cat_block(c, c.tangent_out(), 1) = c.tangent_in(1);
                                },
                                [](OpContext<T>& c) {
-                                 const int d = int(c.attr());
-                                 const Index na = d == 0 ? c.in(0).rows() : c.in(0).cols();
-                                 const Index nb = d == 0 ? c.in(1).rows() : c.in(1).cols();
-                                 const auto& dg = c.grad_out_tangent();
-                                 if (c.needs_grad(0)) c.grad_in_tangent(0) += block_of(dg, d, 0, na);
-                                 if (c.needs_grad(1)) c.grad_in_tangent(1) += block_of(dg, d, na, nb);
+                                 for (int k = 0; k < 2; ++k)
+                                   if (c.needs_grad(k))
+                                     c.grad_in_tangent(k) += cat_block(c, c.grad_out_tangent(), k);
                                }};
   return t.record(op, {a, b}, rows, cols, T(0), std::uint32_t(dim));
 }
@@ -96,30 +123,12 @@ Var<T> narrow(Var<T> a, int dim, Index start, Index length) {
     throw ShapeError("narrow: " + std::string(dim == 0 ? "rows [" : "columns [") + std::to_string(start) +
                      ", " + std::to_string(start + length) + ") are not within " + detail::shape_of(a));
   static constexpr OpDef<T> op{
-      "narrow", OpKind::custom,
-      [](OpContext<T>& c) {
-        const int d = int(c.attr() & 1);
-        const Index s = Index(c.attr() >> 1);
-        c.out() = block_of(c.in(0), d, s, d == 0 ? c.out().rows() : c.out().cols());
-      },
-      [](OpContext<T>& c) {
-        const int d = int(c.attr() & 1);
-        const Index s = Index(c.attr() >> 1);
-        block_of(c.grad_in(0), d, s, d == 0 ? c.out().rows() : c.out().cols()) += c.grad_out();
-      },
-      detail::unary_cost<0, 1, 0>, false,
+      "narrow", OpKind::custom, [](OpContext<T>& c) { c.out() = narrow_block(c, c.in(0)); },
+      [](OpContext<T>& c) { narrow_block(c, c.grad_in(0)) += c.grad_out(); }, detail::unary_cost<0, 1, 0>,
+      false,
       // linear: the same block of the tangents
-      [](OpContext<T>& c) {
-        const int d = int(c.attr() & 1);
-        const Index s = Index(c.attr() >> 1);
-        c.tangent_out() = block_of(c.tangent_in(0), d, s, d == 0 ? c.out().rows() : c.out().cols());
-      },
-      [](OpContext<T>& c) {
-        const int d = int(c.attr() & 1);
-        const Index s = Index(c.attr() >> 1);
-        block_of(c.grad_in_tangent(0), d, s, d == 0 ? c.out().rows() : c.out().cols()) +=
-            c.grad_out_tangent();
-      }};
+      [](OpContext<T>& c) { c.tangent_out() = narrow_block(c, c.tangent_in(0)); },
+      [](OpContext<T>& c) { narrow_block(c, c.grad_in_tangent(0)) += c.grad_out_tangent(); }};
   // attr: the start and the dim in its lowest bit (a node has one integer parameter).
   return a.tape().record(op, {a}, dim == 0 ? length : a.rows(), dim == 0 ? a.cols() : length, T(0),
                          (std::uint32_t(start) << 1) | std::uint32_t(dim));
@@ -145,47 +154,17 @@ Var<T> index_select(Var<T> a, int dim, const std::vector<Index>& indices) {
   Var<T> iv = t.constant(
       Matrix<T>::NullaryExpr(Index(indices.size()), 1, [&](Index k) { return T(indices[std::size_t(k)]); }),
       "indices");
-  static constexpr OpDef<T> op{"index_select", OpKind::custom,
-                               [](OpContext<T>& c) {
-                                 const auto& ix = c.in(1);
-                                 for (Index k = 0; k < ix.rows(); ++k) {
-                                   if (c.attr() == 0)
-                                     c.out().row(k) = c.in(0).row(Index(ix(k, 0)));
-                                   else
-                                     c.out().col(k) = c.in(0).col(Index(ix(k, 0)));
-                                 }
-                               },
-                               [](OpContext<T>& c) {
-                                 if (!c.needs_grad(0)) return;
-                                 const auto& ix = c.in(1);
-                                 for (Index k = 0; k < ix.rows(); ++k) {
-                                   if (c.attr() == 0)
-                                     c.grad_in(0).row(Index(ix(k, 0))) += c.grad_out().row(k);
-                                   else
-                                     c.grad_in(0).col(Index(ix(k, 0))) += c.grad_out().col(k);
-                                 }
-                               },
-                               index_select_cost, false,
-                               // linear: the same rows (columns) of the tangents; the indices have none
-                               [](OpContext<T>& c) {
-                                 const auto& ix = c.in(1);
-                                 for (Index k = 0; k < ix.rows(); ++k) {
-                                   if (c.attr() == 0)
-                                     c.tangent_out().row(k) = c.tangent_in(0).row(Index(ix(k, 0)));
-                                   else
-                                     c.tangent_out().col(k) = c.tangent_in(0).col(Index(ix(k, 0)));
-                                 }
-                               },
-                               [](OpContext<T>& c) {
-                                 if (!c.needs_grad(0)) return;
-                                 const auto& ix = c.in(1);
-                                 for (Index k = 0; k < ix.rows(); ++k) {
-                                   if (c.attr() == 0)
-                                     c.grad_in_tangent(0).row(Index(ix(k, 0))) += c.grad_out_tangent().row(k);
-                                   else
-                                     c.grad_in_tangent(0).col(Index(ix(k, 0))) += c.grad_out_tangent().col(k);
-                                 }
-                               }};
+  static constexpr OpDef<T> op{
+      "index_select", OpKind::custom, [](OpContext<T>& c) { gather(c.in(1), c.attr(), c.in(0), c.out()); },
+      [](OpContext<T>& c) {
+        if (c.needs_grad(0)) scatter_add(c.in(1), c.attr(), c.grad_out(), c.grad_in(0));
+      },
+      index_select_cost, false,
+      // linear: the same rows (columns) of the tangents; the indices have none
+      [](OpContext<T>& c) { gather(c.in(1), c.attr(), c.tangent_in(0), c.tangent_out()); },
+      [](OpContext<T>& c) {
+        if (c.needs_grad(0)) scatter_add(c.in(1), c.attr(), c.grad_out_tangent(), c.grad_in_tangent(0));
+      }};
   const Index m = Index(indices.size());
   return t.record(op, {a, iv}, dim == 0 ? m : a.rows(), dim == 0 ? a.cols() : m, T(0), std::uint32_t(dim));
 }
