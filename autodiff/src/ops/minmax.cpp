@@ -46,6 +46,16 @@ bool better(T v, T best) {
   return Sign > 0 ? v > best : v < best;
 }
 
+// dX += the share of g that maximum (Sign = 1) or minimum gives its operand X = x against the other one, y:
+// all of g where x wins, half at a tie, none where it loses (or either is NaN). The backward adds it with
+// g = dC, the tangent backward with Ġ (the op is piecewise linear: no second-derivative term).
+template <int Sign, class T>
+void add_extreme_share(const Matrix<T>& x, const Matrix<T>& y, const Matrix<T>& g, Matrix<T>& dx) {
+  const auto a = x.array(), b = y.array();
+  const auto wins = Sign > 0 ? (a > b) : (a < b);
+  dx.array() += wins.select(g.array(), (a == b).select(g.array() / T(2), T(0)));
+}
+
 template <class T, int Sign>
 Var<T> elementwise_extreme(const char* name, Var<T> a, Var<T> b) {
   // C = max(A, B)   =>   dA += [A > B] dC + [A = B] dC / 2,   dB likewise   (min: with < )
@@ -53,41 +63,55 @@ Var<T> elementwise_extreme(const char* name, Var<T> a, Var<T> b) {
   if (a.rows() != b.rows() || a.cols() != b.cols())
     throw ShapeError(std::string(name) + ": shapes " + detail::shape_of(a) + " and " + detail::shape_of(b) +
                      " differ");
-  static constexpr OpDef<T> op{
-      Sign > 0 ? "maximum" : "minimum", OpKind::custom,
-      [](OpContext<T>& c) {
-        if constexpr (Sign > 0)
-          c.out() = c.in(0).array().max(c.in(1).array());
-        else
-          c.out() = c.in(0).array().min(c.in(1).array());
-      },
-      [](OpContext<T>& c) {
-        const auto a = c.in(0).array(), b = c.in(1).array();
-        const auto g = c.grad_out().array();
-        const auto wins = Sign > 0 ? (a > b) : (a < b);
-        const auto loses = Sign > 0 ? (a < b) : (a > b);
-        if (c.needs_grad(0)) c.grad_in(0).array() += wins.select(g, (a == b).select(g / T(2), T(0)));
-        if (c.needs_grad(1)) c.grad_in(1).array() += loses.select(g, (a == b).select(g / T(2), T(0)));
-      },
-      elementwise_extreme_cost, false,
-      // Piecewise linear (second derivative 0): Ċ = w_A Ȧ + w_B Ḃ with the
-      // backward's weights (1, 0 or 1/2 at a tie);   dȦ += w_A Ġ,   dḂ += w_B Ġ
-      [](OpContext<T>& c) {
-        const auto a = c.in(0).array(), b = c.in(1).array();
-        const auto ta = c.tangent_in(0).array(), tb = c.tangent_in(1).array();
-        const auto wins = Sign > 0 ? (a > b) : (a < b);
-        const auto loses = Sign > 0 ? (a < b) : (a > b);
-        c.tangent_out().array() = wins.select(ta, loses.select(tb, (ta + tb) / T(2)));
-      },
-      [](OpContext<T>& c) {
-        const auto a = c.in(0).array(), b = c.in(1).array();
-        const auto g = c.grad_out_tangent().array();
-        const auto wins = Sign > 0 ? (a > b) : (a < b);
-        const auto loses = Sign > 0 ? (a < b) : (a > b);
-        if (c.needs_grad(0)) c.grad_in_tangent(0).array() += wins.select(g, (a == b).select(g / T(2), T(0)));
-        if (c.needs_grad(1)) c.grad_in_tangent(1).array() += loses.select(g, (a == b).select(g / T(2), T(0)));
-      }};
+  static constexpr OpDef<T> op{Sign > 0 ? "maximum" : "minimum", OpKind::custom,
+                               [](OpContext<T>& c) {
+                                 if constexpr (Sign > 0)
+                                   c.out() = c.in(0).array().max(c.in(1).array());
+                                 else
+                                   c.out() = c.in(0).array().min(c.in(1).array());
+                               },
+                               [](OpContext<T>& c) {
+                                 if (c.needs_grad(0))
+                                   add_extreme_share<Sign>(c.in(0), c.in(1), c.grad_out(), c.grad_in(0));
+                                 if (c.needs_grad(1))
+                                   add_extreme_share<Sign>(c.in(1), c.in(0), c.grad_out(), c.grad_in(1));
+                               },
+                               elementwise_extreme_cost, false,
+                               // Piecewise linear (second derivative 0): Ċ = w_A Ȧ + w_B Ḃ with the
+                               // backward's weights (1, 0 or 1/2 at a tie);   dȦ += w_A Ġ,   dḂ += w_B Ġ
+                               [](OpContext<T>& c) {
+                                 const auto a = c.in(0).array(), b = c.in(1).array();
+                                 const auto ta = c.tangent_in(0).array(), tb = c.tangent_in(1).array();
+                                 const auto wins = Sign > 0 ? (a > b) : (a < b);
+                                 const auto loses = Sign > 0 ? (a < b) : (a > b);
+                                 c.tangent_out().array() =
+                                     wins.select(ta, loses.select(tb, (ta + tb) / T(2)));
+                               },
+                               [](OpContext<T>& c) {
+                                 const auto& dg = c.grad_out_tangent();
+                                 if (c.needs_grad(0))
+                                   add_extreme_share<Sign>(c.in(0), c.in(1), dg, c.grad_in_tangent(0));
+                                 if (c.needs_grad(1))
+                                   add_extreme_share<Sign>(c.in(1), c.in(0), dg, c.grad_in_tangent(1));
+                               }};
   return t.record(op, {a, b}, a.rows(), a.cols());
+}
+
+// Whether v is the extreme m that max or min found (when m is NaN: any NaN).
+template <class T>
+bool is_extreme(T v, T m) {
+  return std::isnan(m) ? std::isnan(v) : v == m;
+}
+
+// dX += d / k at each of the k entries of x equal to the extreme m: max's and min's backward with d = dc, and
+// their tangent backward with its tangent (piecewise linear).
+template <class T>
+void add_split_among_extremes(const Matrix<T>& x, T m, T d, Matrix<T>& dx) {
+  Index k = 0;
+  for (Index i = 0; i < x.size(); ++i) k += is_extreme(x(i), m) ? 1 : 0;
+  const T share = d / T(k);
+  for (Index i = 0; i < x.size(); ++i)
+    if (is_extreme(x(i), m)) dx(i) += share;
 }
 
 template <class T, int Sign>
@@ -95,49 +119,34 @@ Var<T> full_extreme(const char* name, Var<T> a) {
   // c = max A   =>   dA_ij += dc / k for the k entries equal to c
   if (a.rows() * a.cols() == 0)
     throw ShapeError(std::string(name) + ": an empty " + detail::shape_of(a) + " matrix has no " + name);
-  static constexpr OpDef<T> op{Sign > 0 ? "max" : "min", OpKind::custom,
-                               [](OpContext<T>& c) {
-                                 const auto& x = c.in(0);
-                                 T best = x(0);
-                                 for (Index i = 1; i < x.size(); ++i)
-                                   if (better<Sign>(x(i), best)) best = x(i);
-                                 c.out()(0, 0) = best;
-                               },
-                               [](OpContext<T>& c) {
-                                 const T m = c.out()(0, 0);
-                                 const auto& x = c.in(0);
-                                 auto& g = c.grad_in(0);
-                                 // The entries equal to the extreme (NaN: the NaNs) share dc evenly.
-                                 auto hit = [m](T v) { return std::isnan(m) ? std::isnan(v) : v == m; };
-                                 Index k = 0;
-                                 for (Index i = 0; i < x.size(); ++i) k += hit(x(i)) ? 1 : 0;
-                                 const T d = c.grad_out()(0, 0) / T(k);
-                                 for (Index i = 0; i < x.size(); ++i)
-                                   if (hit(x(i))) g(i) += d;
-                               },
-                               full_extreme_cost, false,
-                               // Piecewise linear: ċ = the mean of Ȧ over the k extreme entries;
-                               // dȦ_ij += ċ̄ / k there, with Ġ for G
-                               [](OpContext<T>& c) {
-                                 const T m = c.out()(0, 0);
-                                 const auto& x = c.in(0);
-                                 auto hit = [m](T v) { return std::isnan(m) ? std::isnan(v) : v == m; };
-                                 Index k = 0;
-                                 T sum = T(0);
-                                 for (Index i = 0; i < x.size(); ++i)
-                                   if (hit(x(i))) ++k, sum += c.tangent_in(0)(i);
-                                 c.tangent_out()(0, 0) = sum / T(k);
-                               },
-                               [](OpContext<T>& c) {
-                                 const T m = c.out()(0, 0);
-                                 const auto& x = c.in(0);
-                                 auto hit = [m](T v) { return std::isnan(m) ? std::isnan(v) : v == m; };
-                                 Index k = 0;
-                                 for (Index i = 0; i < x.size(); ++i) k += hit(x(i)) ? 1 : 0;
-                                 const T d = c.grad_out_tangent()(0, 0) / T(k);
-                                 for (Index i = 0; i < x.size(); ++i)
-                                   if (hit(x(i))) c.grad_in_tangent(0)(i) += d;
-                               }};
+  static constexpr OpDef<T> op{
+      Sign > 0 ? "max" : "min", OpKind::custom,
+      [](OpContext<T>& c) {
+        const auto& x = c.in(0);
+        T best = x(0);
+        for (Index i = 1; i < x.size(); ++i)
+          if (better<Sign>(x(i), best)) best = x(i);
+        c.out()(0, 0) = best;
+      },
+      [](OpContext<T>& c) {
+        // The entries equal to the extreme (NaN: the NaNs) share dc evenly.
+        add_split_among_extremes(c.in(0), c.out()(0, 0), c.grad_out()(0, 0), c.grad_in(0));
+      },
+      full_extreme_cost, false,
+      // Piecewise linear: ċ = the mean of Ȧ over the k extreme entries;
+      // dȦ_ij += ċ̄ / k there, with Ġ for G
+      [](OpContext<T>& c) {
+        const T m = c.out()(0, 0);
+        const auto& x = c.in(0);
+        Index k = 0;
+        T sum = T(0);
+        for (Index i = 0; i < x.size(); ++i)
+          if (is_extreme(x(i), m)) ++k, sum += c.tangent_in(0)(i);
+        c.tangent_out()(0, 0) = sum / T(k);
+      },
+      [](OpContext<T>& c) {
+        add_split_among_extremes(c.in(0), c.out()(0, 0), c.grad_out_tangent()(0, 0), c.grad_in_tangent(0));
+      }};
   return a.tape().record(op, {a}, 1, 1);
 }
 
@@ -154,6 +163,26 @@ Index arg_extreme(const Matrix<T>& x, Index i) {
   return at;
 }
 
+// For each row i (Rows; else each column): dst's entry i = src's entry at x's first extreme entry of that
+// row, the forward with src = x and the tangent with src = Ȧ (piecewise linear); and dX's entry there += g's
+// entry i, the backward with g = dc and the tangent backward with Ġ.
+template <int Sign, bool Rows, class T>
+void take_at_extremes(const Matrix<T>& x, const Matrix<T>& src, Matrix<T>& dst) {
+  const Index n = Rows ? x.rows() : x.cols();
+  for (Index i = 0; i < n; ++i) {
+    const Index j = arg_extreme<Sign, Rows>(x, i);
+    dst(Rows ? i : 0, Rows ? 0 : i) = Rows ? src(i, j) : src(j, i);
+  }
+}
+template <int Sign, bool Rows, class T>
+void add_at_extremes(const Matrix<T>& x, const Matrix<T>& g, Matrix<T>& dx) {
+  const Index n = Rows ? x.rows() : x.cols();
+  for (Index i = 0; i < n; ++i) {
+    const Index j = arg_extreme<Sign, Rows>(x, i);
+    (Rows ? dx(i, j) : dx(j, i)) += g(Rows ? i : 0, Rows ? 0 : i);
+  }
+}
+
 template <class T, int Sign, bool Rows>
 Var<T> directional_extreme(const char* name, Var<T> a) {
   // c_i = max_j A_ij   =>   dA_{i, j*} += dc_i with j* the first j where A_ij = c_i   (columns likewise)
@@ -162,41 +191,13 @@ Var<T> directional_extreme(const char* name, Var<T> a) {
                      (Rows ? "row" : "column"));
   static constexpr OpDef<T> op{
       Sign > 0 ? (Rows ? "rowwise_max" : "colwise_max") : (Rows ? "rowwise_min" : "colwise_min"),
-      OpKind::custom,
-      [](OpContext<T>& c) {
-        const auto& x = c.in(0);
-        const Index n = Rows ? x.rows() : x.cols();
-        for (Index i = 0; i < n; ++i) {
-          const Index j = arg_extreme<Sign, Rows>(x, i);
-          c.out()(Rows ? i : 0, Rows ? 0 : i) = Rows ? x(i, j) : x(j, i);
-        }
-      },
-      [](OpContext<T>& c) {
-        const auto& x = c.in(0);
-        const Index n = Rows ? x.rows() : x.cols();
-        for (Index i = 0; i < n; ++i) {
-          const Index j = arg_extreme<Sign, Rows>(x, i);
-          (Rows ? c.grad_in(0)(i, j) : c.grad_in(0)(j, i)) += c.grad_out()(Rows ? i : 0, Rows ? 0 : i);
-        }
-      },
+      OpKind::custom, [](OpContext<T>& c) { take_at_extremes<Sign, Rows>(c.in(0), c.in(0), c.out()); },
+      [](OpContext<T>& c) { add_at_extremes<Sign, Rows>(c.in(0), c.grad_out(), c.grad_in(0)); },
       directional_extreme_cost, false,
       // Piecewise linear: ċ_i = Ȧ at the first extreme entry;   dȦ there += Ġ_i
+      [](OpContext<T>& c) { take_at_extremes<Sign, Rows>(c.in(0), c.tangent_in(0), c.tangent_out()); },
       [](OpContext<T>& c) {
-        const auto& x = c.in(0);
-        const Index n = Rows ? x.rows() : x.cols();
-        for (Index i = 0; i < n; ++i) {
-          const Index j = arg_extreme<Sign, Rows>(x, i);
-          c.tangent_out()(Rows ? i : 0, Rows ? 0 : i) = Rows ? c.tangent_in(0)(i, j) : c.tangent_in(0)(j, i);
-        }
-      },
-      [](OpContext<T>& c) {
-        const auto& x = c.in(0);
-        const Index n = Rows ? x.rows() : x.cols();
-        for (Index i = 0; i < n; ++i) {
-          const Index j = arg_extreme<Sign, Rows>(x, i);
-          (Rows ? c.grad_in_tangent(0)(i, j) : c.grad_in_tangent(0)(j, i)) +=
-              c.grad_out_tangent()(Rows ? i : 0, Rows ? 0 : i);
-        }
+        add_at_extremes<Sign, Rows>(c.in(0), c.grad_out_tangent(), c.grad_in_tangent(0));
       }};
   return a.tape().record(op, {a}, Rows ? a.rows() : 1, Rows ? 1 : a.cols());
 }
