@@ -8,6 +8,7 @@
 namespace tapegrad {
 
 using detail::binary_forward;
+using detail::broadcast_at;
 using detail::same_shape;
 using detail::shape_of;
 
@@ -26,16 +27,6 @@ std::pair<Index, Index> broadcast_shape(const char* op, const Var<T>& a, const V
   return {r, c};
 }
 
-// Entry (i, j) of x read as if broadcast to the output's shape.
-template <class T>
-T at(const Matrix<T>& x, Index i, Index j) {
-  return x(x.rows() == 1 ? 0 : i, x.cols() == 1 ? 0 : j);
-}
-template <class T>
-T& at(Matrix<T>& x, Index i, Index j) {
-  return x(x.rows() == 1 ? 0 : i, x.cols() == 1 ? 0 : j);
-}
-
 // grad_in(k)(i, j) += dfk(a, b, dC)(i, j), summed over the broadcast dimensions of input k.
 template <class T, class Fa, class Fb>
 void binary_backward(OpContext<T>& c, Fa da, Fb db) {
@@ -46,12 +37,12 @@ void binary_backward(OpContext<T>& c, Fa da, Fb db) {
     const bool plain = same_shape(gk, g);
     for (Index j = 0; j < g.cols(); ++j) {
       for (Index i = 0; i < g.rows(); ++i) {
-        const T x = at(a, i, j), y = at(b, i, j);
+        const T x = broadcast_at(a, i, j), y = broadcast_at(b, i, j);
         const T d = k == 0 ? da(x, y, g(i, j)) : db(x, y, g(i, j));
         if (plain)
           gk(i, j) += d;
         else
-          at(gk, i, j) += d;
+          broadcast_at(gk, i, j) += d;
       }
     }
   }
@@ -66,8 +57,8 @@ void binary_tangent(OpContext<T>& c) {
   auto& t = c.tangent_out();
   for (Index j = 0; j < t.cols(); ++j) {
     for (Index i = 0; i < t.rows(); ++i) {
-      const T x = at(a, i, j), y = at(b, i, j);
-      t(i, j) = D::fa(x, y) * at(ta, i, j) + D::fb(x, y) * at(tb, i, j);
+      const T x = broadcast_at(a, i, j), y = broadcast_at(b, i, j);
+      t(i, j) = D::fa(x, y) * broadcast_at(ta, i, j) + D::fb(x, y) * broadcast_at(tb, i, j);
     }
   }
 }
@@ -78,12 +69,13 @@ void binary_tangent_backward(OpContext<T>& c) {
   const bool n0 = c.needs_grad(0), n1 = c.needs_grad(1);
   for (Index j = 0; j < g.cols(); ++j) {
     for (Index i = 0; i < g.rows(); ++i) {
-      const T x = at(a, i, j), y = at(b, i, j), dx = at(ta, i, j), dy = at(tb, i, j);
+      const T x = broadcast_at(a, i, j), y = broadcast_at(b, i, j), dx = broadcast_at(ta, i, j),
+              dy = broadcast_at(tb, i, j);
       if (n0)
-        at(c.grad_in_tangent(0), i, j) +=
+        broadcast_at(c.grad_in_tangent(0), i, j) +=
             D::fa(x, y) * dg(i, j) + (D::faa(x, y) * dx + D::fab(x, y) * dy) * g(i, j);
       if (n1)
-        at(c.grad_in_tangent(1), i, j) +=
+        broadcast_at(c.grad_in_tangent(1), i, j) +=
             D::fb(x, y) * dg(i, j) + (D::fab(x, y) * dx + D::fbb(x, y) * dy) * g(i, j);
     }
   }
@@ -173,137 +165,108 @@ inline OpCost add_sub_cost(const OpShapes& s, bool backward) {
   return c;
 }
 
+// mul's and div's cost: n operations (n = output entries) reading A and B; backward for dA 2n (dC ∘ B or
+// dC / B, +=) reading dC and B, the gradient read and written; for dB DbFlops n (mul: dC ∘ A, +=; div: also
+// / B², -=) reading dC and A, and B DbReads times counting the gradient's read and write (div reads B too).
+template <int DbFlops, int DbReads>
+OpCost product_cost(const OpShapes& s, bool backward) {
+  const double n = detail::out_size(s), a = detail::in_size(s, 0), b = detail::in_size(s, 1);
+  if (!backward) return {n, a + b + n};
+  OpCost c;
+  if (s.needs_grad[0]) c = {c.flops + 2 * n, c.elements + n + b + 2 * a};
+  if (s.needs_grad[1]) c = {c.flops + DbFlops * n, c.elements + n + a + DbReads * b};
+  return c;
+}
+
+// Records the broadcasting binary op `name`(a, b) with the second-order rules of D (binary_tangent).
+template <class T, class D>
+Var<T> record_binary(const char* name, OpKind kind, Var<T> a, Var<T> b, ForwardFn<T> forward,
+                     BackwardFn<T> backward, CostFn cost, bool first_write) {
+  Tape<T>& t = detail::same_tape(name, a, b);
+  auto [r, cols] = broadcast_shape(name, a, b);
+  return t.record(OpDef<T>{name, kind, forward, backward, cost, first_write, binary_tangent<T, D>,
+                           binary_tangent_backward<T, D>},
+                  {a, b}, r, cols);
+}
+
 }  // namespace
 
 template <class T>
 Var<T> add(Var<T> a, Var<T> b) {
   // C = A + B   =>   dA += dC,   dB += dC   (summed over broadcast dimensions)
-  Tape<T>& t = detail::same_tape("add", a, b);
-  auto [r, cols] = broadcast_shape("add", a, b);
-  static constexpr CostFn cost = add_sub_cost;
-  static constexpr OpDef<T> op{"add",
-                               OpKind::add,
-                               [](OpContext<T>& c) {
-                                 if (same_shape(c.in(0), c.in(1)))
-                                   c.out().noalias() = c.in(0) + c.in(1);
-                                 else
-                                   binary_forward(c, [](T x, T y) { return x + y; });
-                               },
-                               [](OpContext<T>& c) {
-                                 for (int k = 0; k < 2; ++k) {
-                                   if (!c.needs_grad(k)) continue;
-                                   auto& gk = c.grad_in(k);
-                                   if (same_shape(gk, c.grad_out()))
-                                     c.add_to_grad(k, c.grad_out());
-                                   else if (gk.rows() == 1 && gk.cols() == 1)
-                                     gk(0, 0) = (c.first(k) ? T(0) : gk(0, 0)) + c.grad_out().sum();
-                                   else if (gk.rows() == 1)
-                                     c.add_to_grad(k, c.grad_out().colwise().sum());
-                                   else
-                                     c.add_to_grad(k, c.grad_out().rowwise().sum());
-                                 }
-                               },
-                               cost,
-                               true,
-                               binary_tangent<T, DAdd>,
-                               binary_tangent_backward<T, DAdd>};
-  return t.record(op, {a, b}, r, cols);
+  return record_binary<T, DAdd>(
+      "add", OpKind::add, a, b,
+      [](OpContext<T>& c) {
+        if (same_shape(c.in(0), c.in(1)))
+          c.out().noalias() = c.in(0) + c.in(1);
+        else
+          binary_forward(c, [](T x, T y) { return x + y; });
+      },
+      [](OpContext<T>& c) {
+        for (int k = 0; k < 2; ++k) {
+          if (!c.needs_grad(k)) continue;
+          auto& gk = c.grad_in(k);
+          if (same_shape(gk, c.grad_out()))
+            c.add_to_grad(k, c.grad_out());
+          else if (gk.rows() == 1 && gk.cols() == 1)
+            gk(0, 0) = (c.first(k) ? T(0) : gk(0, 0)) + c.grad_out().sum();
+          else if (gk.rows() == 1)
+            c.add_to_grad(k, c.grad_out().colwise().sum());
+          else
+            c.add_to_grad(k, c.grad_out().rowwise().sum());
+        }
+      },
+      add_sub_cost, true);
 }
 
 template <class T>
 Var<T> sub(Var<T> a, Var<T> b) {
   // C = A - B   =>   dA += dC,   dB -= dC
-  Tape<T>& t = detail::same_tape("sub", a, b);
-  auto [r, cols] = broadcast_shape("sub", a, b);
-  static constexpr CostFn cost = add_sub_cost;
-  static constexpr OpDef<T> op{"sub",
-                               OpKind::sub,
-                               [](OpContext<T>& c) {
-                                 if (same_shape(c.in(0), c.in(1)))
-                                   c.out().noalias() = c.in(0) - c.in(1);
-                                 else
-                                   binary_forward(c, [](T x, T y) { return x - y; });
-                               },
-                               [](OpContext<T>& c) {
-                                 binary_backward(
-                                     c, [](T, T, T g) { return g; }, [](T, T, T g) { return -g; });
-                               },
-                               cost,
-                               false,
-                               binary_tangent<T, DSub>,
-                               binary_tangent_backward<T, DSub>};
-  return t.record(op, {a, b}, r, cols);
+  return record_binary<T, DSub>(
+      "sub", OpKind::sub, a, b,
+      [](OpContext<T>& c) {
+        if (same_shape(c.in(0), c.in(1)))
+          c.out().noalias() = c.in(0) - c.in(1);
+        else
+          binary_forward(c, [](T x, T y) { return x - y; });
+      },
+      [](OpContext<T>& c) {
+        binary_backward(
+            c, [](T, T, T g) { return g; }, [](T, T, T g) { return -g; });
+      },
+      add_sub_cost, false);
 }
 
 template <class T>
 Var<T> mul(Var<T> a, Var<T> b) {
-  // C = A ∘ B   =>   dA += dC ∘ B,   dB += dC ∘ A
-  Tape<T>& t = detail::same_tape("mul", a, b);
-  auto [r, cols] = broadcast_shape("mul", a, b);
-  // cost: n multiplies; backward 2n per input with a gradient (dC ∘ B, +=), reading dC and the other input
-  static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
-    const double n = detail::out_size(s), a = detail::in_size(s, 0), b = detail::in_size(s, 1);
-    if (!backward) return {n, a + b + n};
-    OpCost c;
-    if (s.needs_grad[0]) c = {c.flops + 2 * n, c.elements + n + b + 2 * a};
-    if (s.needs_grad[1]) c = {c.flops + 2 * n, c.elements + n + a + 2 * b};
-    return c;
-  };
-  static constexpr OpDef<T> op{"mul",
-                               OpKind::mul,
-                               [](OpContext<T>& c) { binary_forward(c, [](T x, T y) { return x * y; }); },
-                               [](OpContext<T>& c) {
-                                 binary_backward(
-                                     c, [](T, T y, T g) { return g * y; }, [](T x, T, T g) { return g * x; });
-                               },
-                               cost,
-                               false,
-                               binary_tangent<T, DMul>,
-                               binary_tangent_backward<T, DMul>};
-  return t.record(op, {a, b}, r, cols);
+  // C = A ∘ B   =>   dA += dC ∘ B,   dB += dC ∘ A   (cost: product_cost, dB 2n reading B twice)
+  return record_binary<T, DMul>(
+      "mul", OpKind::mul, a, b, [](OpContext<T>& c) { binary_forward(c, [](T x, T y) { return x * y; }); },
+      [](OpContext<T>& c) {
+        binary_backward(
+            c, [](T, T y, T g) { return g * y; }, [](T x, T, T g) { return g * x; });
+      },
+      product_cost<2, 2>, false);
 }
 
 template <class T>
 Var<T> div(Var<T> a, Var<T> b) {
-  // C = A / B   =>   dA += dC / B,   dB -= dC ∘ A / B²
-  Tape<T>& t = detail::same_tape("div", a, b);
-  auto [r, cols] = broadcast_shape("div", a, b);
-  // cost: n divisions; backward dA: 2n (/, +=) reading dC, B; dB: 4n (∘, /, ², -=) reading dC, A, B
-  static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
-    const double n = detail::out_size(s), a = detail::in_size(s, 0), b = detail::in_size(s, 1);
-    if (!backward) return {n, a + b + n};
-    OpCost c;
-    if (s.needs_grad[0]) c = {c.flops + 2 * n, c.elements + n + b + 2 * a};
-    if (s.needs_grad[1]) c = {c.flops + 4 * n, c.elements + n + a + 3 * b};
-    return c;
-  };
-  static constexpr OpDef<T> op{"div",
-                               OpKind::custom,
-                               [](OpContext<T>& c) { binary_forward(c, [](T x, T y) { return x / y; }); },
-                               [](OpContext<T>& c) {
-                                 binary_backward(
-                                     c, [](T, T y, T g) { return g / y; },
-                                     [](T x, T y, T g) { return -g * x / (y * y); });
-                               },
-                               cost,
-                               false,
-                               binary_tangent<T, DDiv>,
-                               binary_tangent_backward<T, DDiv>};
-  return t.record(op, {a, b}, r, cols);
+  // C = A / B   =>   dA += dC / B,   dB -= dC ∘ A / B²   (cost: product_cost, dB 4n reading B three times)
+  return record_binary<T, DDiv>(
+      "div", OpKind::custom, a, b, [](OpContext<T>& c) { binary_forward(c, [](T x, T y) { return x / y; }); },
+      [](OpContext<T>& c) {
+        binary_backward(
+            c, [](T, T y, T g) { return g / y; }, [](T x, T y, T g) { return -g * x / (y * y); });
+      },
+      product_cost<4, 3>, false);
 }
 
 template <class T>
 Var<T> neg(Var<T> a) {
   // C = -A   =>   dA -= dC   (cost: n, backward n)
-  static constexpr OpDef<T> op{"neg",
-                               OpKind::neg,
-                               [](OpContext<T>& c) { c.out() = -c.in(0); },
-                               [](OpContext<T>& c) { c.grad_in(0) -= c.grad_out(); },
-                               detail::unary_cost<1, 1, 0>,
-                               false,
-                               detail::unary_tangent<T, detail::DNeg>,
-                               detail::unary_tangent_backward<T, detail::DNeg>};
-  return a.tape().record(op, {a}, a.rows(), a.cols());
+  return detail::record_elementwise<T, detail::DNeg>(
+      a, "neg", [](OpContext<T>& c) { c.out() = -c.in(0); },
+      [](OpContext<T>& c) { c.grad_in(0) -= c.grad_out(); }, T(0), detail::unary_cost<1, 1, 0>, OpKind::neg);
 }
 
 template <class T>

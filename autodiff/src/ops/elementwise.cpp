@@ -55,16 +55,10 @@ void add_vec_grad(void (*f)(const T*, T*, Index), const T* x, const T* dc, T* dx
 template <class T>
 Var<T> square(Var<T> a) {
   // C = A²   =>   dA += 2 A ∘ dC   (cost: n, backward 3n reading dC, A)
-  static constexpr OpDef<T> op{
-      "square",
-      OpKind::square,
-      [](OpContext<T>& c) { c.out() = c.in(0).array().square(); },
-      [](OpContext<T>& c) { c.grad_in(0).array() += T(2) * c.in(0).array() * c.grad_out().array(); },
-      detail::unary_cost<1, 3, 1>,
-      false,
-      detail::unary_tangent<T, detail::DSquare>,
-      detail::unary_tangent_backward<T, detail::DSquare>};
-  return a.tape().record(op, {a}, a.rows(), a.cols());
+  return detail::record_elementwise<T, detail::DSquare>(
+      a, "square", [](OpContext<T>& c) { c.out() = c.in(0).array().square(); },
+      [](OpContext<T>& c) { c.grad_in(0).array() += T(2) * c.in(0).array() * c.grad_out().array(); }, T(0),
+      detail::unary_cost<1, 3, 1>, OpKind::square);
 }
 
 template <class T>
@@ -79,16 +73,10 @@ Var<T> exp(Var<T> a) {
 template <class T>
 Var<T> log(Var<T> a) {
   // C = log(A)   =>   dA += dC / A   (cost: n, backward 2n reading dC, A)
-  static constexpr OpDef<T> op{
-      "log",
-      OpKind::log,
-      [](OpContext<T>& c) { detail::vec::log(c.in(0).data(), out_like_in(c), c.in(0).size()); },
-      [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out().array() / c.in(0).array(); },
-      detail::unary_cost<1, 2, 1>,
-      false,
-      detail::unary_tangent<T, detail::DLog>,
-      detail::unary_tangent_backward<T, detail::DLog>};
-  return a.tape().record(op, {a}, a.rows(), a.cols());
+  return detail::record_elementwise<T, detail::DLog>(
+      a, "log", [](OpContext<T>& c) { detail::vec::log(c.in(0).data(), out_like_in(c), c.in(0).size()); },
+      [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out().array() / c.in(0).array(); }, T(0),
+      detail::unary_cost<1, 2, 1>, OpKind::log);
 }
 
 template <class T>
@@ -130,55 +118,38 @@ Var<T> abs(Var<T> a) {
 template <class T>
 Var<T> relu(Var<T> a) {
   // C = max(A, 0)   =>   dA += [A > 0] ∘ dC   (cost: n, backward 3n reading dC, A)
-  static constexpr OpDef<T> op{"relu",
-                               OpKind::relu,
-                               [](OpContext<T>& c) { c.out() = c.in(0).array().max(T(0)); },
-                               [](OpContext<T>& c) {
-                                 c.grad_in(0).array() +=
-                                     (c.in(0).array() > T(0)).select(c.grad_out().array(), T(0));
-                               },
-                               detail::unary_cost<1, 3, 1>,
-                               false,
-                               detail::unary_tangent<T, detail::DRelu>,
-                               detail::unary_tangent_backward<T, detail::DRelu>};
-  return a.tape().record(op, {a}, a.rows(), a.cols());
+  return detail::record_elementwise<T, detail::DRelu>(
+      a, "relu", [](OpContext<T>& c) { c.out() = c.in(0).array().max(T(0)); },
+      [](OpContext<T>& c) {
+        c.grad_in(0).array() += (c.in(0).array() > T(0)).select(c.grad_out().array(), T(0));
+      },
+      T(0), detail::unary_cost<1, 3, 1>, OpKind::relu);
 }
 
 template <class T>
 Var<T> tanh(Var<T> a) {
   // C = tanh(A)   =>   dA += (1 - C²) ∘ dC   (cost: n, backward 4n reading dC, C)
-  static constexpr OpDef<T> op{
-      "tanh",
-      OpKind::tanh,
-      [](OpContext<T>& c) { detail::vec::tanh(c.in(0).data(), out_like_in(c), c.in(0).size()); },
+  return detail::record_elementwise<T, detail::DTanh>(
+      a, "tanh", [](OpContext<T>& c) { detail::vec::tanh(c.in(0).data(), out_like_in(c), c.in(0).size()); },
       [](OpContext<T>& c) {
         c.grad_in(0).array() += (T(1) - c.out().array().square()) * c.grad_out().array();
       },
-      detail::unary_cost<1, 4, 1>,
-      false,
-      detail::unary_tangent<T, detail::DTanh>,
-      detail::unary_tangent_backward<T, detail::DTanh>};
-  return a.tape().record(op, {a}, a.rows(), a.cols());
+      T(0), detail::unary_cost<1, 4, 1>, OpKind::tanh);
 }
 
 template <class T>
 Var<T> sigmoid(Var<T> a) {
   // C = 1 / (1 + exp(-A))   =>   dA += C (1 - C) ∘ dC   (cost: n, backward 4n reading dC, C)
-  static constexpr OpDef<T> op{"sigmoid",
-                               OpKind::sigmoid,
-                               [](OpContext<T>& c) {
-                                 // Stable for large |x|: never exponentiates a positive number.
-                                 detail::vec::sigmoid(c.in(0).data(), out_like_in(c), c.in(0).size());
-                               },
-                               [](OpContext<T>& c) {
-                                 c.grad_in(0).array() +=
-                                     c.out().array() * (T(1) - c.out().array()) * c.grad_out().array();
-                               },
-                               detail::unary_cost<1, 4, 1>,
-                               false,
-                               detail::unary_tangent<T, detail::DSigmoid>,
-                               detail::unary_tangent_backward<T, detail::DSigmoid>};
-  return a.tape().record(op, {a}, a.rows(), a.cols());
+  return detail::record_elementwise<T, detail::DSigmoid>(
+      a, "sigmoid",
+      [](OpContext<T>& c) {
+        // Stable for large |x|: never exponentiates a positive number.
+        detail::vec::sigmoid(c.in(0).data(), out_like_in(c), c.in(0).size());
+      },
+      [](OpContext<T>& c) {
+        c.grad_in(0).array() += c.out().array() * (T(1) - c.out().array()) * c.grad_out().array();
+      },
+      T(0), detail::unary_cost<1, 4, 1>, OpKind::sigmoid);
 }
 
 template <class T>
@@ -399,21 +370,13 @@ struct DAct {
       return T(0);
   }
 };
-template <class T>
-T bcast(const Matrix<T>& x, Index i, Index j) {
-  return x(x.rows() == 1 ? 0 : i, x.cols() == 1 ? 0 : j);
-}
-template <class T>
-T& bcast(Matrix<T>& x, Index i, Index j) {
-  return x(x.rows() == 1 ? 0 : i, x.cols() == 1 ? 0 : j);
-}
 template <class T, OpKind Act>
 void add_activation_tangent(OpContext<T>& c) {
   const auto &o = c.out(), &ta = c.tangent_in(0), &tb = c.tangent_in(1);
   auto& t = c.tangent_out();
   for (Index j = 0; j < o.cols(); ++j)
     for (Index i = 0; i < o.rows(); ++i)
-      t(i, j) = DAct<Act>::d1(o(i, j)) * (bcast(ta, i, j) + bcast(tb, i, j));
+      t(i, j) = DAct<Act>::d1(o(i, j)) * (broadcast_at(ta, i, j) + broadcast_at(tb, i, j));
 }
 template <class T, OpKind Act>
 void add_activation_tangent_backward(OpContext<T>& c) {
@@ -421,10 +384,10 @@ void add_activation_tangent_backward(OpContext<T>& c) {
   const auto &g = c.grad_out(), &dg = c.grad_out_tangent();
   for (Index j = 0; j < o.cols(); ++j) {
     for (Index i = 0; i < o.rows(); ++i) {
-      const T z = bcast(ta, i, j) + bcast(tb, i, j);
+      const T z = broadcast_at(ta, i, j) + broadcast_at(tb, i, j);
       const T h = DAct<Act>::d1(o(i, j)) * dg(i, j) + DAct<Act>::d2(o(i, j)) * z * g(i, j);
       for (int k = 0; k < 2; ++k)
-        if (c.needs_grad(k)) bcast(c.grad_in_tangent(k), i, j) += h;
+        if (c.needs_grad(k)) broadcast_at(c.grad_in_tangent(k), i, j) += h;
     }
   }
 }

@@ -1,4 +1,4 @@
-// Shared by the op files: shape checks and explicit instantiation.
+// Shared by the op files: shape checks and broadcasting.
 #pragma once
 
 #include <cstddef>
@@ -35,6 +35,17 @@ bool is_vector(const Var<T>& v) {
 template <class T>
 bool same_shape(const Matrix<T>& x, const Matrix<T>& y) {
   return x.rows() == y.rows() && x.cols() == y.cols();
+}
+
+/// Entry (i, j) of x read (or written) as if x were broadcast to the output's shape: a row or column of one
+/// entry stands for every row or column.
+template <class T>
+T broadcast_at(const Matrix<T>& x, Index i, Index j) {
+  return x(x.rows() == 1 ? 0 : i, x.cols() == 1 ? 0 : j);
+}
+template <class T>
+T& broadcast_at(Matrix<T>& x, Index i, Index j) {
+  return x(x.rows() == 1 ? 0 : i, x.cols() == 1 ? 0 : j);
 }
 
 // out(i, j) = f(a(i, j), b(i, j)) with broadcasting; the same-shape case is a vectorised Eigen expression,

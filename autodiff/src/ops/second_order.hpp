@@ -34,13 +34,14 @@ void unary_tangent_backward(OpContext<T>& c) {
   for (Index i = 0; i < n; ++i) out[i] += D::d1(a[i], o[i], s) * dg[i] + D::d2(a[i], o[i], s) * ta[i] * g[i];
 }
 
-/// An elementwise op of one input (and a scalar) recorded with the second-order rules of D.
+/// An elementwise op of one input (and a scalar) recorded with the second-order rules of D; `kind` names it
+/// for the graph optimizer (OpKind::square, log, relu, tanh, sigmoid), custom for the others.
 template <class T, class D>
 Var<T> record_elementwise(Var<T> a, const char* name, ForwardFn<T> forward, BackwardFn<T> backward,
-                          T scalar = T(0), CostFn cost = nullptr) {
-  return a.tape().record(OpDef<T>{name, OpKind::custom, forward, backward, cost, false, unary_tangent<T, D>,
-                                  unary_tangent_backward<T, D>},
-                         {a}, a.rows(), a.cols(), scalar);
+                          T scalar = T(0), CostFn cost = nullptr, OpKind kind = OpKind::custom) {
+  return a.tape().record(
+      OpDef<T>{name, kind, forward, backward, cost, false, unary_tangent<T, D>, unary_tangent_backward<T, D>},
+      {a}, a.rows(), a.cols(), scalar);
 }
 
 // f' and f'' of the elementwise functions (a: the input entry, c: the output entry, s: the op's scalar).
