@@ -252,30 +252,22 @@ std::vector<std::uint32_t> Tape<T>::run_inputs_of(std::uint32_t i) const {
   return inputs(ptr_[i]->run);
 }
 
-// Explicit instantiations of the members defined here (tape.cpp instantiates the class's others).
-template void Tape<float>::backward(Var<float>);
-template void Tape<float>::backward(Var<float>, const Matrix<float>&);
-template void Tape<float>::run_backward(detail::Node<float>*, const detail::Step<float>&);
-template void Tape<float>::sweep(std::uint32_t);
-template void Tape<float>::sweep_steps(std::uint32_t, detail::Step<float> detail::Node<float>::*, bool);
-template void Tape<float>::unfused_gradients();
-template const Matrix<float>& Tape<float>::observed_grad(std::uint32_t);
-template void Tape<float>::grad_available(std::uint32_t) const;
-template bool Tape<float>::runs(std::uint32_t) const;
-template const char* Tape<float>::run_op_name(std::uint32_t) const;
-template const char* Tape<float>::replaced_pattern(std::uint32_t) const;
-template std::vector<std::uint32_t> Tape<float>::run_inputs_of(std::uint32_t) const;
-template void Tape<double>::backward(Var<double>);
-template void Tape<double>::backward(Var<double>, const Matrix<double>&);
-template void Tape<double>::run_backward(detail::Node<double>*, const detail::Step<double>&);
-template void Tape<double>::sweep(std::uint32_t);
-template void Tape<double>::sweep_steps(std::uint32_t, detail::Step<double> detail::Node<double>::*, bool);
-template void Tape<double>::unfused_gradients();
-template const Matrix<double>& Tape<double>::observed_grad(std::uint32_t);
-template void Tape<double>::grad_available(std::uint32_t) const;
-template bool Tape<double>::runs(std::uint32_t) const;
-template const char* Tape<double>::run_op_name(std::uint32_t) const;
-template const char* Tape<double>::replaced_pattern(std::uint32_t) const;
-template std::vector<std::uint32_t> Tape<double>::run_inputs_of(std::uint32_t) const;
+// Explicit instantiations of the members defined here (tape.cpp instantiates the class's others), for float
+// and double as in the op files.
+#define TAPEGRAD_INSTANTIATE(T)                                                                \
+  template void Tape<T>::backward(Var<T>);                                                     \
+  template void Tape<T>::backward(Var<T>, const Matrix<T>&);                                   \
+  template void Tape<T>::run_backward(detail::Node<T>*, const detail::Step<T>&);               \
+  template void Tape<T>::sweep(std::uint32_t);                                                 \
+  template void Tape<T>::sweep_steps(std::uint32_t, detail::Step<T> detail::Node<T>::*, bool); \
+  template void Tape<T>::unfused_gradients();                                                  \
+  template const Matrix<T>& Tape<T>::observed_grad(std::uint32_t);                             \
+  template void Tape<T>::grad_available(std::uint32_t) const;                                  \
+  template bool Tape<T>::runs(std::uint32_t) const;                                            \
+  template const char* Tape<T>::run_op_name(std::uint32_t) const;                              \
+  template const char* Tape<T>::replaced_pattern(std::uint32_t) const;                         \
+  template std::vector<std::uint32_t> Tape<T>::run_inputs_of(std::uint32_t) const;
+TAPEGRAD_INSTANTIATE(float)
+TAPEGRAD_INSTANTIATE(double)
 
 }  // namespace tapegrad
