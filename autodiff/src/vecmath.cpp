@@ -234,9 +234,6 @@ const Table& active() {
   return chosen;
 }
 
-const Kernels<float>& kernels_of(const float*) { return active().f; }
-const Kernels<double>& kernels_of(const double*) { return active().d; }
-
 }  // namespace
 
 const char* isa_name(Isa isa) {
@@ -286,27 +283,13 @@ const Kernels<double>& kernels<double>(Isa isa) {
   return supported_table(isa).d;
 }
 
-void exp(const float* x, float* y, Index n) { kernels_of(x).exp(x, y, n); }
-void exp(const double* x, double* y, Index n) { kernels_of(x).exp(x, y, n); }
-void log(const float* x, float* y, Index n) { kernels_of(x).log(x, y, n); }
-void log(const double* x, double* y, Index n) { kernels_of(x).log(x, y, n); }
-void tanh(const float* x, float* y, Index n) { kernels_of(x).tanh(x, y, n); }
-void tanh(const double* x, double* y, Index n) { kernels_of(x).tanh(x, y, n); }
-void sigmoid(const float* x, float* y, Index n) { kernels_of(x).sigmoid(x, y, n); }
-void sigmoid(const double* x, double* y, Index n) { kernels_of(x).sigmoid(x, y, n); }
-void pow(const float* x, float p, float* y, Index n) { kernels_of(x).pow(x, p, y, n); }
-void pow(const double* x, double p, double* y, Index n) { kernels_of(x).pow(x, p, y, n); }
-void pow(const float* x, const float* p, float* y, Index n) { kernels_of(x).powv(x, p, y, n); }
-void pow(const double* x, const double* p, double* y, Index n) { kernels_of(x).powv(x, p, y, n); }
-void sin(const float* x, float* y, Index n) { kernels_of(x).sin(x, y, n); }
-void sin(const double* x, double* y, Index n) { kernels_of(x).sin(x, y, n); }
-void cos(const float* x, float* y, Index n) { kernels_of(x).cos(x, y, n); }
-void cos(const double* x, double* y, Index n) { kernels_of(x).cos(x, y, n); }
-void log1p(const float* x, float* y, Index n) { kernels_of(x).log1p(x, y, n); }
-void log1p(const double* x, double* y, Index n) { kernels_of(x).log1p(x, y, n); }
-void expm1(const float* x, float* y, Index n) { kernels_of(x).expm1(x, y, n); }
-void expm1(const double* x, double* y, Index n) { kernels_of(x).expm1(x, y, n); }
-void softplus(const float* x, float* y, Index n) { kernels_of(x).softplus(x, y, n); }
-void softplus(const double* x, double* y, Index n) { kernels_of(x).softplus(x, y, n); }
+template <>
+const Kernels<float>& active_kernels<float>() {
+  return active().f;
+}
+template <>
+const Kernels<double>& active_kernels<double>() {
+  return active().d;
+}
 
 }  // namespace tapegrad::detail::vec

@@ -35,7 +35,7 @@ bool isa_supported(Isa isa);
 /// first call and fixed for the process.
 Isa active_isa();
 
-/// One instruction set's array functions for T (the functions below call the active one's).
+/// One instruction set's array functions for T.
 template <class T>
 struct Kernels {
   void (*exp)(const T*, T*, Index);
@@ -59,47 +59,79 @@ const Kernels<float>& kernels<float>(Isa isa);
 template <>
 const Kernels<double>& kernels<double>(Isa isa);
 
+/// The active instruction set's functions for T (active_isa()'s), which the functions below call.
+template <class T>
+const Kernels<T>& active_kernels();
+template <>
+const Kernels<float>& active_kernels<float>();
+template <>
+const Kernels<double>& active_kernels<double>();
+
+// The array functions, for T float or double.
+
 /// y[i] = exp(x[i]) for i < n. Overflows to +inf (slightly early in double, see above), underflows through
 /// the subnormals to 0.
-void exp(const float* x, float* y, Index n);
-void exp(const double* x, double* y, Index n);
+template <class T>
+void exp(const T* x, T* y, Index n) {
+  active_kernels<T>().exp(x, y, n);
+}
 
 /// y[i] = log(x[i]) (natural logarithm) for i < n: -inf at ±0, NaN below 0, subnormal inputs exact.
-void log(const float* x, float* y, Index n);
-void log(const double* x, double* y, Index n);
+template <class T>
+void log(const T* x, T* y, Index n) {
+  active_kernels<T>().log(x, y, n);
+}
 
 /// y[i] = tanh(x[i]) for i < n; ±1 once tanh rounds to it.
-void tanh(const float* x, float* y, Index n);
-void tanh(const double* x, double* y, Index n);
+template <class T>
+void tanh(const T* x, T* y, Index n) {
+  active_kernels<T>().tanh(x, y, n);
+}
 
 /// y[i] = 1 / (1 + exp(-x[i])) for i < n, computed from e = exp(-|x|) as 1 / (1 + e) for x >= 0 and
 /// e / (1 + e) below: it never exponentiates a positive number, so it neither overflows nor loses the
 /// relative accuracy of tiny results (sigmoid(-700) = 9.86e-305 in double). Within 3 ulp (2.22 seen).
-void sigmoid(const float* x, float* y, Index n);
-void sigmoid(const double* x, double* y, Index n);
+template <class T>
+void sigmoid(const T* x, T* y, Index n) {
+  active_kernels<T>().sigmoid(x, y, n);
+}
 
 /// y[i] = pow(x[i], p) for i < n, with C99's special cases (negative x: finite only for integer p).
-void pow(const float* x, float p, float* y, Index n);
-void pow(const double* x, double p, double* y, Index n);
+template <class T>
+void pow(const T* x, T p, T* y, Index n) {
+  active_kernels<T>().pow(x, p, y, n);
+}
 /// y[i] = pow(x[i], p[i]) for i < n: an exponent per element (y may be x or p; no other overlap).
-void pow(const float* x, const float* p, float* y, Index n);
-void pow(const double* x, const double* p, double* y, Index n);
+template <class T>
+void pow(const T* x, const T* p, T* y, Index n) {
+  active_kernels<T>().powv(x, p, y, n);
+}
 
 /// y[i] = sin(x[i]), cos(x[i]) for i < n (SLEEF's u10 functions, with full argument reduction).
-void sin(const float* x, float* y, Index n);
-void sin(const double* x, double* y, Index n);
-void cos(const float* x, float* y, Index n);
-void cos(const double* x, double* y, Index n);
+template <class T>
+void sin(const T* x, T* y, Index n) {
+  active_kernels<T>().sin(x, y, n);
+}
+template <class T>
+void cos(const T* x, T* y, Index n) {
+  active_kernels<T>().cos(x, y, n);
+}
 
 /// y[i] = log(1 + x[i]) and exp(x[i]) - 1 for i < n, accurate for tiny x (where 1 + x rounds).
-void log1p(const float* x, float* y, Index n);
-void log1p(const double* x, double* y, Index n);
-void expm1(const float* x, float* y, Index n);
-void expm1(const double* x, double* y, Index n);
+template <class T>
+void log1p(const T* x, T* y, Index n) {
+  active_kernels<T>().log1p(x, y, n);
+}
+template <class T>
+void expm1(const T* x, T* y, Index n) {
+  active_kernels<T>().expm1(x, y, n);
+}
 
 /// y[i] = log(1 + exp(x[i])) for i < n, computed as max(x, 0) + log1p(exp(-|x|)): never overflows, keeps
 /// the relative accuracy of tiny results (softplus(-700) = 9.86e-305 in double). Within 2 ulp.
-void softplus(const float* x, float* y, Index n);
-void softplus(const double* x, double* y, Index n);
+template <class T>
+void softplus(const T* x, T* y, Index n) {
+  active_kernels<T>().softplus(x, y, n);
+}
 
 }  // namespace tapegrad::detail::vec
