@@ -391,9 +391,16 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
         },
         hvps);
     f = T(fd - loss_offset);
-    if (ok) {
+    // The verdict is the test itself, measured in double against Mn (the iteration's own measurement reads
+    // products in T: in float32 their rounding could pass a run the double test fails).
+    const bool passed = ok && accurate();
+    if (passed) {
       r.status = Status::Converged;
       r.message = converged_text(it) + " (" + std::to_string(hvps) + " Hessian-vector products)";
+    } else if (ok) {
+      r.message = "not converged: the iteration's own test held in " + std::string(f32 ? "float32" : "float64") +
+                  " but the double-precision check does not (" + accuracy_text() + ") after " +
+                  std::to_string(it) + " iterations. Try --dtype float64.";
     } else if (stalled) {
       r.message = "not converged: the error bound stopped decreasing (not halved in the last " +
                   std::to_string(kStall) + " of " + std::to_string(it) + " iterations, " +
