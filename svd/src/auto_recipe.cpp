@@ -398,9 +398,9 @@ SvdResult run_auto(const Matrix<double>& m, const SvdOptions& o, const Partition
       r.status = Status::Converged;
       r.message = converged_text(it) + " (" + std::to_string(hvps) + " Hessian-vector products)";
     } else if (ok) {
-      r.message = "not converged: the iteration's own test held in " + std::string(f32 ? "float32" : "float64") +
-                  " but the double-precision check does not (" + accuracy_text() + ") after " +
-                  std::to_string(it) + " iterations. Try --dtype float64.";
+      r.message = "not converged: the iteration's own test held in " +
+                  std::string(f32 ? "float32" : "float64") + " but the double-precision check does not (" +
+                  accuracy_text() + ") after " + std::to_string(it) + " iterations. Try --dtype float64.";
     } else if (stalled) {
       r.message = "not converged: the error bound stopped decreasing (not halved in the last " +
                   std::to_string(kStall) + " of " + std::to_string(it) + " iterations, " +
