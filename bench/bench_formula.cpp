@@ -112,7 +112,7 @@ void pattern(benchmark::State& state, int which, bool optimize) {
     case 0:  // matmul(A, transpose(B)) -> matmul_nt
       loss = sum(matmul(A, transpose(tape.parameter(sq))));
       break;
-    case 1:  // matmul(transpose(A), A) -> gram
+    case 1:  // matmul(transpose(A), A) -> crossprod
       loss = sum(matmul(transpose(A), A));
       break;
     case 2:  // matmul(A, diag(v)) -> scale_columns
@@ -134,7 +134,7 @@ void pattern(benchmark::State& state, int which, bool optimize) {
 
 template <class T>
 void register_all(const std::string& type) {
-  const char* names[4] = {"matmul_nt", "gram", "scale_columns", "mse"};
+  const char* names[4] = {"matmul_nt", "crossprod", "scale_columns", "mse"};
   for (int which = 0; which < 4; ++which) {
     for (bool optimize : {true, false}) {
       const std::string name =

@@ -45,11 +45,11 @@ void matmul_fb(benchmark::State& s) {
   op_bench(
       s, [](Var<double> a, Var<double> b) { return matmul(a, b); }, 6.0);
 }
-void gram_fb(benchmark::State& s) {
+void crossprod_fb(benchmark::State& s) {
   op_bench(
-      s, [](Var<double> a, Var<double>) { return gram(a); }, 3.0);
+      s, [](Var<double> a, Var<double>) { return crossprod(a); }, 3.0);
 }
-void gram_as_matmul_fb(benchmark::State& s) {
+void crossprod_as_matmul_fb(benchmark::State& s) {
   op_bench(
       s, [](Var<double> a, Var<double>) { return matmul(transpose(a), a); }, 6.0);
 }
@@ -77,16 +77,16 @@ void matmul_transpose_fb(benchmark::State& s) {
   op_bench(
       s, [](Var<double> a, Var<double> b) { return matmul(a, transpose(b)); }, 6.0);
 }
-void gram_rows_fb(benchmark::State& s) {
+void tcrossprod_fb(benchmark::State& s) {
   op_bench(
-      s, [](Var<double> a, Var<double>) { return gram_rows(a); }, 3.0);
+      s, [](Var<double> a, Var<double>) { return tcrossprod(a); }, 3.0);
 }
 BENCHMARK(matmul_fb)->Arg(4)->Arg(64)->Arg(256);
 BENCHMARK(matmul_nt_fb)->Arg(4)->Arg(64)->Arg(256);
 BENCHMARK(matmul_transpose_fb)->Arg(4)->Arg(64)->Arg(256);
-BENCHMARK(gram_rows_fb)->Arg(4)->Arg(64)->Arg(256);
-BENCHMARK(gram_fb)->Arg(4)->Arg(64)->Arg(256);
-BENCHMARK(gram_as_matmul_fb)->Arg(4)->Arg(64)->Arg(256);
+BENCHMARK(tcrossprod_fb)->Arg(4)->Arg(64)->Arg(256);
+BENCHMARK(crossprod_fb)->Arg(4)->Arg(64)->Arg(256);
+BENCHMARK(crossprod_as_matmul_fb)->Arg(4)->Arg(64)->Arg(256);
 BENCHMARK(mse_fb)->Arg(4)->Arg(256);
 BENCHMARK(mse_composite_fb)->Arg(4)->Arg(256);
 BENCHMARK(tanh_fb)->Arg(4)->Arg(256);

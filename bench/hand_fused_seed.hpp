@@ -8,8 +8,8 @@
 
 namespace tapegrad::bench {
 
-/// mse(U diag(d²) Vᵀ, M) + mse(UᵀU, I)/100 + mse(V Vᵀ, I)/100 with scale_columns, matmul_nt, gram, gram_rows
-/// and mse by name.
+/// mse(U diag(d²) Vᵀ, M) + mse(UᵀU, I)/100 + mse(V Vᵀ, I)/100 with scale_columns, matmul_nt, crossprod,
+/// tcrossprod and mse by name.
 template <class T>
 Var<T> hand_fused_seed_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& d, Parameter<T>& v,
                             const Matrix<T>& m) {
@@ -17,8 +17,8 @@ Var<T> hand_fused_seed_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& d, Par
   auto U = tape.parameter(u), D = tape.parameter(d), V = tape.parameter(v);
   auto I = tape.constant(Matrix<T>::Identity(n, n));
   auto fit = mse(matmul_nt(scale_columns(U, square(D)), V), tape.constant(m));
-  auto orth_u = mse(gram(U), I);
-  auto orth_v = mse(gram_rows(V), I);
+  auto orth_u = mse(crossprod(U), I);
+  auto orth_v = mse(tcrossprod(V), I);
   return fit + orth_u / T(100) + orth_v / T(100);
 }
 

@@ -37,7 +37,8 @@ void assign(T alpha, T beta, Matrix<T>& c, const Product& p) {
     if (beta != T(1)) c *= beta;
     if (alpha != T(1) && (c.rows() == 1 || c.cols() == 1)) {
       // Eigen moves alpha into the left operand, and its GEMV then copies a row of that expression into a
-      // heap temporary (a row-vector result of a·G, as the gram backward makes). Coefficient-wise instead.
+      // heap temporary (a row-vector result of a·G, as the crossprod backward makes). Coefficient-wise
+      // instead.
       c.noalias() += alpha * p.lhs().lazyProduct(p.rhs());
     } else {
       c.noalias() += alpha * p;

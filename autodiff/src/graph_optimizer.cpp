@@ -3,8 +3,8 @@
 //
 //   matmul(A, diag(v))               -> scale_columns(A, v)     no n×n matrix, no n×n product
 //   matmul(diag(v), B)               -> scale_rows(v, B)
-//   matmul(transpose(A), A)          -> gram(A)                 symmetric rank-k update
-//   matmul(A, transpose(A))          -> gram_rows(A)
+//   matmul(transpose(A), A)          -> crossprod(A)                 symmetric rank-k update
+//   matmul(A, transpose(A))          -> tcrossprod(A)
 //   matmul(transpose(A), B) & co.    -> matmul_tn / _nt / _tt   the transpose is a GEMM flag, never a copy
 //   mean(square(a - b)), sum(...)    -> mse / sum_squared_difference   one pass, no a - b or square
 //   sum_squares(a - b)               -> sum_squared_difference
@@ -70,12 +70,12 @@ void rewrite_matmul(Node<T>* c) {
   Node<T>* A = ta ? a->rec.inp[0] : a;
   Node<T>* B = tb ? b->rec.inp[0] : b;
   if (ta && !tb && A == b) {
-    set_run(c, gram_op<T>(), {A}, T(0), 0, "matmul(transpose(A), A)");
+    set_run(c, crossprod_op<T>(), {A}, T(0), 0, "matmul(transpose(A), A)");
     a->bypassed = true;
     return;
   }
   if (tb && !ta && B == a) {
-    set_run(c, gram_rows_op<T>(), {a}, T(0), 0, "matmul(A, transpose(A))");
+    set_run(c, tcrossprod_op<T>(), {a}, T(0), 0, "matmul(A, transpose(A))");
     b->bypassed = true;
     return;
   }

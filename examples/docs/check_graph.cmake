@@ -18,7 +18,7 @@ foreach(want "digraph tape {" "seed loss, 5x4, float32" "U: parameter" "diag_sqr
     message(FATAL_ERROR "${OUT} lacks '${want}'")
   endif()
 endforeach()
-foreach(fused "scale_columns" "matmul_nt" "gram" "mse")
+foreach(fused "scale_columns" "matmul_nt" "crossprod" "mse")
   string(FIND "${dot}" "${fused}" at)
   if(NOT at EQUAL -1)
     message(FATAL_ERROR "${OUT} (the graph as written) names the fused op '${fused}'")
@@ -27,7 +27,7 @@ endforeach()
 # As it runs: the fused kernels, each with the pattern it replaced; the same initial loss.
 file(READ ${OUT}.run.dot run)
 foreach(want "as it runs" "scale_columns" "= matmul(A, diag(v))" "matmul_nt" "= matmul(A, transpose(B))"
-        "\"gram " "= matmul(transpose(A), A)" "gram_rows" "= matmul(A, transpose(A))" "mse"
+        "\"crossprod " "= matmul(transpose(A), A)" "tcrossprod" "= matmul(A, transpose(A))" "mse"
         "= mean(square(a - b))" "1x1 = 0.177408")
   string(FIND "${run}" "${want}" at)
   if(at EQUAL -1)

@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   Var<float> loss = svd::seed_loss(tape, u, d, v, m);
 
   // The graph as written (the notebook's matmul, transpose, diag, square, mean), and as it runs after the
-  // graph optimizer's rewrites (scale_columns, matmul_nt, gram, gram_rows, mse).
+  // graph optimizer's rewrites (scale_columns, matmul_nt, crossprod, tcrossprod, mse).
   std::ostringstream written, runs;
   write_dot(tape, written, loss, {.title = "seed loss, M 5x4, as written"});
   write_dot(tape, runs, loss, {.title = "seed loss, M 5x4, as it runs", .as_run = true});
@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   auto has = [](const std::string& s, const char* what) { return s.find(what) != std::string::npos; };
   const std::string w = written.str(), r = runs.str();
   const bool ok = has(w, "transpose") && has(w, "\"diag ") && has(w, "\"mean ") && !has(w, "scale_columns") &&
-                  has(r, "scale_columns") && has(r, "matmul_nt") && has(r, "gram_rows") && has(r, "mse") &&
+                  has(r, "scale_columns") && has(r, "matmul_nt") && has(r, "tcrossprod") && has(r, "mse") &&
                   !has(r, "\"transpose");
   return ok ? 0 : 1;
 }

@@ -32,7 +32,7 @@ Var<T> seed_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& d, Parameter<T>& 
   auto M = tape.constant_view(m, "M"), I = tape.constant(Matrix<T>::Identity(n, n), "I");
   // The notebook's formula as written (02 SVD): S = diag(diag_sqrt²),
   //   mse(U S Vᵀ, M) + mse(UᵀU, I)/100 + mse(V Vᵀ, I)/100.
-  // The graph optimizer runs it as scale_columns, matmul_nt, gram, gram_rows and mse
+  // The graph optimizer runs it as scale_columns, matmul_nt, crossprod, tcrossprod and mse
   // (docs/graph-optimizer.md). Over row blocks, d and V enter the fit as shared values, and the fit's mean
   // and UᵀU add up over processes.
   auto S = diag(square(shared(rows, diag_sqrt)));
@@ -49,7 +49,7 @@ Var<T> auto_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& s, Parameter<T>& 
   auto U = tape.parameter(u), S = tape.parameter(s), V = tape.parameter(v);
   auto M = tape.constant_view(m, "M"), I = tape.constant(Matrix<T>::Identity(k, k), "I");
   // ½‖U diag(s) Vᵀ − M‖²_F + (μ/4)(‖UᵀU − I‖²_F + ‖VᵀV − I‖²_F) as written; the graph optimizer runs it as
-  // scale_columns, matmul_nt, gram and sum_squared_difference. Over row blocks as seed_loss.
+  // scale_columns, matmul_nt, crossprod and sum_squared_difference. Over row blocks as seed_loss.
   auto residual = matmul(matmul(U, diag(shared(rows, S))), transpose(shared(rows, V))) - M;
   auto fit = across(rows, sum(square(residual))) * T(0.5);
   auto orth =

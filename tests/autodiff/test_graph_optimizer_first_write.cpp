@@ -39,7 +39,8 @@ void check_first_write() {
           auto y = tanh(x[0]);
           return sum(matmul(y, x[1])) + sum(exp(y));
         },
-        // the seed loss's shapes of use: scale_columns, matmul_nt, gram, gram_rows, mse, scalar multiples
+        // the seed loss's shapes of use: scale_columns, matmul_nt, crossprod, tcrossprod, mse, scalar
+        // multiples
         [](Tape<T>& t, const std::vector<Var<T>>& x) {
           auto S = diag(square(x[2]));
           auto I = t.constant(Matrix<T>::Identity(x[0].cols(), x[0].cols()));

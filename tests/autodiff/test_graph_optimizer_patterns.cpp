@@ -73,22 +73,22 @@ void all_patterns() {
           [&](Tape<T>& t, const VS& x) { return weighted(t, matmul(transpose(x[0]), transpose(x[1]))); },
           {At, Bt}, "matmul_tt");
     }
-    SECTION("matmul(transpose(A), A) -> gram, any gradient") {
+    SECTION("matmul(transpose(A), A) -> crossprod, any gradient") {
       const auto Wk = random_matrix<T>(k, k, seed++);
       check_pattern<T>(
           [&](Tape<T>& t, const VS& x) { return sum(mul(matmul(transpose(x[0]), x[0]), t.constant(Wk))); },
-          {A}, "gram");
+          {A}, "crossprod");
       // A symmetric gradient (the one-product backward).
       check_pattern<T>([&](Tape<T>&, const VS& x) { return sum(square(matmul(transpose(x[0]), x[0]))); }, {A},
                        "sum_squares");
       check_pattern<T>([&](Tape<T>&, const VS& x) { return sum(square(matmul(transpose(x[0]), x[0]))); }, {A},
-                       "gram");
+                       "crossprod");
     }
-    SECTION("matmul(A, transpose(A)) -> gram_rows") {
+    SECTION("matmul(A, transpose(A)) -> tcrossprod") {
       const auto Wm = random_matrix<T>(m, m, seed++);
       check_pattern<T>(
           [&](Tape<T>& t, const VS& x) { return sum(mul(matmul(x[0], transpose(x[0])), t.constant(Wm))); },
-          {A}, "gram_rows");
+          {A}, "tcrossprod");
     }
     SECTION("matmul(A, diag(v)) -> scale_columns, v a row or a column") {
       const auto Wk = random_matrix<T>(m, k, seed++);
@@ -158,7 +158,7 @@ void all_patterns() {
       std::vector<std::string> ran;
       for (std::uint32_t i = 0; i < t.size(); ++i)
         if (t.runs(i)) ran.push_back(t.run_op_name(i));
-      for (const char* op : {"scale_columns", "matmul_nt", "gram", "gram_rows", "mse"}) {
+      for (const char* op : {"scale_columns", "matmul_nt", "crossprod", "tcrossprod", "mse"}) {
         CAPTURE(op);
         CHECK(std::count(ran.begin(), ran.end(), op) >= 1);
       }
@@ -218,12 +218,12 @@ TEST_CASE("patterns do not fire where they must not", "[optimizer]") {
     CHECK(rel_diff(on.grads[0], off.grads[0]) <= 1e-12);
     Tape<double> t;
     run<double>(g, {a.value}, true, &t);
-    int transposes = 0, grams = 0;
+    int transposes = 0, crossprods = 0;
     for (std::uint32_t i = 0; i < t.size(); ++i) {
       transposes += t.runs(i) && std::string(t.run_op_name(i)) == "transpose";
-      grams += std::string(t.run_op_name(i)) == "gram";
+      crossprods += std::string(t.run_op_name(i)) == "crossprod";
     }
     CHECK(transposes == 1);  // still runs, for exp
-    CHECK(grams == 1);
+    CHECK(crossprods == 1);
   }
 }

@@ -119,20 +119,21 @@ TEST_CASE("check_hvp: products, transposes, diag and the fused matrix ops") {
   expect_hvp("transpose (kept)",
              [](Tape<double>&, const std::vector<Var<double>>& x) { return scalarize(transpose(x[0])); },
              {a});
-  expect_hvp("gram",
+  expect_hvp("crossprod",
              [](Tape<double>&, const std::vector<Var<double>>& x) {
                return scalarize(matmul(transpose(x[0]), x[0]));
              },
              {a});
-  expect_hvp("gram (named)",
-             [](Tape<double>&, const std::vector<Var<double>>& x) { return scalarize(gram(x[0])); }, {a});
-  expect_hvp("gram_rows",
+  expect_hvp("crossprod (named)",
+             [](Tape<double>&, const std::vector<Var<double>>& x) { return scalarize(crossprod(x[0])); },
+             {a});
+  expect_hvp("tcrossprod",
              [](Tape<double>&, const std::vector<Var<double>>& x) {
                return scalarize(matmul(x[0], transpose(x[0])));
              },
              {a});
-  expect_hvp("gram_rows (named)",
-             [](Tape<double>&, const std::vector<Var<double>>& x) { return scalarize(gram_rows(x[0])); },
+  expect_hvp("tcrossprod (named)",
+             [](Tape<double>&, const std::vector<Var<double>>& x) { return scalarize(tcrossprod(x[0])); },
              {a});
   expect_hvp(
       "scale_columns",
@@ -312,7 +313,7 @@ TEST_CASE("check_hvp: max, min and clamp (piecewise linear)") {
       {a});
 }
 
-TEST_CASE("check_hvp: the seed loss (fused: scale_columns, matmul_nt, gram, gram_rows, mse)") {
+TEST_CASE("check_hvp: the seed loss (fused: scale_columns, matmul_nt, crossprod, tcrossprod, mse)") {
   const Index m = 5, n = 4, k = 3;
   const Matrix<double> M = random_matrix(m, n, 30);
   auto seed = [M, n, k](Tape<double>& t, const std::vector<Var<double>>& x) {
@@ -342,7 +343,7 @@ TEST_CASE("check_hvp: the seed loss (fused: scale_columns, matmul_nt, gram, gram
   for (std::uint32_t i = 0; i < h.tape().size(); ++i)
     if (h.tape().runs(i)) ran += std::string(h.tape().run_op_name(i)) + " ";
   INFO(ran);
-  for (const char* op : {"scale_columns", "matmul_nt", "gram", "gram_rows", "mse"})
+  for (const char* op : {"scale_columns", "matmul_nt", "crossprod", "tcrossprod", "mse"})
     CHECK(ran.find(std::string(op) + " ") != std::string::npos);
 }
 

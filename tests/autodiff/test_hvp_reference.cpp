@@ -72,8 +72,8 @@ const std::map<std::string, Unary>& unary_ops() {
                                                    {"min", min<double>},
                                                    {"rowwise_max", rowwise_max<double>},
                                                    {"colwise_min", colwise_min<double>},
-                                                   {"gram", gram<double>},
-                                                   {"gram_rows", gram_rows<double>}};
+                                                   {"crossprod", crossprod<double>},
+                                                   {"tcrossprod", tcrossprod<double>}};
   return ops;
 }
 

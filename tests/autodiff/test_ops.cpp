@@ -138,13 +138,13 @@ TEST_CASE("linear-algebra ops have correct gradients", "[ops][gradcheck]") {
   SECTION("transpose") {
     check_unary([](V a) { return transpose(a); });
   }
-  SECTION("gram") {
-    check_unary([](V a) { return gram(a); });
+  SECTION("crossprod") {
+    check_unary([](V a) { return crossprod(a); });
   }
-  SECTION("gram of a non-symmetric seed and a symmetric one") {
-    // sum(gram(A)) seeds the Gram node with a symmetric gradient (the one-product path).
-    check_unary([](V a) { return sum(gram(a)); });
-    check_unary([](V a) { return mean(mul(gram(a), gram(a))); });
+  SECTION("crossprod of a non-symmetric seed and a symmetric one") {
+    // sum(crossprod(A)) seeds the Gram node with a symmetric gradient (the one-product path).
+    check_unary([](V a) { return sum(crossprod(a)); });
+    check_unary([](V a) { return mean(mul(crossprod(a), crossprod(a))); });
   }
   SECTION("matmul") {
     std::uint64_t seed = 100;
@@ -166,11 +166,11 @@ TEST_CASE("linear-algebra ops have correct gradients", "[ops][gradcheck]") {
     // The same node on both sides (A Aᵀ through the general product).
     check_unary([](V a) { return matmul_nt(a, a); });
   }
-  SECTION("gram_rows, with a symmetric and a non-symmetric seed") {
-    check_unary([](V a) { return gram_rows(a); });
-    check_unary([](V a) { return sum(gram_rows(a)); });
-    check_unary([](V a) { return mean(mul(gram_rows(a), gram_rows(a))); });
-    check_unary([](V a) { return mse(gram_rows(a), a.tape().constant(M::Identity(a.rows(), a.rows()))); });
+  SECTION("tcrossprod, with a symmetric and a non-symmetric seed") {
+    check_unary([](V a) { return tcrossprod(a); });
+    check_unary([](V a) { return sum(tcrossprod(a)); });
+    check_unary([](V a) { return mean(mul(tcrossprod(a), tcrossprod(a))); });
+    check_unary([](V a) { return mse(tcrossprod(a), a.tape().constant(M::Identity(a.rows(), a.rows()))); });
   }
   SECTION("diag of a vector and of a square matrix") {
     std::uint64_t seed = 200;
@@ -247,8 +247,10 @@ TEST_CASE("fused ops equal their composite forms", "[ops]") {
   auto [l4, ga4, gb4] = grads([](Tape<double>&, V x, V) { return sum(square(x)); });
   CHECK(l3 == Approx(l4).epsilon(1e-14));
   CHECK(ga3.isApprox(ga4, 1e-14));
-  auto [l5, ga5, gb5] = grads([](Tape<double>&, V x, V y) { return sum(gram(x) - matmul(transpose(y), y)); });
-  auto [l6, ga6, gb6] = grads([](Tape<double>&, V x, V y) { return sum(matmul(transpose(x), x) - gram(y)); });
+  auto [l5, ga5, gb5] =
+      grads([](Tape<double>&, V x, V y) { return sum(crossprod(x) - matmul(transpose(y), y)); });
+  auto [l6, ga6, gb6] =
+      grads([](Tape<double>&, V x, V y) { return sum(matmul(transpose(x), x) - crossprod(y)); });
   CHECK(ga5.isApprox(ga6, 1e-14));
   CHECK(gb5.isApprox(gb6, 1e-14));
   Tape<double> t;
@@ -279,23 +281,24 @@ void check_shortcuts(Index m, Index n, double tol) {
   CHECK(std::abs(l1 - l2) <= tol * std::max(T(1), std::abs(l2)));
   CHECK(close(ga1, ga2));
   CHECK(close(gb1, gb2));
-  // A Aᵀ: gram_rows against matmul + transpose, with a symmetric seed (mse against I) and a non-symmetric
+  // A Aᵀ: tcrossprod against matmul + transpose, with a symmetric seed (mse against I) and a non-symmetric
   // one.
   const MT id = MT::Identity(m, m);
-  auto [l3, ga3, gb3] = run([&](Tape<T>& t, Var<T> x, Var<T>) { return mse(gram_rows(x), t.constant(id)); });
+  auto [l3, ga3, gb3] = run([&](Tape<T>& t, Var<T> x, Var<T>) { return mse(tcrossprod(x), t.constant(id)); });
   auto [l4, ga4, gb4] =
       run([&](Tape<T>& t, Var<T> x, Var<T>) { return mse(matmul(x, transpose(x)), t.constant(id)); });
   CHECK(std::abs(l3 - l4) <= tol * std::max(T(1), std::abs(l4)));
   CHECK(close(ga3, ga4));
   auto [l5, ga5, gb5] =
-      run([&](Tape<T>& t, Var<T> x, Var<T>) { return sum(mul(gram_rows(x), t.constant(w2))); });
+      run([&](Tape<T>& t, Var<T> x, Var<T>) { return sum(mul(tcrossprod(x), t.constant(w2))); });
   auto [l6, ga6, gb6] =
       run([&](Tape<T>& t, Var<T> x, Var<T>) { return sum(mul(matmul(x, transpose(x)), t.constant(w2))); });
   CHECK(std::abs(l5 - l6) <= tol * std::max(T(1), std::abs(l6)));
   CHECK(close(ga5, ga6));
-  // AᵀA with a non-symmetric seed: gram against matmul + transpose.
+  // AᵀA with a non-symmetric seed: crossprod against matmul + transpose.
   const MT w3 = random_matrix(n, n, 35).cast<T>();
-  auto [l7, ga7, gb7] = run([&](Tape<T>& t, Var<T> x, Var<T>) { return sum(mul(gram(x), t.constant(w3))); });
+  auto [l7, ga7, gb7] =
+      run([&](Tape<T>& t, Var<T> x, Var<T>) { return sum(mul(crossprod(x), t.constant(w3))); });
   auto [l8, ga8, gb8] =
       run([&](Tape<T>& t, Var<T> x, Var<T>) { return sum(mul(matmul(transpose(x), x), t.constant(w3))); });
   CHECK(std::abs(l7 - l8) <= tol * std::max(T(1), std::abs(l8)));
@@ -327,8 +330,24 @@ TEST_CASE("large products take the BLAS path and agree with Eigen", "[ops]") {
   t.backward(c, seed);
   CHECK(pa.grad.isApprox(seed * b.transpose(), 1e-13));
   CHECK(pb.grad.isApprox(a.transpose() * seed, 1e-13));
-  auto g = gram(t.parameter(pa));
+  auto g = crossprod(t.parameter(pa));
   CHECK(g.value().isApprox(a.transpose() * a, 1e-13));
+}
+
+TEST_CASE("the deprecated names gram and gram_rows still give crossprod and tcrossprod", "[ops]") {
+  const M a = random_matrix(5, 3, 14);
+  Parameter<double> pa(a);
+  Tape<double> t;
+  auto x = t.parameter(pa);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  auto g = gram(x);
+  auto gr = gram_rows(x);
+#pragma GCC diagnostic pop
+  CHECK(g.value() == crossprod(x).value());
+  CHECK(gr.value() == tcrossprod(x).value());
+  CHECK(std::string(t.run_op_name(g.index())) == "crossprod");
+  CHECK(std::string(t.run_op_name(gr.index())) == "tcrossprod");
 }
 
 TEST_CASE("shape mismatches name the op and both shapes", "[ops][errors]") {

@@ -86,9 +86,9 @@ TEST_CASE("profiler: every op's FLOPs equal the hand count, forward and backward
       {"diag of a vector", [&](T& t) { return diag(t.parameter(v)); }, "diag", 0, 4},
       {"diagonal of a matrix", [&](T& t) { return diag(t.parameter(C)); }, "diagonal", 0, 4},
       // AᵀA, A 3x4: the upper triangle, 3·4·5; backward one 3x4x4 GEMM: 2·3·16
-      {"gram", [&](T& t) { return gram(t.parameter(A)); }, "gram", 60, 96},
+      {"crossprod", [&](T& t) { return crossprod(t.parameter(A)); }, "crossprod", 60, 96},
       // A Aᵀ: 4·3·4; backward 2·9·4
-      {"gram_rows", [&](T& t) { return gram_rows(t.parameter(A)); }, "gram_rows", 48, 72},
+      {"tcrossprod", [&](T& t) { return tcrossprod(t.parameter(A)); }, "tcrossprod", 48, 72},
       {"scale_columns", [&](T& t) { return scale_columns(t.parameter(A), t.parameter(v)); }, "scale_columns",
        12, 48},
       {"scale_rows", [&](T& t) { return scale_rows(t.parameter(u), t.parameter(A)); }, "scale_rows", 12, 48},
@@ -293,7 +293,7 @@ double median_coverage(Index m, Index n, int reps) {
 #endif
   // Which ops ran: the fused graph.
   const std::string table = prof.table();
-  for (const char* op : {"scale_columns", "matmul_nt", "gram", "gram_rows", "mse"})
+  for (const char* op : {"scale_columns", "matmul_nt", "crossprod", "tcrossprod", "mse"})
     CHECK(table.find(op) != std::string::npos);
   return median;
 }
@@ -321,7 +321,7 @@ TEST_CASE("profiler: the FLOPs of the seed loss's products equal the hand count 
   double products_fwd = 0, products_bwd = 0;
   for (const auto& e : prof.events()) {
     const std::string op = e.op;
-    if (op != "matmul_nt" && op != "gram" && op != "gram_rows") continue;
+    if (op != "matmul_nt" && op != "crossprod" && op != "tcrossprod") continue;
     (e.phase == ProfilePhase::forward ? products_fwd : products_bwd) += e.flops;
   }
   // Forward: U S Vᵀ 2mn², UᵀU m·n·(n+1), V Vᵀ n·n·(n+1) (triangles); backward: 4mn², 2mn², 2n³.

@@ -329,7 +329,7 @@ TEST_CASE("random graphs give the same with the optimizer on and off", "[optimiz
   for (const auto& [k, n] : stats.patterns) o << "\n  " << k << ": " << n;
   INFO(o.str());
   if (only) return;
-  for (const char* op : {"matmul_nt", "matmul_tn", "matmul_tt", "gram", "gram_rows", "scale_columns",
+  for (const char* op : {"matmul_nt", "matmul_tn", "matmul_tt", "crossprod", "tcrossprod", "scale_columns",
                          "scale_rows", "mse", "sum_squared_difference", "mean_squares", "sum_squares",
                          "add_tanh", "add_sigmoid", "add_relu", "log_softmax", "softmax_cross_entropy"}) {
     CAPTURE(op);

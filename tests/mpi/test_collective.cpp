@@ -71,8 +71,8 @@ void least_squares(const mpi::Context& ctx) {
   MPI_CHECK(mpitest::close(gb_dist, b.grad, 1e-14));
 }
 
-// The SVD's pattern: U split by rows (local), s and V shared. UᵀU = allreduce_sum(ctx, gram(U_p)); the fit's
-// per-process part uses replicated(ctx, s), replicated(ctx, V); the VᵀV penalty uses V directly.
+// The SVD's pattern: U split by rows (local), s and V shared. UᵀU = allreduce_sum(ctx, crossprod(U_p)); the
+// fit's per-process part uses replicated(ctx, s), replicated(ctx, V); the VᵀV penalty uses V directly.
 template <class T>
 void svd_loss(const mpi::Context& ctx, double tol) {
   const Index m = 7, n = 4, k = 3;
@@ -87,7 +87,8 @@ void svd_loss(const mpi::Context& ctx, double tol) {
     auto U = t1.parameter(u_all), S = t1.parameter(s), V = t1.parameter(v);
     auto fit = sum_squares(matmul(scale_columns(U, S), transpose(V)) - t1.constant(M)) * T(0.5);
     auto loss =
-        fit + (sum_squares(gram(U) - t1.constant(I)) + sum_squares(gram(V) - t1.constant(I))) * T(0.025);
+        fit +
+        (sum_squares(crossprod(U) - t1.constant(I)) + sum_squares(crossprod(V) - t1.constant(I))) * T(0.025);
     t1.backward(loss);
   }
   const Matrix<T> gs = s.grad, gv = v.grad;
@@ -103,8 +104,8 @@ void svd_loss(const mpi::Context& ctx, double tol) {
       ctx, sum_squares(matmul(scale_columns(U, replicated(ctx, S)), transpose(replicated(ctx, V))) -
                        t.constant(M.middleRows(blk.begin, blk.count))) *
                T(0.5));
-  auto G = allreduce_sum(ctx, gram(U));
-  auto loss = fit + (sum_squares(G - t.constant(I)) + sum_squares(gram(V) - t.constant(I))) * T(0.025);
+  auto G = allreduce_sum(ctx, crossprod(U));
+  auto loss = fit + (sum_squares(G - t.constant(I)) + sum_squares(crossprod(V) - t.constant(I))) * T(0.025);
   t.backward(loss);
   MPI_CHECK(std::abs(double(loss.value()(0, 0)) - loss1) <= tol * std::abs(loss1));
   MPI_CHECK(mpitest::close(u.grad, u_all.grad.middleRows(blk.begin, blk.count), tol));
@@ -128,7 +129,7 @@ void svd_hvp(const mpi::Context& ctx) {
       [&](Tape<double>& t) {
         auto U = t.parameter(u_all), S = t.parameter(s), V = t.parameter(v);
         auto fit = mean(square(matmul(matmul(U, diag(S)), transpose(V)) - t.constant(M)));
-        return fit + sum_squares(gram(U) - t.constant(I)) * 0.1 + sum(tanh(gram(V)));
+        return fit + sum_squares(crossprod(U) - t.constant(I)) * 0.1 + sum(tanh(crossprod(V)));
       },
       std::vector<Parameter<double>*>{&u_all, &s, &v}, {du, ds, dv});
   const auto blk = svd::row_block(m, ctx.rank(), ctx.size());
@@ -139,7 +140,8 @@ void svd_hvp(const mpi::Context& ctx) {
         auto local = sum_squares(matmul(matmul(U, diag(replicated(ctx, S))), transpose(replicated(ctx, V))) -
                                  t.constant(M.middleRows(blk.begin, blk.count)));
         auto fit = allreduce_sum(ctx, local) / double(m * n);
-        return fit + sum_squares(allreduce_sum(ctx, gram(U)) - t.constant(I)) * 0.1 + sum(tanh(gram(V)));
+        return fit + sum_squares(allreduce_sum(ctx, crossprod(U)) - t.constant(I)) * 0.1 +
+               sum(tanh(crossprod(V)));
       },
       std::vector<Parameter<double>*>{&u, &s, &v},
       {Matrix<double>(du.middleRows(blk.begin, blk.count)), ds, dv});

@@ -1,6 +1,6 @@
 // The fused kernels that the graph optimizer rewrites literal formulas into (src/graph_optimizer.cpp).
-// Each is also an op users can call by name (matmul_nt, gram, gram_rows, scale_columns, scale_rows, mse,
-// sum_squares): one definition, in the op's file, serves both.
+// Each is also an op users can call by name (matmul_nt, crossprod, tcrossprod, scale_columns, scale_rows,
+// mse, sum_squares): one definition, in the op's file, serves both.
 #pragma once
 
 #include <cstdint>
@@ -18,9 +18,9 @@ template <class T>
 const OpDef<T>& matmul_op(std::uint32_t flags);
 /// AᵀA and A Aᵀ as symmetric rank-k updates (ops/linalg.cpp).
 template <class T>
-const OpDef<T>& gram_op();
+const OpDef<T>& crossprod_op();
 template <class T>
-const OpDef<T>& gram_rows_op();
+const OpDef<T>& tcrossprod_op();
 /// A diag(v) with inputs (A, v), and diag(v) A with inputs (v, A) (ops/linalg.cpp).
 template <class T>
 const OpDef<T>& scale_columns_op();

@@ -1,4 +1,4 @@
-// matmul (and its transposed forms), transpose, diag, scale_columns, scale_rows, gram, gram_rows.
+// matmul (and its transposed forms), transpose, diag, scale_columns, scale_rows, crossprod, tcrossprod.
 #include "../gemm.hpp"
 #include "costs.hpp"
 #include "kernels.hpp"
@@ -107,7 +107,7 @@ bool is_symmetric(const Matrix<T>& g) {
   return true;
 }
 
-// out = beta out + a (g + gᵀ) (rows: (g + gᵀ) a), one product when g is symmetric: gram's (gram_rows')
+// out = beta out + a (g + gᵀ) (rows: (g + gᵀ) a), one product when g is symmetric: crossprod's (tcrossprod's)
 // backward with beta = OpContext::beta, and with beta 1 both terms of its tangent backward.
 template <class T>
 void sym_product(bool rows, const Matrix<T>& a, const Matrix<T>& g, T beta, Matrix<T>& out) {
@@ -135,19 +135,19 @@ void add_transpose_in_place(Matrix<T>& c) {
   }
 }
 
-// gram (Rows false) and gram_rows (Rows true): one definition, the two mirror each other.
+// crossprod (Rows false) and tcrossprod (Rows true): one definition, the two mirror each other.
 // G = AᵀA   =>   dA += A (dG + dGᵀ)   (one product, A (2 dG), when dG is symmetric, as a loss of G makes it)
 // G = A Aᵀ  =>   dA += (dG + dGᵀ) A   (likewise (2 dG) A)
 // Cost, A m×k and G n×n (n = k; Rows: m): a triangle of G, m·k·(n+1); backward one GEMM, 2mkn (counted for a
 // symmetric dG: an asymmetric one takes two).
 template <class T, bool Rows>
-const OpDef<T>& gram_op_of() {
+const OpDef<T>& crossprod_op_of() {
   static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
     const double m = double(s.in_rows[0]), k = double(s.in_cols[0]), n = Rows ? m : k;
     return backward ? OpCost{2 * m * k * n, n * n + 3 * m * k} : OpCost{m * k * (n + 1), m * k + n * n};
   };
   static constexpr OpDef<T> op{
-      Rows ? "gram_rows" : "gram", OpKind::custom,
+      Rows ? "tcrossprod" : "crossprod", OpKind::custom,
       [](OpContext<T>& c) { detail::syrk(Rows, T(1), c.in(0), T(0), c.out()); },
       [](OpContext<T>& c) { sym_product(Rows, c.in(0), c.grad_out(), c.beta(0), c.grad_in(0)); }, cost, true,
       // Ċ = ȦᵀA + AᵀȦ = X + Xᵀ with X = ȦᵀA   (Rows: Ȧ Aᵀ + A Ȧᵀ, X = Ȧ Aᵀ)
@@ -165,13 +165,13 @@ const OpDef<T>& gram_op_of() {
 }
 
 template <class T>
-const OpDef<T>& gram_op() {
-  return gram_op_of<T, false>();
+const OpDef<T>& crossprod_op() {
+  return crossprod_op_of<T, false>();
 }
 
 template <class T>
-const OpDef<T>& gram_rows_op() {
-  return gram_op_of<T, true>();
+const OpDef<T>& tcrossprod_op() {
+  return crossprod_op_of<T, true>();
 }
 
 template <class T>
@@ -373,13 +373,13 @@ Var<T> scale_rows(Var<T> v, Var<T> b) {
 }
 
 template <class T>
-Var<T> gram(Var<T> a) {
-  return a.tape().record(detail::gram_op<T>(), {a}, a.cols(), a.cols());
+Var<T> crossprod(Var<T> a) {
+  return a.tape().record(detail::crossprod_op<T>(), {a}, a.cols(), a.cols());
 }
 
 template <class T>
-Var<T> gram_rows(Var<T> a) {
-  return a.tape().record(detail::gram_rows_op<T>(), {a}, a.rows(), a.rows());
+Var<T> tcrossprod(Var<T> a) {
+  return a.tape().record(detail::tcrossprod_op<T>(), {a}, a.rows(), a.rows());
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                 \
@@ -389,11 +389,11 @@ Var<T> gram_rows(Var<T> a) {
   template Var<T> diag<T>(Var<T>);                              \
   template Var<T> scale_columns<T>(Var<T>, Var<T>);             \
   template Var<T> scale_rows<T>(Var<T>, Var<T>);                \
-  template Var<T> gram<T>(Var<T>);                              \
-  template Var<T> gram_rows<T>(Var<T>);                         \
+  template Var<T> crossprod<T>(Var<T>);                         \
+  template Var<T> tcrossprod<T>(Var<T>);                        \
   template const OpDef<T>& detail::matmul_op<T>(std::uint32_t); \
-  template const OpDef<T>& detail::gram_op<T>();                \
-  template const OpDef<T>& detail::gram_rows_op<T>();           \
+  template const OpDef<T>& detail::crossprod_op<T>();           \
+  template const OpDef<T>& detail::tcrossprod_op<T>();          \
   template const OpDef<T>& detail::scale_columns_op<T>();       \
   template const OpDef<T>& detail::scale_rows_op<T>();
 TAPEGRAD_INSTANTIATE(float)

@@ -163,8 +163,8 @@ int Generator::emit(Op op, int a, int b, double s) {
       in.pos = P(a) && at(a).r > 1 && at(a).c > 1;
       in.nonneg = N(a);
       break;
-    case Op::gram:
-    case Op::gram_rows:
+    case Op::crossprod:
+    case Op::tcrossprod:
       in.pos = P(a);
       break;
     default:

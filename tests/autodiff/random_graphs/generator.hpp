@@ -89,10 +89,10 @@ class Generator {
 
   // ---- moves: each records a few nodes (generator_moves.cpp) ----
 
-  int mm_nt();  // matmul(A, transpose(B)), B = A: gram_rows
-  int mm_tn();  // matmul(transpose(A), B), B = A: gram
+  int mm_nt();  // matmul(A, transpose(B)), B = A: tcrossprod
+  int mm_tn();  // matmul(transpose(A), B), B = A: crossprod
   int mm_tt();
-  int gram_like();
+  int crossprod_like();
   int scale_cols();     // matmul(A, diag(v)), v sometimes square(d)
   int scale_rows_();    // matmul(diag(v), B)
   int nested();         // matmul(matmul(U, diag(square(d))), transpose(V)), and other nestings

@@ -25,7 +25,7 @@ int Generator::mm_tt() {
   return emit(Op::matmul, tr(A), tr(B));
 }
 
-int Generator::gram_like() {
+int Generator::crossprod_like() {
   const int A = pick();
   return coin(0.5) ? emit(Op::matmul, tr(A), A) : emit(Op::matmul, A, tr(A));
 }
@@ -55,7 +55,7 @@ int Generator::nested() {
     case 1:
       return emit(Op::matmul, tr(inner), make(at(U).r, -1));  // matmul(transpose(scale_columns), B)
     case 2:
-      return emit(Op::matmul, inner, tr(inner));  // gram_rows of a scale_columns
+      return emit(Op::matmul, inner, tr(inner));  // tcrossprod of a scale_columns
     default: {
       const int s = emit(Op::square, emit(Op::sub, inner, make(at(inner).r, at(inner).c)));
       return emit(coin(0.5) ? Op::mean : Op::sum, s);  // mse of a scale_columns
@@ -87,9 +87,9 @@ int Generator::fused_by_name() {
     case 0:
       return emit(Op::matmul_nt, A, coin(0.2) ? A : make(-1, at(A).c));
     case 1:
-      return emit(Op::gram, A);
+      return emit(Op::crossprod, A);
     case 2:
-      return emit(Op::gram_rows, A);
+      return emit(Op::tcrossprod, A);
     case 3:
       return emit(Op::scale_columns, A, vec(at(A).c, A));
     default:
@@ -299,7 +299,7 @@ void Generator::move() {
       mm_tt();
       break;
     case 3:
-      gram_like();
+      crossprod_like();
       break;
     case 4:
       scale_cols();

@@ -23,8 +23,8 @@ enum class Op : std::uint8_t {
   diag,
   scale_columns,
   scale_rows,
-  gram,
-  gram_rows,
+  crossprod,
+  tcrossprod,
   add,  // s != 0: written with the operator
   sub,  // s != 0: written with the operator
   mul,
@@ -93,8 +93,8 @@ inline const char* op_str(Op op) {
                                 "diag",
                                 "scale_columns",
                                 "scale_rows",
-                                "gram",
-                                "gram_rows",
+                                "crossprod",
+                                "tcrossprod",
                                 "add",
                                 "sub",
                                 "mul",
@@ -240,10 +240,10 @@ Var<T> apply(Tape<T>& t, const Instr& in, const std::vector<Var<T>>& v, std::vec
       return scale_columns(A(), B());
     case Op::scale_rows:
       return scale_rows(A(), B());
-    case Op::gram:
-      return gram(A());
-    case Op::gram_rows:
-      return gram_rows(A());
+    case Op::crossprod:
+      return crossprod(A());
+    case Op::tcrossprod:
+      return tcrossprod(A());
     case Op::add:
       return in.s != 0 ? A() + B() : add(A(), B());
     case Op::sub:

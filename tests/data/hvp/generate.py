@@ -67,8 +67,8 @@ OPS = {
     "colwise_sum": (1, lambda x, s: x[0].sum(0, keepdim=True)),
     "rowwise_mean": (1, lambda x, s: x[0].mean(1, keepdim=True)),
     "colwise_mean": (1, lambda x, s: x[0].mean(0, keepdim=True)),
-    "gram": (1, lambda x, s: x[0].t() @ x[0]),
-    "gram_rows": (1, lambda x, s: x[0] @ x[0].t()),
+    "crossprod": (1, lambda x, s: x[0].t() @ x[0]),
+    "tcrossprod": (1, lambda x, s: x[0] @ x[0].t()),
     "add_scalar": (1, lambda x, s: x[0] + s),
     "mul_scalar": (1, lambda x, s: x[0] * s),
     "rsub_scalar": (1, lambda x, s: s - x[0]),
@@ -179,9 +179,9 @@ def out_shape(name, shapes):
         return (a[0], a[1] + shapes[1][1])
     if name == "diag":
         return (a[0] * a[1], a[0] * a[1]) if (a[0] == 1 or a[1] == 1) else (a[0], 1)
-    if name == "gram":
+    if name == "crossprod":
         return (a[1], a[1])
-    if name == "gram_rows":
+    if name == "tcrossprod":
         return (a[0], a[0])
     if name == "matmul":
         return (a[0], shapes[1][1])
@@ -234,8 +234,8 @@ def step(g, name):
     if name in ("add_scalar", "mul_scalar", "rsub_scalar"):
         return g.op(name, [g.pick()], rng.choice([0.5, -1.25, 2.0]))
     if name in ("transpose", "square", "abs", "relu", "tanh", "sigmoid", "sin", "cos", "neg", "sum", "mean",
-                "sum_squares", "norm", "rowwise_sum", "colwise_sum", "rowwise_mean", "colwise_mean", "gram",
-                "gram_rows", "rowwise_softmax", "colwise_softmax", "rowwise_log_softmax", "colwise_log_softmax",
+                "sum_squares", "norm", "rowwise_sum", "colwise_sum", "rowwise_mean", "colwise_mean", "crossprod",
+                "tcrossprod", "rowwise_softmax", "colwise_softmax", "rowwise_log_softmax", "colwise_log_softmax",
                 "logsumexp", "rowwise_logsumexp", "colwise_logsumexp", "reshape", "narrow", "index_select", "max",
                 "min", "rowwise_max", "colwise_min", "clamp"):
         i = g.pick(lambda sh: sh != (1, 1))
@@ -284,10 +284,10 @@ def step(g, name):
         if name == "matmul_nt":
             return g.op("matmul", [a, g.op("transpose", [b])]) if literal else g.op("matmul_nt", [a, b])
         return g.op("matmul", [g.op("transpose", [a]), b])
-    if name in ("gram_literal", "gram_rows_literal"):
+    if name in ("crossprod_literal", "tcrossprod_literal"):
         a = g.pick(lambda sh: sh != (1, 1))
         t = g.op("transpose", [a])
-        return g.op("matmul", [t, a] if name == "gram_literal" else [a, t])
+        return g.op("matmul", [t, a] if name == "crossprod_literal" else [a, t])
     if name in ("scale_columns", "scale_rows", "scale_columns_named", "scale_rows_named"):
         named = name.endswith("_named")
         name = name.replace("_named", "")
@@ -316,8 +316,8 @@ def step(g, name):
     raise ValueError(name)
 
 
-KINDS = sorted(set(OPS) - {"gram", "gram_rows", "matmul_nt", "mse"}) + [
-    "gram", "gram_rows", "gram_literal", "gram_rows_literal", "matmul_nt", "matmul_tn", "mse", "mse_literal",
+KINDS = sorted(set(OPS) - {"crossprod", "tcrossprod", "matmul_nt", "mse"}) + [
+    "crossprod", "tcrossprod", "crossprod_literal", "tcrossprod_literal", "matmul_nt", "matmul_tn", "mse", "mse_literal",
     "act_bias", "ce_literal", "matmul_nt_named", "scale_columns_named", "scale_rows_named"]
 
 

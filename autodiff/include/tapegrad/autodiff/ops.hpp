@@ -45,11 +45,21 @@ Var<T> scale_rows(Var<T> v, Var<T> b);
 /// C = AᵀA, the Gram matrix of A's columns (symmetric; one product forward and one backward).
 /// dA = A (G + Gᵀ).
 template <class T>
-Var<T> gram(Var<T> a);
+Var<T> crossprod(Var<T> a);
 /// C = A Aᵀ, the Gram matrix of A's rows: matmul(a, transpose(a)) as a symmetric rank-k update (half the work
 /// forward, one product backward). dA = (G + Gᵀ) A.
 template <class T>
-Var<T> gram_rows(Var<T> a);
+Var<T> tcrossprod(Var<T> a);
+/// The former name of crossprod (Stan Math's name since), kept so code using it compiles.
+template <class T>
+[[deprecated("use crossprod")]] inline Var<T> gram(Var<T> a) {
+  return crossprod(a);
+}
+/// The former name of tcrossprod (Stan Math's name since), kept so code using it compiles.
+template <class T>
+[[deprecated("use tcrossprod")]] inline Var<T> gram_rows(Var<T> a) {
+  return tcrossprod(a);
+}
 
 // ---- arithmetic with broadcasting (ops/arithmetic.cpp) --------------------------------------
 // Broadcasting: an operand of size 1 along a dimension is repeated along it; its gradient is then summed

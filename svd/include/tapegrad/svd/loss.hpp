@@ -25,7 +25,7 @@ struct RowBlocks {
 /// The seed notebooks' loss, recorded on `tape`:
 ///   mse(U S Vᵀ, M) + mse(UᵀU, I)/100 + mse(V Vᵀ, I)/100,   S = diag(d²)
 /// with U m×n, d 1×n (or n×1), V n×n, recorded as written with matmul, transpose, diag, square and mean;
-/// the tape's graph optimizer runs it as scale_columns, matmul_nt, gram, gram_rows and mse (no n×n
+/// the tape's graph optimizer runs it as scale_columns, matmul_nt, crossprod, tcrossprod and mse (no n×n
 /// product with diag(d²), no transposed copies, no residual matrix).
 /// M is read in place (Tape::constant_view), not copied: `m` must outlive the tape's use of the loss.
 template <class T>
