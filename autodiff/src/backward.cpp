@@ -43,25 +43,25 @@ void Tape<T>::backward(Var<T> loss) {
   const auto* n = ptr_[index_of(loss)];
   if (n->rows != 1 || n->cols != 1) {
     throw TapeError("backward: the root is " + shape_string(n->rows, n->cols) +
-                    ", not 1x1; pass a seed gradient of its shape: backward(root, seed)");
+                    ", not 1x1; pass the root's gradient, of its shape: backward(root, root_grad)");
   }
   backward_from(index_of(loss), Matrix<T>::Ones(1, 1));  // an expression: no matrix is allocated
 }
 
 template <class T>
-void Tape<T>::backward(Var<T> root, const Matrix<T>& seed) {
+void Tape<T>::backward(Var<T> root, const Matrix<T>& root_grad) {
   check(root, "backward");
   const auto* n = ptr_[index_of(root)];
-  if (seed.rows() != n->rows || seed.cols() != n->cols) {
-    throw ShapeError("backward: the seed gradient is " + shape_string(seed.rows(), seed.cols()) +
+  if (root_grad.rows() != n->rows || root_grad.cols() != n->cols) {
+    throw ShapeError("backward: the root's gradient is " + shape_string(root_grad.rows(), root_grad.cols()) +
                      " but the root is " + shape_string(n->rows, n->cols));
   }
-  backward_from(index_of(root), seed);
+  backward_from(index_of(root), root_grad);
 }
 
 template <class T>
-template <class Seed>
-void Tape<T>::backward_from(std::uint32_t root, const Seed& seed) {
+template <class RootGrad>
+void Tape<T>::backward_from(std::uint32_t root, const RootGrad& root_grad) {
   check_outside_shapes("backward");
   ++epoch_;
   auto& n = *ptr_[root];
@@ -70,14 +70,14 @@ void Tape<T>::backward_from(std::uint32_t root, const Seed& seed) {
   backward_root_serial_ = base_ + root;
   if (!n.needs_grad) return;  // nothing on this graph depends on a parameter
   if (n.param) {
-    n.param->grad += seed;
+    n.param->grad += root_grad;
     return;
   }
   last_root_serial_ = base_ + root;
   unfused_valid_ = false;
   sweep_gen_ = gen_;
   sweep_rewritten_ = rewrites_ > 0 && !eager();
-  n.grad = seed;  // stays the seed through the sweep (no node on the path uses the root)
+  n.grad = root_grad;  // stays the root gradient through the sweep (no node on the path uses the root)
   sweep(root);
 }
 
@@ -174,7 +174,7 @@ void Tape<T>::unfused_gradients() {
       zero_to(n->grad, n->rows, n->cols);
     }
   }
-  sweep_steps(root, &detail::Node<T>::rec, false);  // the root's gradient still holds the seed
+  sweep_steps(root, &detail::Node<T>::rec, false);  // the root's grad still holds the root gradient
   unfused_valid_ = true;                            // only once the sweep has completed
 }
 

@@ -53,7 +53,7 @@ GradCheckResult check_gradients(const GradCheckFunction& f, const std::vector<Ma
     return f(tape, vars);
   };
 
-  // Analytic: one backward pass with the projection R as the seed gradient.
+  // Analytic: one backward pass with the projection R as the root gradient.
   Var<double> out = record();
   std::mt19937_64 rng(options.seed);
   std::uniform_real_distribution<double> unif(0.5, 1.5);

@@ -203,7 +203,7 @@ const std::vector<Matrix<T>>& HvpTape<T>::hvp(const std::vector<Matrix<T>>& v) {
     s.tangent(ctx);
     ready_[n->self] = 1;
   }
-  // Tangent backward, in the backward's order, into zeroed buffers (the root's gradient, the seed, is
+  // Tangent backward, in the backward's order, into zeroed buffers (the root gradient is
   // constant: its tangent is zero).
   auto zero = [&](const detail::Node<T>* m) {
     if (ready_[m->self] & 2U) return;

@@ -141,8 +141,8 @@ TEST_CASE("linear-algebra ops have correct gradients", "[ops][gradcheck]") {
   SECTION("crossprod") {
     check_unary([](V a) { return crossprod(a); });
   }
-  SECTION("crossprod of a non-symmetric seed and a symmetric one") {
-    // sum(crossprod(A)) seeds the Gram node with a symmetric gradient (the one-product path).
+  SECTION("crossprod with a non-symmetric gradient and a symmetric one") {
+    // sum(crossprod(A)) gives the Gram node a symmetric gradient (the one-product path).
     check_unary([](V a) { return sum(crossprod(a)); });
     check_unary([](V a) { return mean(mul(crossprod(a), crossprod(a))); });
   }
@@ -166,7 +166,7 @@ TEST_CASE("linear-algebra ops have correct gradients", "[ops][gradcheck]") {
     // The same node on both sides (A Aᵀ through the general product).
     check_unary([](V a) { return matmul_nt(a, a); });
   }
-  SECTION("tcrossprod, with a symmetric and a non-symmetric seed") {
+  SECTION("tcrossprod, with a symmetric and a non-symmetric gradient") {
     check_unary([](V a) { return tcrossprod(a); });
     check_unary([](V a) { return sum(tcrossprod(a)); });
     check_unary([](V a) { return mean(mul(tcrossprod(a), tcrossprod(a))); });
@@ -273,7 +273,7 @@ void check_shortcuts(Index m, Index n, double tol) {
     return std::tuple{y.value()(0, 0), pa.grad, pb.grad};
   };
   auto close = [tol](const MT& x, const MT& y) { return (x - y).norm() <= tol * std::max(T(1), y.norm()); };
-  // A Bᵀ: matmul_nt against matmul + transpose, weighted so that the seed is not uniform.
+  // A Bᵀ: matmul_nt against matmul + transpose, weighted so that its gradient is not uniform.
   auto [l1, ga1, gb1] =
       run([&](Tape<T>& t, Var<T> x, Var<T> y) { return sum(mul(matmul_nt(x, y), t.constant(w))); });
   auto [l2, ga2, gb2] =
@@ -281,8 +281,8 @@ void check_shortcuts(Index m, Index n, double tol) {
   CHECK(std::abs(l1 - l2) <= tol * std::max(T(1), std::abs(l2)));
   CHECK(close(ga1, ga2));
   CHECK(close(gb1, gb2));
-  // A Aᵀ: tcrossprod against matmul + transpose, with a symmetric seed (mse against I) and a non-symmetric
-  // one.
+  // A Aᵀ: tcrossprod against matmul + transpose, with a symmetric gradient (mse against I) and a
+  // non-symmetric one.
   const MT id = MT::Identity(m, m);
   auto [l3, ga3, gb3] = run([&](Tape<T>& t, Var<T> x, Var<T>) { return mse(tcrossprod(x), t.constant(id)); });
   auto [l4, ga4, gb4] =
@@ -295,7 +295,7 @@ void check_shortcuts(Index m, Index n, double tol) {
       run([&](Tape<T>& t, Var<T> x, Var<T>) { return sum(mul(matmul(x, transpose(x)), t.constant(w2))); });
   CHECK(std::abs(l5 - l6) <= tol * std::max(T(1), std::abs(l6)));
   CHECK(close(ga5, ga6));
-  // AᵀA with a non-symmetric seed: crossprod against matmul + transpose.
+  // AᵀA with a non-symmetric gradient: crossprod against matmul + transpose.
   const MT w3 = random_matrix(n, n, 35).cast<T>();
   auto [l7, ga7, gb7] =
       run([&](Tape<T>& t, Var<T> x, Var<T>) { return sum(mul(crossprod(x), t.constant(w3))); });
@@ -326,10 +326,10 @@ TEST_CASE("large products take the BLAS path and agree with Eigen", "[ops]") {
   Tape<double> t;
   auto c = matmul(t.parameter(pa), t.parameter(pb));
   CHECK(c.value().isApprox(a * b, 1e-13));
-  const M seed = random_matrix(70, 80, 13);
-  t.backward(c, seed);
-  CHECK(pa.grad.isApprox(seed * b.transpose(), 1e-13));
-  CHECK(pb.grad.isApprox(a.transpose() * seed, 1e-13));
+  const M root_grad = random_matrix(70, 80, 13);
+  t.backward(c, root_grad);
+  CHECK(pa.grad.isApprox(root_grad * b.transpose(), 1e-13));
+  CHECK(pb.grad.isApprox(a.transpose() * root_grad, 1e-13));
   auto g = crossprod(t.parameter(pa));
   CHECK(g.value().isApprox(a.transpose() * a, 1e-13));
 }

@@ -104,8 +104,8 @@ Checker<T> check_program(const Program& p, const Program& q, std::uint64_t seed,
     if (p.on_path[i] && p.needs_grad[i])
       ck.near("grad() of " + node_name(p, i) + " after a second backward", v[i].grad(), ref.node_grads[i]);
   }
-  // Another root on the same recording (any node that depends on a parameter, with a seed of its shape; often
-  // one inside a fused pattern), then the first root again.
+  // Another root on the same recording (any node that depends on a parameter, with a root gradient of its
+  // shape; often one inside a fused pattern), then the first root again.
   {
     std::vector<std::size_t> roots;
     for (std::size_t i = 0; i < n; ++i)
@@ -117,10 +117,10 @@ Checker<T> check_program(const Program& p, const Program& q, std::uint64_t seed,
       if (p.needs_grad[r] && !p.leaf(r)) {
         p2.root = static_cast<int>(r);
         const auto& shape = ref.values[r].m;
-        p2.seed = Matrix<double>(shape.rows(), shape.cols());
-        for (Index k = 0; k < p2.seed.size(); ++k)
-          p2.seed.data()[k] = std::uniform_real_distribution<double>(-1, 1)(rng);
-        if (shape.size() == 1 && coin(0.5)) p2.seed.resize(0, 0);
+        p2.root_grad = Matrix<double>(shape.rows(), shape.cols());
+        for (Index k = 0; k < p2.root_grad.size(); ++k)
+          p2.root_grad.data()[k] = std::uniform_real_distribution<double>(-1, 1)(rng);
+        if (shape.size() == 1 && coin(0.5)) p2.root_grad.resize(0, 0);
         p2.finish();
         const Cast<T> c2(p2);
         const Reference<T> r2 = reference(p2, c2, c.params);

@@ -168,5 +168,5 @@ TEST_CASE("Var::grad() after a backward from a root that needs no gradient or is
   t.backward(sum(a));
   t.backward(x, M::Ones(1, 2));  // from the parameter itself: only its gradient changes
   CHECK(a.grad() == M::Zero(1, 2));
-  CHECK(p.grad == M::Constant(1, 2, 2 * 6.0 + 1.0));  // two sweeps of 2x, then the seed
+  CHECK(p.grad == M::Constant(1, 2, 2 * 6.0 + 1.0));  // two sweeps of 2x, then the root gradient
 }

@@ -128,12 +128,14 @@ TEST_CASE("a handle from before a clear stays stale when the new recording is as
   CHECK(p.grad(0, 0) == Approx(6.0 * std::exp(2.0)));
 }
 
-TEST_CASE("backward of a non-scalar needs a seed of its shape", "[tape][errors]") {
+TEST_CASE("backward of a non-scalar needs the root gradient, of its shape", "[tape][errors]") {
   Parameter<double> p(M::Ones(2, 3));
   Tape<double> t;
   auto y = square(t.parameter(p));
-  CHECK_THROWS_WITH(t.backward(y), Catch::Contains("backward: the root is 2x3, not 1x1"));
+  CHECK_THROWS_WITH(t.backward(y), Catch::Contains("backward: the root is 2x3, not 1x1") &&
+                                       Catch::Contains("pass the root's gradient, of its shape"));
   CHECK_THROWS_AS(t.backward(y, M::Ones(3, 2)), ShapeError);
+  CHECK_THROWS_WITH(t.backward(y, M::Ones(3, 2)), "backward: the root's gradient is 3x2 but the root is 2x3");
   t.backward(y, M::Ones(2, 3));
   CHECK(p.grad.isApprox(M::Constant(2, 3, 2.0)));
 }

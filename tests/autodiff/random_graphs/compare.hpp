@@ -21,12 +21,12 @@ namespace tapegrad::test::random_graphs {
 template <class T>
 struct Cast {
   std::vector<Matrix<T>> params, constants;
-  Matrix<T> seed;
+  Matrix<T> root_grad;
   Cast() = default;
   explicit Cast(const Program& p) {
     for (const auto& m : p.params) params.push_back(m.template cast<T>());
     for (const auto& m : p.constants) constants.push_back(m.template cast<T>());
-    seed = p.seed.template cast<T>();
+    root_grad = p.root_grad.template cast<T>();
   }
 };
 
@@ -41,8 +41,8 @@ std::vector<Parameter<T>> make_params(const std::vector<Matrix<T>>& values) {
 template <class T>
 void backward(Tape<T>& t, const Program& p, const std::vector<Var<T>>& v, const Cast<T>& c) {
   const auto& root = v[static_cast<std::size_t>(p.root)];
-  if (p.seed.size())
-    t.backward(root, c.seed);
+  if (p.root_grad.size())
+    t.backward(root, c.root_grad);
   else
     t.backward(root);
 }
@@ -83,7 +83,7 @@ Reference<T> reference(const Program& p, const Cast<T>& c, const std::vector<Mat
     // The same inputs (the float ones) in double.
     Cast<double> w;
     for (const auto& m : c.constants) w.constants.push_back(m.template cast<double>());
-    w.seed = c.seed.template cast<double>();
+    w.root_grad = c.root_grad.template cast<double>();
     std::vector<Matrix<double>> values;
     for (const auto& m : param_values) values.push_back(m.template cast<double>());
     const Reference<double> d = reference<double>(p, w, values);

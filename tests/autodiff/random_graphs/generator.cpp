@@ -294,7 +294,7 @@ void Generator::finish() {
     if (root < 0) root = emit(Op::mul_s, pick(), -1, 1.5);
     if (at(root).r * at(root).c > 1) {
       p_.root = root;
-      p_.seed = random_matrix(at(root).r, at(root).c, -1, 1);
+      p_.root_grad = random_matrix(at(root).r, at(root).c, -1, 1);
       return;
     }
   }

@@ -84,7 +84,8 @@ class Generator {
   // The transpose of x: sometimes one already recorded (a transpose with several uses).
   int tr(int x);
 
-  // The root: a sum of loss terms of every node nothing uses yet, or (sometimes) a matrix node with a seed.
+  // The root: a sum of loss terms of every node nothing uses yet, or (sometimes) a matrix node with a root
+  // gradient.
   void finish();
 
   // ---- moves: each records a few nodes (generator_moves.cpp) ----

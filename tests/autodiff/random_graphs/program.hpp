@@ -164,7 +164,7 @@ struct Program {
   std::vector<Matrix<double>> params, constants;
   std::vector<Instr> code;
   int root = -1;
-  Matrix<double> seed;  // empty: backward(root) of a 1x1 root; otherwise backward(root, seed)
+  Matrix<double> root_grad;  // empty: backward(root) of a 1x1 root; otherwise backward(root, root_grad)
   // Per node: depends on a parameter; is on a path from the root (its gradient is defined after a sweep).
   std::vector<char> needs_grad, on_path;
 
@@ -202,7 +202,7 @@ struct Program {
       }
       o << ")\n";
     }
-    o << "root " << root << (seed.size() ? " with a seed matrix" : "") << "\n";
+    o << "root " << root << (root_grad.size() ? " with a root gradient" : "") << "\n";
     return o.str();
   }
 };

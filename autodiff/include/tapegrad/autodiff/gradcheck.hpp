@@ -20,7 +20,7 @@ struct GradCheckOptions {
   double step = 1e-6;         ///< finite-difference step h: (f(x + h) - f(x - h)) / 2h
   double rtol = 1e-6;         ///< an element passes if |analytic - numeric| <= atol + rtol * |numeric|
   double atol = 1e-8;         ///< absolute tolerance (see rtol)
-  std::uint64_t seed = 1234;  ///< seed of the random projection for non-scalar outputs
+  std::uint64_t seed = 1234;  ///< RNG seed: of the random projection of a non-scalar output, check_hvp's v
 };
 
 /// What check_gradients found.
@@ -42,9 +42,9 @@ GradCheckResult check_gradients(const GradCheckFunction& f, const std::vector<Ma
                                 const GradCheckOptions& options = {});
 
 /// Compares the tape's Hessian-vector product (HvpTape, docs/second-order.md) of f's scalar (1x1) output at
-/// `inputs` in the direction v (one matrix per input; empty: a random direction from options.seed) with
-/// central differences of the tape's gradient, (∇f(x + h v) - ∇f(x - h v)) / 2h, entry by entry. In the
-/// result, `analytic` is the entry of H v and `numeric` the difference quotient.
+/// `inputs` in the direction v (one matrix per input; empty: a random direction from the RNG seed
+/// options.seed) with central differences of the tape's gradient, (∇f(x + h v) - ∇f(x - h v)) / 2h, entry by
+/// entry. In the result, `analytic` is the entry of H v and `numeric` the difference quotient.
 GradCheckResult check_hvp(const GradCheckFunction& f, const std::vector<Matrix<double>>& inputs,
                           const std::vector<Matrix<double>>& v = {}, const GradCheckOptions& options = {});
 

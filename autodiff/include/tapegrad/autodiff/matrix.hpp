@@ -40,7 +40,8 @@ class ShapeError : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-/// A tape was misused: a handle from a cleared or another tape, backward of a non-scalar without a seed, ...
+/// A tape was misused: a handle from a cleared or another tape, backward of a non-scalar without its root
+/// gradient, ...
 class TapeError : public std::logic_error {
  public:
   using std::logic_error::logic_error;

@@ -165,8 +165,9 @@ class Tape {
   /// Reverse sweep from a 1x1 node: d(loss)/d(node) for every node on a path to a parameter, and
   /// accumulates into the parameters' gradients.
   void backward(Var<T> loss);
-  /// Reverse sweep from any node, with the given gradient of the same shape as the node.
-  void backward(Var<T> root, const Matrix<T>& seed);
+  /// Reverse sweep from any node, starting from root_grad, the root gradient: d(something)/d(root), of the
+  /// root's shape.
+  void backward(Var<T> root, const Matrix<T>& root_grad);
 
   /// Recomputes every recorded op's value in order, reading the parameters' current values.
   /// A training loop can record once and then call forward(); backward(); step() with no allocation.
@@ -291,8 +292,8 @@ class Tape {
   // run_forward / run_backward with anomaly detection or profiling on (profiler.cpp).
   void run_forward_hooked(detail::Node<T>* n, const detail::Step<T>& s);
   void run_backward_hooked(detail::Node<T>* n, const detail::Step<T>& s);
-  template <class Seed>
-  void backward_from(std::uint32_t root, const Seed& seed);  // seed: the root's gradient, checked
+  template <class RootGrad>
+  void backward_from(std::uint32_t root, const RootGrad& root_grad);  // root_grad: checked
   void sweep(std::uint32_t root);
   void sweep_steps(std::uint32_t root, detail::Step<T> detail::Node<T>::*step, bool write_plan);
   void run_backward(detail::Node<T>* n, const detail::Step<T>& s);
@@ -330,15 +331,13 @@ class Tape {
   std::size_t bplan_size_ = 0;  // 0: no plan
   std::uint32_t bplan_root_ = 0;
   std::size_t path_marked_ = 0;  // nodes below this index may still carry on_path from an earlier sweep
-  // The last sweep's root and seed (for unfused_gradients); last_seed_one_: the seed was backward(loss)'s 1.
+  // The last sweep's root (for unfused_gradients, which finds the root gradient still in the root's grad).
   std::uint64_t last_root_serial_ = ~std::uint64_t{0};
   std::uint64_t backward_root_serial_ = ~std::uint64_t{0};  // the last backward()'s root, whatever it was
-  Matrix<T> last_seed_;
-  bool last_seed_one_ = true;
-  bool unfused_valid_ = false;        // unfused_gradients() ran after the last sweep
-  bool sweep_rewritten_ = false;      // the last sweep ran a plan with rewrites
-  std::uint64_t sweep_gen_ = 0;       // ... made at this generation
-  mutable std::size_t rewrites_ = 0;  // how many nodes the plan rewrote
+  bool unfused_valid_ = false;                              // unfused_gradients() ran after the last sweep
+  bool sweep_rewritten_ = false;                            // the last sweep ran a plan with rewrites
+  std::uint64_t sweep_gen_ = 0;                             // ... made at this generation
+  mutable std::size_t rewrites_ = 0;                        // how many nodes the plan rewrote
   // The serial of node 0. clear() moves it past every serial handed out, so the live handles are exactly
   // those with base_ <= serial < base_ + size_.
   std::uint64_t base_ = 0;
