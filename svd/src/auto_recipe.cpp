@@ -5,8 +5,8 @@
 //   3. minimise f = ½‖U diag(s) Vᵀ − Mn‖² + (μ/4)(‖UᵀU − I‖² + ‖VᵀV − I‖²), μ = 0.1, whose minimisers
 //      are exactly the rank-k truncated SVDs, with L-BFGS preconditioned per column by 1/(s_j² + δ);
 //      (on one process, by default: the Brockett cost on two Stiefel manifolds with a preconditioned
-//      Riemannian trust region instead, trust_region_topk in stiefel.cpp, for any k; float32 for k < min(m, n)
-//      only);
+//      Riemannian trust region instead, trust_region_topk in stiefel.cpp, for any k; float32 for k < min(m,
+//      n) only);
 //   4. stop when the accuracy test holds (residuals and orthogonality, recipes.hpp); report divergence;
 //   5. make s positive, sort descending, and flip each pair so that U's largest-|entry| is positive.
 #include <algorithm>

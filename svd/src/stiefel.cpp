@@ -105,20 +105,12 @@ optim::TrustRegionStatus trust_region_topk(const Matrix<T>& mn, Parameter<T>& u,
   // are ½(w_i − w_j)(ρ_i − ρ_j) and ½(w_i + w_j)(ρ_i + ρ_j): the rotations between close singular values,
   // slow for CG without it. Eigenvalues are floored at 1e-8 × the largest, so flat directions
   // (zero singular values) stay bounded.
-  Matrix<T> u_at, v_at, rho(1, k);
+  Matrix<T> rho(1, k);
   Matrix<T> om(k, k), ps(k, k), om2(k, k), ps2(k, k);
-  auto refresh = [&] {  // ρ at the parameters' current values, once per point
-    if (u_at.size() == u.value.size() && v_at.size() == v.value.size() &&
-        std::equal(u_at.data(), u_at.data() + u_at.size(), u.value.data()) &&
-        std::equal(v_at.data(), v_at.data() + v_at.size(), v.value.data()))
-      return;
-    u_at = u.value;
-    v_at = v.value;
-    // ∇_U f = −Mn V diag(w): ρ_j = −u_jᵀ (∇_U f)_j / w_j, from the gradient the tape has at this point.
-    rho = -(u.value.array() * h.gradient()[0].array()).colwise().sum() / w.array();
-  };
   tr.set_preconditioner([&](const std::vector<Matrix<T>>& r, std::vector<Matrix<T>>& z) {
-    refresh();
+    // ρ at the current point, from the gradient the tape holds there (HvpTape recomputes it only if the
+    // point moved): ∇_U f = −Mn V diag(w), so ρ_j = −u_jᵀ (∇_U f)_j / w_j.
+    rho = -(u.value.array() * h.gradient()[0].array()).colwise().sum() / w.array();
     const Matrix<T>&U = u.value, &V = v.value;
     T top = T(0);
     for (Index j = 0; j < k; ++j) top = std::max(top, w(0, j) * std::abs(rho(0, j)));
