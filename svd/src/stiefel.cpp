@@ -103,8 +103,8 @@ optim::TrustRegionStatus trust_region_topk(const Matrix<T>& mn, Parameter<T>& u,
   // through the rest of Mn: that block's conditioning is the gap after σ_k, which no preconditioner built
   // from the top k removes), and couples each pair (Ω_ij, Ψ_ij), i < j, by a 2×2 block whose eigenvalues
   // are ½(w_i − w_j)(ρ_i − ρ_j) and ½(w_i + w_j)(ρ_i + ρ_j): the rotations between close singular values,
-  // slow for CG without it. Eigenvalues are floored at 1e-8 × the largest, so flat directions
-  // (zero singular values) stay bounded.
+  // slow for CG without it. Eigenvalues are floored at 1e-8 × the largest (1e3 ε in float32), so flat
+  // directions (zero singular values) stay bounded.
   Matrix<T> rho(1, k);
   Matrix<T> om(k, k), ps(k, k), om2(k, k), ps2(k, k);
   tr.set_preconditioner([&](const std::vector<Matrix<T>>& r, std::vector<Matrix<T>>& z) {
@@ -114,7 +114,11 @@ optim::TrustRegionStatus trust_region_topk(const Matrix<T>& mn, Parameter<T>& u,
     const Matrix<T>&U = u.value, &V = v.value;
     T top = T(0);
     for (Index j = 0; j < k; ++j) top = std::max(top, w(0, j) * std::abs(rho(0, j)));
-    const T floor = std::max(top, std::numeric_limits<T>::min()) * T(1e-8);
+    // The floor is also at least 1e3 ε: the preconditioner multiplies a residual's rounding (~ε relative)
+    // by up to 1/floor, and in float32 1e-8 would turn it into steps of norm ~10 along the flat directions
+    // (measured: a close pair stalled at error bound 7e-3; test_solver's close-values case).
+    const T floor = std::max(top, std::numeric_limits<T>::min()) *
+                    std::max(T(1e-8), T(1e3) * std::numeric_limits<T>::epsilon());
     auto inv = [floor](T lambda) { return T(1) / std::max(std::abs(lambda), floor); };
     gemm(true, false, T(1), U, r[0], T(0), om);  // Ω = Uᵀ r_U, K = r_U − U Ω
     gemm(true, false, T(1), V, r[1], T(0), ps);
