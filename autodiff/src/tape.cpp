@@ -59,10 +59,19 @@ detail::Node<T>& Tape<T>::push(const char* op) {
 }
 
 template <class T>
+void detail::TapeAnchor<T>::destroy(TapeAnchor* a) noexcept {
+  delete a;
+}
+template struct detail::TapeAnchor<float>;
+template struct detail::TapeAnchor<double>;
+
+template <class T>
 void Tape<T>::check_failed(Var<T> v, const char* op) const {
-  if (v.tape_ != this) {
+  if (v.anchor_ != anchor_) {
     throw TapeError(std::string(op) + ": the node belongs to " +
-                    (v.tape_ ? "another tape" : "no tape (default-constructed Var)"));
+                    (!v.anchor_        ? "no tape (a default-constructed or moved-from Var)"
+                     : v.anchor_->tape ? "another tape"
+                                       : "a tape that has been destroyed"));
   }
   throw TapeError(std::string(op) + ": the node is from before the tape was cleared (stale handle)");
 }
@@ -196,24 +205,24 @@ void Tape<T>::set_constant(Var<T> c, const Matrix<T>& m) {
 }
 
 template <class T>
-Var<T> Tape<T>::record(const char* op, std::initializer_list<Var<T>> inputs, Index rows, Index cols,
-                       ForwardFn<T> forward, BackwardFn<T> backward, T scalar, CostFn cost) {
+Var<T> Tape<T>::record(const char* op, std::initializer_list<detail::InputRef<T>> inputs, Index rows,
+                       Index cols, ForwardFn<T> forward, BackwardFn<T> backward, T scalar, CostFn cost) {
   return record(OpDef<T>{op, OpKind::custom, forward, backward, cost}, inputs, rows, cols, scalar);
 }
 
 template <class T>
-Var<T> Tape<T>::record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs, Index rows, Index cols,
-                       T scalar, std::uint32_t attr) {
+Var<T> Tape<T>::record(const OpDef<T>& def, std::initializer_list<detail::InputRef<T>> inputs, Index rows,
+                       Index cols, T scalar, std::uint32_t attr) {
   return record(def, inputs, rows, cols, scalar, attr, OpParams<T>{});
 }
 
 template <class T>
-Var<T> Tape<T>::record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs, Index rows, Index cols,
-                       T scalar, std::uint32_t attr, const OpParams<T>& params) {
+Var<T> Tape<T>::record(const OpDef<T>& def, std::initializer_list<detail::InputRef<T>> inputs, Index rows,
+                       Index cols, T scalar, std::uint32_t attr, const OpParams<T>& params) {
   if (inputs.size() > 3) throw TapeError(std::string(def.name) + ": an op takes at most 3 inputs");
   if (!def.forward || !def.backward)
     throw TapeError(std::string(def.name) + ": an op needs a forward and a backward function");
-  for (const auto& v : inputs) check(v, def.name);
+  for (const auto& in : inputs) check(*in.var, def.name);
   auto& n = push(def.name);
   static constexpr OpParams<T> kNone{};
   const OpParams<T>& before = n.extra ? n.extra->params : kNone;
@@ -223,8 +232,8 @@ Var<T> Tape<T>::record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs
               n.cols == cols;
   std::uint8_t k = 0;
   bool needs_grad = false;
-  for (const auto& v : inputs) {
-    auto* in = ptr_[index_of(v)];
+  for (const auto& ref : inputs) {
+    auto* in = ptr_[index_of(*ref.var)];
     same = same && n.rec.inp[k] == in;
     n.rec.inp[k++] = in;
     needs_grad = needs_grad || in->needs_grad;

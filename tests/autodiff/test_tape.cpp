@@ -1,5 +1,6 @@
 // The tape's contract: one reverse sweep, accumulation, clearing, replay, handle checks, anomaly mode.
 #include <catch2/catch.hpp>
+#include <new>
 #include <stdexcept>
 
 #include "tapegrad/autodiff.hpp"
@@ -126,6 +127,35 @@ TEST_CASE("a handle from before a clear stays stale when the new recording is as
   auto later = now * 3.0;
   t.backward(later);
   CHECK(p.grad(0, 0) == Approx(6.0 * std::exp(2.0)));
+}
+
+TEST_CASE("a Var that outlives its tape is an error, also when a new tape takes its place",
+          "[tape][errors]") {
+  // The tape's storage is reused for the next one (same address, as in a loop): the old handle must not
+  // pass as one of the new tape's nodes, and must not read the destroyed tape (ASan checks that here).
+  alignas(Tape<double>) unsigned char storage[sizeof(Tape<double>)];
+  auto* t1 = new (storage) Tape<double>;
+  Var<double> old = t1->constant(M::Ones(2, 2));
+  Var<double> copy = old;  // several handles share the tape's identity
+  t1->~Tape();
+  CHECK_THROWS_MATCHES(old.value(), TapeError,
+                       Catch::Message("tapegrad: use of a Var whose tape has been destroyed"));
+  CHECK_THROWS_AS(copy.rows(), TapeError);
+  CHECK_THROWS_AS(exp(old), TapeError);
+  CHECK_THROWS_AS(old.tape(), TapeError);
+  auto* t2 = new (storage) Tape<double>;
+  REQUIRE(static_cast<void*>(t2) == static_cast<void*>(t1));
+  auto fresh = t2->constant(M::Ones(2, 2));  // node 0, like the old handle
+  CHECK(fresh.index() == 0);
+  CHECK_THROWS_AS(old.value(), TapeError);
+  CHECK_THROWS_WITH(t2->backward(old), Catch::Contains("a tape that has been destroyed"));
+  CHECK_THROWS_WITH(matmul(fresh, copy), Catch::Contains("tape"));
+  // Handles may be dropped in any order relative to their tape; a moved-from handle belongs to no tape.
+  Var<double> moved = std::move(copy);
+  CHECK_THROWS_WITH(copy.value(), Catch::Contains("belongs to no tape"));
+  CHECK_THROWS_AS(moved.value(), TapeError);
+  t2->~Tape();
+  CHECK_THROWS_AS(fresh.value(), TapeError);
 }
 
 TEST_CASE("backward of a non-scalar needs the root gradient, of its shape", "[tape][errors]") {

@@ -180,7 +180,7 @@ OpCost product_cost(const OpShapes& s, bool backward) {
 
 // Records the broadcasting binary op `name`(a, b) with the second-order rules of D (binary_tangent).
 template <class T, class D>
-Var<T> record_binary(const char* name, OpKind kind, Var<T> a, Var<T> b, ForwardFn<T> forward,
+Var<T> record_binary(const char* name, OpKind kind, const Var<T>& a, const Var<T>& b, ForwardFn<T> forward,
                      BackwardFn<T> backward, CostFn cost, bool first_write) {
   Tape<T>& t = detail::same_tape(name, a, b);
   auto [r, cols] = broadcast_shape(name, a, b);

@@ -57,7 +57,7 @@ void add_extreme_share(const Matrix<T>& x, const Matrix<T>& y, const Matrix<T>& 
 }
 
 template <class T, int Sign>
-Var<T> elementwise_extreme(const char* name, Var<T> a, Var<T> b) {
+Var<T> elementwise_extreme(const char* name, const Var<T>& a, const Var<T>& b) {
   // C = max(A, B)   =>   dA += [A > B] dC + [A = B] dC / 2,   dB likewise   (min: with < )
   Tape<T>& t = detail::same_tape(name, a, b);
   if (a.rows() != b.rows() || a.cols() != b.cols())
@@ -115,7 +115,7 @@ void add_split_among_extremes(const Matrix<T>& x, T m, T d, Matrix<T>& dx) {
 }
 
 template <class T, int Sign>
-Var<T> full_extreme(const char* name, Var<T> a) {
+Var<T> full_extreme(const char* name, const Var<T>& a) {
   // c = max A   =>   dA_ij += dc / k for the k entries equal to c
   if (a.rows() * a.cols() == 0)
     throw ShapeError(std::string(name) + ": an empty " + detail::shape_of(a) + " matrix has no " + name);
@@ -184,7 +184,7 @@ void add_at_extremes(const Matrix<T>& x, const Matrix<T>& g, Matrix<T>& dx) {
 }
 
 template <class T, int Sign, bool Rows>
-Var<T> directional_extreme(const char* name, Var<T> a) {
+Var<T> directional_extreme(const char* name, const Var<T>& a) {
   // c_i = max_j A_ij   =>   dA_{i, j*} += dc_i with j* the first j where A_ij = c_i   (columns likewise)
   if (Rows ? a.cols() == 0 : a.rows() == 0)
     throw ShapeError(std::string(name) + ": " + detail::shape_of(a) + " has an empty " +

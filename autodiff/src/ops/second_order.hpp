@@ -37,7 +37,7 @@ void unary_tangent_backward(OpContext<T>& c) {
 /// An elementwise op of one input (and a scalar) recorded with the second-order rules of D; `kind` names it
 /// for the graph optimizer (OpKind::square, log, relu, tanh, sigmoid), custom for the others.
 template <class T, class D>
-Var<T> record_elementwise(Var<T> a, const char* name, ForwardFn<T> forward, BackwardFn<T> backward,
+Var<T> record_elementwise(const Var<T>& a, const char* name, ForwardFn<T> forward, BackwardFn<T> backward,
                           T scalar = T(0), CostFn cost = nullptr, OpKind kind = OpKind::custom) {
   return a.tape().record(
       OpDef<T>{name, kind, forward, backward, cost, false, unary_tangent<T, D>, unary_tangent_backward<T, D>},

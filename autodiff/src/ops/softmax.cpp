@@ -228,7 +228,7 @@ namespace {
 // Records op (softmax or log-softmax) normalising each row (dir kEachRow) or each column of a. A row of 0
 // columns (a column of 0 rows) has no softmax: ShapeError "<name>: a row of 0 columns has no <what>".
 template <class T>
-Var<T> record_normalisation(const OpDef<T>& op, Var<T> a, std::uint32_t dir, const char* name,
+Var<T> record_normalisation(const OpDef<T>& op, const Var<T>& a, std::uint32_t dir, const char* name,
                             const char* what) {
   const bool rows = dir == kEachRow;
   if ((rows ? a.cols() : a.rows()) == 0)

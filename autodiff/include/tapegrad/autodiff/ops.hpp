@@ -8,6 +8,7 @@
 #pragma once
 
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "tapegrad/autodiff/tape.hpp"
@@ -252,17 +253,17 @@ Var<T> pow(Var<T> a, S p) {
 /// a + b: add(a, b).
 template <class T>
 Var<T> operator+(Var<T> a, Var<T> b) {
-  return add(a, b);
+  return add(std::move(a), std::move(b));
 }
 /// a - b: sub(a, b).
 template <class T>
 Var<T> operator-(Var<T> a, Var<T> b) {
-  return sub(a, b);
+  return sub(std::move(a), std::move(b));
 }
 /// -a: neg(a).
 template <class T>
 Var<T> operator-(Var<T> a) {
-  return neg(a);
+  return neg(std::move(a));
 }
 /// a + s for a scalar s of any arithmetic type: add(a, s).
 template <class T, class S>
@@ -270,7 +271,7 @@ Var<T> operator+(Var<T> a, S s) {
   static_assert(detail::is_scalar_v<S>,
                 "tapegrad: Var + x: x must be a Var of the same scalar type or an arithmetic scalar (int, "
                 "double, ...)");
-  return add(a, static_cast<T>(s));
+  return add(std::move(a), static_cast<T>(s));
 }
 /// s + a: add(a, s).
 template <class S, class T>
@@ -278,7 +279,7 @@ requires(!detail::is_var_v<S>) Var<T>
 operator+(S s, Var<T> a) {
   static_assert(detail::is_scalar_v<S>,
                 "tapegrad: x + Var: x must be an arithmetic scalar (int, double, ...)");
-  return add(a, static_cast<T>(s));
+  return add(std::move(a), static_cast<T>(s));
 }
 /// a - s: add(a, -s).
 template <class T, class S>
@@ -286,7 +287,7 @@ Var<T> operator-(Var<T> a, S s) {
   static_assert(detail::is_scalar_v<S>,
                 "tapegrad: Var - x: x must be a Var of the same scalar type or an arithmetic scalar (int, "
                 "double, ...)");
-  return add(a, -static_cast<T>(s));
+  return add(std::move(a), -static_cast<T>(s));
 }
 /// s - a: sub(s, a).
 template <class S, class T>
@@ -294,7 +295,7 @@ requires(!detail::is_var_v<S>) Var<T>
 operator-(S s, Var<T> a) {
   static_assert(detail::is_scalar_v<S>,
                 "tapegrad: x - Var: x must be an arithmetic scalar (int, double, ...)");
-  return sub(static_cast<T>(s), a);
+  return sub(static_cast<T>(s), std::move(a));
 }
 /// a * s for a scalar s: mul(a, s). Between two Vars * does not compile: say matmul or mul.
 template <class T, class S>
@@ -304,7 +305,7 @@ Var<T> operator*(Var<T> a, S s) {
       "tapegrad: Var * Var is not defined (matrix or elementwise product?): write matmul(a, b) or mul(a, b)");
   static_assert(detail::is_var_v<S> || detail::is_scalar_v<S>,
                 "tapegrad: Var * x: x must be an arithmetic scalar (int, double, ...)");
-  return mul(a, static_cast<T>(s));
+  return mul(std::move(a), static_cast<T>(s));
 }
 /// s * a: mul(a, s).
 template <class S, class T>
@@ -312,7 +313,7 @@ requires(!detail::is_var_v<S>) Var<T>
 operator*(S s, Var<T> a) {
   static_assert(detail::is_scalar_v<S>,
                 "tapegrad: x * Var: x must be an arithmetic scalar (int, double, ...)");
-  return mul(a, static_cast<T>(s));
+  return mul(std::move(a), static_cast<T>(s));
 }
 /// a / s for a scalar s: mul(a, 1 / s). Between two Vars / does not compile: say div.
 template <class T, class S>
@@ -320,7 +321,7 @@ Var<T> operator/(Var<T> a, S s) {
   static_assert(!detail::is_var_v<S>, "tapegrad: Var / Var is not defined: write div(a, b) (elementwise)");
   static_assert(detail::is_var_v<S> || detail::is_scalar_v<S>,
                 "tapegrad: Var / x: x must be an arithmetic scalar (int, double, ...)");
-  return mul(a, T(1) / static_cast<T>(s));
+  return mul(std::move(a), T(1) / static_cast<T>(s));
 }
 /// s / a elementwise: div(s, a).
 template <class S, class T>

@@ -24,6 +24,25 @@ namespace tapegrad {
 template <class T>
 class Tape;
 
+namespace detail {
+// A tape's identity, shared by the tape and the Vars it hands out: an intrusive count of its holders (not
+// atomic: a tape and its Vars are used by one thread at a time, like the tape itself). The tape sets `tape`
+// to null when it is destroyed and whichever holder lets go last frees the anchor, so a Var that outlives
+// its tape finds the tape gone instead of reading freed memory, and a new tape made at the same address has
+// an anchor of its own.
+template <class T>
+struct TapeAnchor {
+  Tape<T>* tape;
+  std::size_t holders;
+  // Drops one holder; frees the anchor with the last. The delete is out of line (tape.cpp): cold, and
+  // GCC 12's -Wuse-after-free cannot see through an inlined reference count.
+  static void release(TapeAnchor* a) noexcept {
+    if (a && --a->holders == 0) destroy(a);
+  }
+  static void destroy(TapeAnchor* a) noexcept;
+};
+}  // namespace detail
+
 /// A trainable matrix with its gradient. It lives outside any tape, so it outlives tape clears.
 /// Gradients accumulate (+=) across backward passes until zero_grad(), as in PyTorch.
 template <class T>
@@ -54,13 +73,38 @@ class Parameter {
   std::string name_;
 };
 
-/// A handle to one node of a tape. Cheap to copy. Using it after its tape was cleared, or with
-/// nodes of another tape, throws TapeError.
+/// A handle to one node of a tape. Cheap to copy (two words and a count). Using it after its tape was
+/// cleared or destroyed, or with nodes of another tape, throws TapeError.
 template <class T>
 class Var {
  public:
   /// A handle to no node: every accessor throws TapeError.
   Var() = default;
+  /// Another handle to the same node.
+  Var(const Var& o) noexcept : anchor_(o.anchor_), serial_(o.serial_) {
+    if (anchor_) ++anchor_->holders;
+  }
+  /// Leaves `o` a handle to no node, like a default-constructed Var.
+  Var(Var&& o) noexcept : anchor_(o.anchor_), serial_(o.serial_) { o.anchor_ = nullptr; }
+  /// Makes this a handle to o's node.
+  Var& operator=(const Var& o) noexcept {
+    if (o.anchor_) ++o.anchor_->holders;  // before release(): o may be *this
+    release();
+    anchor_ = o.anchor_;
+    serial_ = o.serial_;
+    return *this;
+  }
+  /// Takes o's node; leaves `o` a handle to no node.
+  Var& operator=(Var&& o) noexcept {
+    if (this != &o) {
+      release();
+      anchor_ = o.anchor_;
+      serial_ = o.serial_;
+      o.anchor_ = nullptr;
+    }
+    return *this;
+  }
+  ~Var() { release(); }
 
   /// The tape the node is on; throws TapeError for a default-constructed Var.
   Tape<T>& tape() const;
@@ -89,13 +133,26 @@ class Var {
 
  private:
   friend class Tape<T>;
-  Var(Tape<T>* tape, std::uint64_t serial) : tape_(tape), serial_(serial) {}
-  // Two words, so that a Var is passed and returned in registers. serial_ numbers the node among all the
-  // nodes its tape has recorded since it was made; serials are never reused, so a handle from before a
+  Var(detail::TapeAnchor<T>* anchor, std::uint64_t serial) noexcept : anchor_(anchor), serial_(serial) {
+    ++anchor_->holders;
+  }
+  void release() noexcept { detail::TapeAnchor<T>::release(anchor_); }
+  // anchor_ identifies the tape (and outlives it while this handle does). serial_ numbers the node among all
+  // the nodes its tape has recorded since it was made; serials are never reused, so a handle from before a
   // clear() is known to be stale (see Tape::check).
-  Tape<T>* tape_ = nullptr;
+  detail::TapeAnchor<T>* anchor_ = nullptr;
   std::uint64_t serial_ = 0;
 };
+
+namespace detail {
+// An op's input as Tape::record takes it (`t.record(def, {a, b}, ...)`): a reference to the caller's Var, so
+// that recording copies no handle (a copy counts the tape's holders up and down).
+template <class T>
+struct InputRef {
+  InputRef(const Var<T>& v) : var(&v) {}  // NOLINT(google-explicit-constructor): {a, b} converts
+  const Var<T>* var;
+};
+}  // namespace detail
 
 class Profiler;
 
@@ -117,6 +174,11 @@ class Tape {
   Tape() = default;
   Tape(const Tape&) = delete;
   Tape& operator=(const Tape&) = delete;
+  /// Its Vars stay safe to hold: using one afterwards throws TapeError ("its tape has been destroyed").
+  ~Tape() {
+    anchor_->tape = nullptr;
+    detail::TapeAnchor<T>::release(anchor_);
+  }
 
   /// A leaf that reads `p.value` and accumulates into `p.grad`. The parameter must outlive the
   /// recording's use; its value is read when the graph's values are computed (or replayed by forward()).
@@ -152,15 +214,15 @@ class Tape {
 
   /// Appends an op node: checks that the inputs belong to this tape, records the op and its output shape.
   /// This is how every op is written (see docs/adding-an-op.md); `forward` runs when the value is needed.
-  Var<T> record(const char* op, std::initializer_list<Var<T>> inputs, Index rows, Index cols,
+  Var<T> record(const char* op, std::initializer_list<detail::InputRef<T>> inputs, Index rows, Index cols,
                 ForwardFn<T> forward, BackwardFn<T> backward, T scalar = T(0), CostFn cost = nullptr);
   /// The same from an op definition, with the op's kind (for the graph optimizer) and parameters.
-  Var<T> record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs, Index rows, Index cols,
-                T scalar = T(0), std::uint32_t attr = 0);
+  Var<T> record(const OpDef<T>& def, std::initializer_list<detail::InputRef<T>> inputs, Index rows,
+                Index cols, T scalar = T(0), std::uint32_t attr = 0);
   /// The same with more parameters (up to four numbers and an object the op uses: OpParams), held in the
   /// node: an op needs no extra constant or global for them.
-  Var<T> record(const OpDef<T>& def, std::initializer_list<Var<T>> inputs, Index rows, Index cols, T scalar,
-                std::uint32_t attr, const OpParams<T>& params);
+  Var<T> record(const OpDef<T>& def, std::initializer_list<detail::InputRef<T>> inputs, Index rows,
+                Index cols, T scalar, std::uint32_t attr, const OpParams<T>& params);
 
   /// Reverse sweep from a 1x1 node: d(loss)/d(node) for every node on a path to a parameter, and
   /// accumulates into the parameters' gradients.
@@ -268,7 +330,7 @@ class Tape {
   // By value: taking the address of an op's argument would make the compiler keep it in memory.
   [[noreturn]] void check_failed(Var<T> v, const char* op) const;
   std::uint32_t index_of(const Var<T>& v) const { return static_cast<std::uint32_t>(v.serial_ - base_); }
-  Var<T> handle(std::size_t i) { return Var<T>(this, base_ + i); }
+  Var<T> handle(std::size_t i) { return Var<T>(anchor_, base_ + i); }
   static std::vector<std::uint32_t> inputs(const detail::Step<T>& s) {
     std::vector<std::uint32_t> in;
     for (std::uint8_t k = 0; k < s.n_in; ++k) in.push_back(s.inp[k]->self);
@@ -341,6 +403,7 @@ class Tape {
   // The serial of node 0. clear() moves it past every serial handed out, so the live handles are exactly
   // those with base_ <= serial < base_ + size_.
   std::uint64_t base_ = 0;
+  detail::TapeAnchor<T>* anchor_ = new detail::TapeAnchor<T>{this, 1};  // this tape's identity (shared)
   bool optimize_ = true;
   bool anomaly_ = false;
   bool hooked_ = false;  // anomaly_ or a profiler: run_forward and run_backward take the hooked path
@@ -356,60 +419,71 @@ class Tape {
 
 template <class T>
 Tape<T>& Var<T>::tape() const {
-  if (!tape_) throw TapeError("tapegrad: use of a default-constructed Var (it belongs to no tape)");
-  return *tape_;
+  if (!anchor_) [[unlikely]]
+    throw TapeError("tapegrad: use of a Var that belongs to no tape (default-constructed or moved from)");
+  if (!anchor_->tape) [[unlikely]]
+    throw TapeError("tapegrad: use of a Var whose tape has been destroyed");
+  return *anchor_->tape;
 }
 template <class T>
 Index Var<T>::rows() const {
-  tape().check(*this, "rows");
-  return tape_->rows_of(tape_->index_of(*this));
+  Tape<T>& t = tape();
+  t.check(*this, "rows");
+  return t.rows_of(t.index_of(*this));
 }
 template <class T>
 Index Var<T>::cols() const {
-  tape().check(*this, "cols");
-  return tape_->cols_of(tape_->index_of(*this));
+  Tape<T>& t = tape();
+  t.check(*this, "cols");
+  return t.cols_of(t.index_of(*this));
 }
 template <class T>
 const Matrix<T>& Var<T>::value() const {
-  tape().check(*this, "value");
-  return tape_->value_of(tape_->index_of(*this));
+  Tape<T>& t = tape();
+  t.check(*this, "value");
+  return t.value_of(t.index_of(*this));
 }
 template <class T>
 T Var<T>::item() const {
-  tape().check(*this, "item");
-  const auto i = tape_->index_of(*this);
-  if (tape_->rows_of(i) != 1 || tape_->cols_of(i) != 1) {
-    throw ShapeError(std::string("item: node ") + std::to_string(i) + " (" + tape_->op_name(i) + ") is " +
-                     shape_string(tape_->rows_of(i), tape_->cols_of(i)) + ", not 1x1; read it with value()");
+  Tape<T>& t = tape();
+  t.check(*this, "item");
+  const auto i = t.index_of(*this);
+  if (t.rows_of(i) != 1 || t.cols_of(i) != 1) {
+    throw ShapeError(std::string("item: node ") + std::to_string(i) + " (" + t.op_name(i) + ") is " +
+                     shape_string(t.rows_of(i), t.cols_of(i)) + ", not 1x1; read it with value()");
   }
-  return tape_->value_of(i)(0, 0);
+  return t.value_of(i)(0, 0);
 }
 template <class T>
 const Matrix<T>& Var<T>::grad() const {
-  tape().check(*this, "grad");
-  return tape_->observed_grad(tape_->index_of(*this));
+  Tape<T>& t = tape();
+  t.check(*this, "grad");
+  return t.observed_grad(t.index_of(*this));
 }
 template <class T>
 const char* Var<T>::op_name() const {
-  tape().check(*this, "op_name");
-  return tape_->op_name(tape_->index_of(*this));
+  Tape<T>& t = tape();
+  t.check(*this, "op_name");
+  return t.op_name(t.index_of(*this));
 }
 template <class T>
 std::uint32_t Var<T>::index() const {
-  tape().check(*this, "index");
-  return tape_->index_of(*this);
+  Tape<T>& t = tape();
+  t.check(*this, "index");
+  return t.index_of(*this);
 }
 template <class T>
 bool Var<T>::needs_grad() const {
-  tape().check(*this, "needs_grad");
-  return tape_->needs_grad(tape_->index_of(*this));
+  Tape<T>& t = tape();
+  t.check(*this, "needs_grad");
+  return t.needs_grad(t.index_of(*this));
 }
 
 template <class T>
 inline void Tape<T>::check(const Var<T>& v, const char* op) const {
   // Inline (on every op's path, even with the extern template below); the messages are built out of line.
   // One unsigned comparison: a serial from before the last clear() wraps around to a huge difference.
-  if (v.tape_ != this || v.serial_ - base_ >= size_) [[unlikely]]
+  if (v.anchor_ != anchor_ || v.serial_ - base_ >= size_) [[unlikely]]
     check_failed(v, op);
 }
 
