@@ -131,12 +131,7 @@ namespace {
 // The saved option fields, in order (serialize.hpp's WriteField / ReadField); O is AdamOptions, const or not.
 template <class O, class F>
 void saved_fields(O& o, F f) {
-  f("beta1", o.beta1);
-  f("beta2", o.beta2);
-  f("eps", o.eps);
-  f("weight_decay", o.weight_decay);
-  f("amsgrad", o.amsgrad);
-  f("maximize", o.maximize);
+  TAPEGRAD_SAVED_FIELDS(o, f, beta1, beta2, eps, weight_decay, amsgrad, maximize)
 }
 }  // namespace
 

@@ -102,6 +102,26 @@ class StateReader {
 /// Each optimizer lists the option fields it saves once, as a function `fields(options, f)` calling
 /// f(name, field) for each in order; save_body passes a WriteField, load_body a ReadField: the two sides
 /// cannot disagree. Doubles are written as f64, flags as flag, integers as i64.
+///
+/// TAPEGRAD_SAVED_FIELDS(o, f, a, b, c) is that function's body: f("a", o.a); f("b", o.b); f("c", o.c);
+/// each field named once (the name is the member's).
+#define TAPEGRAD_SAVED_FIELDS(o, f, ...) \
+  __VA_OPT__(TAPEGRAD_SAVED_FIELDS_EXPAND(TAPEGRAD_SAVED_FIELDS_STEP(o, f, __VA_ARGS__)))
+#define TAPEGRAD_SAVED_FIELDS_STEP(o, f, member, ...) \
+  f(#member, o.member);                               \
+  __VA_OPT__(TAPEGRAD_SAVED_FIELDS_AGAIN TAPEGRAD_SAVED_FIELDS_PARENS(o, f, __VA_ARGS__))
+#define TAPEGRAD_SAVED_FIELDS_PARENS ()
+#define TAPEGRAD_SAVED_FIELDS_AGAIN() TAPEGRAD_SAVED_FIELDS_STEP
+// The rescans the recursion needs, one a field: enough for 20 (more leave TAPEGRAD_SAVED_FIELDS_AGAIN
+// unexpanded, which does not compile).
+#define TAPEGRAD_SAVED_FIELDS_EXPAND(...)                      \
+  TAPEGRAD_SAVED_FIELDS_EXPAND4(TAPEGRAD_SAVED_FIELDS_EXPAND4( \
+      TAPEGRAD_SAVED_FIELDS_EXPAND4(TAPEGRAD_SAVED_FIELDS_EXPAND4(__VA_ARGS__))))
+#define TAPEGRAD_SAVED_FIELDS_EXPAND4(...)                     \
+  TAPEGRAD_SAVED_FIELDS_EXPAND1(TAPEGRAD_SAVED_FIELDS_EXPAND1( \
+      TAPEGRAD_SAVED_FIELDS_EXPAND1(TAPEGRAD_SAVED_FIELDS_EXPAND1(__VA_ARGS__))))
+#define TAPEGRAD_SAVED_FIELDS_EXPAND1(...) __VA_ARGS__
+
 struct WriteField {
   StateWriter& w;
   void operator()(const char*, double v) const { w.f64(v); }

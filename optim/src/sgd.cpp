@@ -130,11 +130,7 @@ namespace {
 // The saved option fields, in order (serialize.hpp's WriteField / ReadField); O is SgdOptions, const or not.
 template <class O, class F>
 void saved_fields(O& o, F f) {
-  f("momentum", o.momentum);
-  f("dampening", o.dampening);
-  f("weight_decay", o.weight_decay);
-  f("nesterov", o.nesterov);
-  f("maximize", o.maximize);
+  TAPEGRAD_SAVED_FIELDS(o, f, momentum, dampening, weight_decay, nesterov, maximize)
 }
 }  // namespace
 

@@ -361,16 +361,8 @@ namespace {
 // or not.
 template <class O, class F>
 void saved_fields(O& o, F f) {
-  f("initial_radius", o.initial_radius);
-  f("max_radius", o.max_radius);
-  f("eta", o.eta);
-  f("gtol", o.gtol);
-  f("max_iterations", o.max_iterations);
-  f("max_cg_iterations", o.max_cg_iterations);
-  f("cg_kappa", o.cg_kappa);
-  f("cg_theta", o.cg_theta);
-  f("rho_regularization", o.rho_regularization);
-  f("min_radius", o.min_radius);
+  TAPEGRAD_SAVED_FIELDS(o, f, initial_radius, max_radius, eta, gtol, max_iterations, max_cg_iterations,
+                        cg_kappa, cg_theta, rho_regularization, min_radius)
 }
 }  // namespace
 
