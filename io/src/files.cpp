@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <vector>
@@ -101,15 +102,9 @@ std::string read_file_bytes(const std::string& path, const ReadLimits& limits) {
 }
 
 const char* to_string(MatrixFormat f) {
-  switch (f) {
-    case MatrixFormat::Csv:
-      return "csv";
-    case MatrixFormat::MatrixMarket:
-      return "mtx";
-    case MatrixFormat::Npy:
-      return "npy";
-  }
-  return "?";
+  static constexpr const char* kNames[] = {"csv", "mtx", "npy"};
+  const auto i = static_cast<std::size_t>(f);  // kNames is in MatrixFormat's order
+  return i < std::size(kNames) ? kNames[i] : "?";
 }
 
 MatrixFormat detect_format(const std::string& path, std::string_view head) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <string>
 
@@ -36,17 +37,9 @@ void validate(const TrustRegionOptions& o) {
 }
 
 const char* to_string(TrustRegionStatus s) {
-  switch (s) {
-    case TrustRegionStatus::running:
-      return "running";
-    case TrustRegionStatus::converged:
-      return "converged";
-    case TrustRegionStatus::max_iterations:
-      return "max_iterations";
-    case TrustRegionStatus::radius_collapsed:
-      return "radius_collapsed";
-  }
-  return "unknown";
+  static constexpr const char* kNames[] = {"running", "converged", "max_iterations", "radius_collapsed"};
+  const auto i = static_cast<std::size_t>(s);  // kNames is in TrustRegionStatus's order
+  return i < std::size(kNames) ? kNames[i] : "unknown";
 }
 
 template <class T>

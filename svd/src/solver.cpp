@@ -11,31 +11,22 @@
 
 namespace tapegrad::svd {
 
-const char* to_string(Recipe r) { return r == Recipe::Seed ? "seed" : "auto"; }
-const char* to_string(OptimizerKind o) {
-  switch (o) {
-    case OptimizerKind::Sgd:
-      return "sgd";
-    case OptimizerKind::Adam:
-      return "adam";
-    case OptimizerKind::AdamW:
-      return "adamw";
-  }
-  return "?";
+namespace {
+
+// The name of enumerator e: names lists them in the enum's order; "?" for a value outside the enum.
+template <class Enum, std::size_t N>
+const char* name_of(Enum e, const char* const (&names)[N]) {
+  const auto i = static_cast<std::size_t>(e);
+  return i < N ? names[i] : "?";
 }
-const char* to_string(Dtype d) { return d == Dtype::Float32 ? "float32" : "float64"; }
+
+}  // namespace
+
+const char* to_string(Recipe r) { return name_of(r, {"seed", "auto"}); }
+const char* to_string(OptimizerKind o) { return name_of(o, {"sgd", "adam", "adamw"}); }
+const char* to_string(Dtype d) { return name_of(d, {"float32", "float64"}); }
 const char* to_string(Status s) {
-  switch (s) {
-    case Status::Converged:
-      return "converged";
-    case Status::Completed:
-      return "completed, not converged";
-    case Status::NotConverged:
-      return "not converged";
-    case Status::Diverged:
-      return "diverged";
-  }
-  return "?";
+  return name_of(s, {"converged", "completed, not converged", "not converged", "diverged"});
 }
 
 namespace {
