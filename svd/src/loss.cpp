@@ -85,26 +85,16 @@ Var<T> auto_recipe_loss(Tape<T>& tape, Parameter<T>& u, Parameter<T>& s, Paramet
                                                             : auto_loss(tape, u, s, v, m, mu, rows);
 }
 
-template Var<float> seed_loss<float>(Tape<float>&, Parameter<float>&, Parameter<float>&, Parameter<float>&,
-                                     const Matrix<float>&, const RowBlocks<float>&);
-template Var<double> seed_loss<double>(Tape<double>&, Parameter<double>&, Parameter<double>&,
-                                       Parameter<double>&, const Matrix<double>&, const RowBlocks<double>&);
-template Var<float> auto_loss<float>(Tape<float>&, Parameter<float>&, Parameter<float>&, Parameter<float>&,
-                                     const Matrix<float>&, float, const RowBlocks<float>&);
-template Var<double> auto_loss<double>(Tape<double>&, Parameter<double>&, Parameter<double>&,
-                                       Parameter<double>&, const Matrix<double>&, double,
-                                       const RowBlocks<double>&);
-template Var<float> auto_loss_expanded<float>(Tape<float>&, Parameter<float>&, Parameter<float>&,
-                                              Parameter<float>&, const Matrix<float>&, float,
-                                              const RowBlocks<float>&);
-template Var<double> auto_loss_expanded<double>(Tape<double>&, Parameter<double>&, Parameter<double>&,
-                                                Parameter<double>&, const Matrix<double>&, double,
-                                                const RowBlocks<double>&);
-template Var<float> auto_recipe_loss<float>(Tape<float>&, Parameter<float>&, Parameter<float>&,
-                                            Parameter<float>&, const Matrix<float>&, float,
-                                            const RowBlocks<float>&);
-template Var<double> auto_recipe_loss<double>(Tape<double>&, Parameter<double>&, Parameter<double>&,
-                                              Parameter<double>&, const Matrix<double>&, double,
-                                              const RowBlocks<double>&);
+#define TAPEGRAD_INSTANTIATE(T)                                                                            \
+  template Var<T> seed_loss<T>(Tape<T>&, Parameter<T>&, Parameter<T>&, Parameter<T>&, const Matrix<T>&,    \
+                               const RowBlocks<T>&);                                                       \
+  template Var<T> auto_loss<T>(Tape<T>&, Parameter<T>&, Parameter<T>&, Parameter<T>&, const Matrix<T>&, T, \
+                               const RowBlocks<T>&);                                                       \
+  template Var<T> auto_loss_expanded<T>(Tape<T>&, Parameter<T>&, Parameter<T>&, Parameter<T>&,             \
+                                        const Matrix<T>&, T, const RowBlocks<T>&);                         \
+  template Var<T> auto_recipe_loss<T>(Tape<T>&, Parameter<T>&, Parameter<T>&, Parameter<T>&,               \
+                                      const Matrix<T>&, T, const RowBlocks<T>&);
+TAPEGRAD_INSTANTIATE(float)
+TAPEGRAD_INSTANTIATE(double)
 
 }  // namespace tapegrad::svd
