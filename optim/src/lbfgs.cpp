@@ -44,14 +44,6 @@ LbfgsOptions Lbfgs<T>::options() const {
 // L-BFGS has one parameter group: group_parameters(0) is a reference, where parameters() would build a
 // vector on every call (these run on every step).
 template <class T>
-void Lbfgs<T>::gather_values(Vec& x) const {
-  detail::gather_values(this->group_parameters(0), x);
-}
-template <class T>
-void Lbfgs<T>::scatter_values(const Vec& x) {
-  detail::scatter_values(x, this->group_parameters(0));
-}
-template <class T>
 void Lbfgs<T>::gather_grads(Vec& g) const {
   detail::gather_grads(this->group_parameters(0), g,
                        [this](const Parameter<T>& p, std::size_t i) { this->check_grad(p, 0, i); });
@@ -119,7 +111,7 @@ template <class T>
 T Lbfgs<T>::step(const Closure& closure, T loss) {
   known_ = false;  // until this step ends where it says
   const T out = step_from(closure, loss);
-  gather_values(at_);
+  detail::gather_values(this->group_parameters(0), at_);
   gather_grads(grad_at_);
   loss_ = out;
   known_ = true;
@@ -129,7 +121,7 @@ T Lbfgs<T>::step(const Closure& closure, T loss) {
 template <class T>
 T Lbfgs<T>::step_from(const Closure& closure, T loss) {
   const T f = loss;
-  gather_values(x0_);
+  detail::gather_values(this->group_parameters(0), x0_);
   gather_grads(g_);
   if (precondition_) {
     for (auto& m : diag_parts_) m.setOnes();
@@ -202,11 +194,12 @@ T Lbfgs<T>::step_from(const Closure& closure, T loss) {
       break;
     }
     x_ = x0_ + t * d_;
-    scatter_values(x_);
+    detail::scatter_values(x_, this->group_parameters(0));
     try {
       fnew = closure();
     } catch (...) {
-      scatter_values(x0_);  // a closure that throws leaves the parameters where the step began
+      // a closure that throws leaves the parameters where the step began
+      detail::scatter_values(x0_, this->group_parameters(0));
       throw;
     }
     ++evaluations_;
@@ -214,7 +207,7 @@ T Lbfgs<T>::step_from(const Closure& closure, T loss) {
     t /= T(2);
   }
   if (failed_) {
-    scatter_values(x0_);
+    detail::scatter_values(x0_, this->group_parameters(0));
     ++evaluations_;
     return closure();
   }

@@ -74,23 +74,6 @@ void TrustRegion<T>::init(TrustRegionOptions o) {
 }
 
 template <class T>
-void TrustRegion<T>::gather(const std::vector<Matrix<T>>& parts, Vec& out) const {
-  detail::gather(parts, out);
-}
-template <class T>
-void TrustRegion<T>::scatter(const Vec& in, std::vector<Matrix<T>>& parts) const {
-  detail::scatter(in, parts);
-}
-template <class T>
-void TrustRegion<T>::gather_values(Vec& x) const {
-  detail::gather_values(this->group_parameters(0), x);
-}
-template <class T>
-void TrustRegion<T>::scatter_values(const Vec& x) {
-  detail::scatter_values(x, this->group_parameters(0));
-}
-
-template <class T>
 void TrustRegion<T>::set_cg_floor(double floor) {
   if (!(floor >= 0 && floor <= 1))
     throw std::invalid_argument("trust_region: the CG tolerance floor must be in [0, 1], got " +
@@ -116,7 +99,7 @@ T TrustRegion<T>::evaluate(Vec& g, Vec& eg) {
   T f;
   if (tape_) {
     f = tape_->loss();
-    gather(tape_->gradient(), g);
+    detail::gather(tape_->gradient(), g);
   } else {
     f = closure_();
     detail::gather_grads(this->group_parameters(0), g,
@@ -124,9 +107,9 @@ T TrustRegion<T>::evaluate(Vec& g, Vec& eg) {
   }
   if (on_manifold_) {  // the Riemannian gradient: the Euclidean one projected
     eg = g;
-    scatter(g, parts_out_);
+    detail::scatter(g, parts_out_);
     manifold_.project(parts_out_);
-    gather(parts_out_, g);
+    detail::gather(parts_out_, g);
   }
   return f;
 }
@@ -134,34 +117,34 @@ T TrustRegion<T>::evaluate(Vec& g, Vec& eg) {
 template <class T>
 void TrustRegion<T>::hessian_times(const Vec& v, Vec& hv) {
   ++hvps_;
-  scatter(v, parts_in_);
+  detail::scatter(v, parts_in_);
   if (tape_) {
     if (tape_elsewhere_) {  // the tape recomputes the loss and gradient at x_ first
       ++evaluations_;
       tape_elsewhere_ = false;
     }
-    gather(tape_->hvp(parts_in_), hv);
+    detail::gather(tape_->hvp(parts_in_), hv);
   } else {
     hvp_(parts_in_, parts_out_);
     check_shapes("HVP callback");
-    gather(parts_out_, hv);
+    detail::gather(parts_out_, hv);
   }
   if (on_manifold_) {  // Hess f[v] = P(∇²f v + curvature term)
-    scatter(hv, parts_out_);
-    scatter(eg_, parts_eg_);
+    detail::scatter(hv, parts_out_);
+    detail::scatter(eg_, parts_eg_);
     manifold_.curvature(parts_eg_, parts_in_, parts_out_);
     manifold_.project(parts_out_);
-    gather(parts_out_, hv);
+    detail::gather(parts_out_, hv);
   }
 }
 
 template <class T>
 void TrustRegion<T>::precondition(const Vec& r, Vec& z) {
-  scatter(r, parts_in_);
+  detail::scatter(r, parts_in_);
   precondition_(parts_in_, parts_out_);
   check_shapes("preconditioner");
   if (on_manifold_) manifold_.project(parts_out_);
-  gather(parts_out_, z);
+  detail::gather(parts_out_, z);
 }
 
 template <class T>
@@ -213,7 +196,7 @@ TrustRegionStatus TrustRegion<T>::minimize() {
 template <class T>
 void TrustRegion<T>::step() {
   if (!at_known_point()) {
-    gather_values(x_);
+    detail::gather_values(this->group_parameters(0), x_);
     f_ = evaluate(g_, eg_);
     gnorm_ = g_.norm();
     known_ = true;
@@ -304,16 +287,17 @@ void TrustRegion<T>::step() {
   // Predicted decrease -m(p) = -(gᵀp + ½ pᵀHp), with Hp = r - g.
   const T predicted = -(g_.dot(p_) + T(0.5) * p_.dot(r_ - g_));
   xt_ = x_ + p_;
-  scatter_values(xt_);
+  detail::scatter_values(xt_, this->group_parameters(0));
   if (on_manifold_) {
     manifold_.retract();
-    gather_values(xt_);
+    detail::gather_values(this->group_parameters(0), xt_);
   }
   T ft;
   try {
     ft = evaluate(gt_, egt_);
   } catch (...) {
-    scatter_values(x_);  // a closure that throws leaves the parameters where the step began
+    // a closure that throws leaves the parameters where the step began
+    detail::scatter_values(x_, this->group_parameters(0));
     if (tape_) tape_elsewhere_ = true;
     throw;
   }
@@ -334,7 +318,7 @@ void TrustRegion<T>::step() {
     f_ = ft;
     gnorm_ = g_.norm();
   } else {
-    scatter_values(x_);
+    detail::scatter_values(x_, this->group_parameters(0));
     if (tape_) {
       tape_elsewhere_ = true;
     } else {  // the parameters' grad back to the current point's

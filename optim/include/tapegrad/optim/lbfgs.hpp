@@ -86,8 +86,6 @@ class Lbfgs : public Optimizer<T> {
 
  private:
   using Vec = Eigen::Matrix<T, Eigen::Dynamic, 1>;
-  void gather_values(Vec& x) const;
-  void scatter_values(const Vec& x);
   void gather_grads(Vec& g) const;
   bool at_known_point() const;                  // the parameters are where the last step left them
   T step_from(const Closure& closure, T loss);  // step(closure, loss)'s iteration

@@ -162,10 +162,6 @@ class TrustRegion : public Optimizer<T> {
  private:
   using Vec = Eigen::Matrix<T, Eigen::Dynamic, 1>;
   void init(TrustRegionOptions o);
-  void gather(const std::vector<Matrix<T>>& parts, Vec& out) const;
-  void scatter(const Vec& in, std::vector<Matrix<T>>& parts) const;
-  void gather_values(Vec& x) const;
-  void scatter_values(const Vec& x);
   T evaluate(Vec& g, Vec& eg);  // loss at the current values, gradient into g (eg: the Euclidean one)
   void hessian_times(const Vec& v, Vec& hv);
   void precondition(const Vec& r, Vec& z);
