@@ -152,16 +152,12 @@ int main(int argc, char** argv) {
   M x0(n, 1);
   for (Index i = 0; i < n; ++i) x0(i, 0) = i % 2 == 0 ? -1.2 : 1.0;
   Parameter<double> x(x0);
-  Problem rosen{"rosenbrock-100",
-                {&x},
-                {x0},
-                [&](Tape<double>& t) {
-                  auto X = t.parameter(x);
-                  auto head = narrow(X, 0, 0, n - 1), tail = narrow(X, 0, 1, n - 1);
-                  return sum(100.0 * square(tail - square(head))) + sum(square(1.0 - head));
-                },
-                20000,
-                5};
+  auto rosenbrock = [&](Tape<double>& t) {
+    auto X = t.parameter(x);
+    auto head = narrow(X, 0, 0, n - 1), tail = narrow(X, 0, 1, n - 1);
+    return sum(100.0 * square(tail - square(head))) + sum(square(1.0 - head));
+  };
+  Problem rosen{"rosenbrock-100", {&x}, {x0}, rosenbrock, 20000, 5};
 
   // Logistic regression on the reference's data.
   std::ifstream in(TAPEGRAD_TR_REFERENCE);
@@ -176,25 +172,18 @@ int main(int argc, char** argv) {
   for (Index i = 0; i < w0.rows(); ++i) w0(i, 0) = ref["x0"][static_cast<std::size_t>(i)];
   const double lam = ref["lam"];
   Parameter<double> w(w0);
-  Problem logistic{"logistic",
-                   {&w},
-                   {w0},
-                   [&](Tape<double>& t) {
-                     auto W = t.parameter(w);
-                     return binary_cross_entropy_with_logits(matmul(t.constant(X), W), t.constant(y)) +
-                            sum(square(W)) * (lam / 2);
-                   },
-                   20000,
-                   20};
+  auto regularized_logistic = [&](Tape<double>& t) {
+    auto W = t.parameter(w);
+    return binary_cross_entropy_with_logits(matmul(t.constant(X), W), t.constant(y)) +
+           sum(square(W)) * (lam / 2);
+  };
+  Problem logistic{"logistic", {&w}, {w0}, regularized_logistic, 20000, 20};
 
   // The seed loss at 64x32.
   bench::SeedProblem<double> sp(64, 32);
-  Problem seed{"seed-64x32",
-               {&sp.U, &sp.d, &sp.V},
-               {sp.U.value, sp.d.value, sp.V.value},
-               [&](Tape<double>& t) { return svd::seed_loss(t, sp.U, sp.d, sp.V, sp.M); },
-               20000,
-               1};
+  auto seed_svd_loss = [&](Tape<double>& t) { return svd::seed_loss(t, sp.U, sp.d, sp.V, sp.M); };
+  Problem seed{
+      "seed-64x32", {&sp.U, &sp.d, &sp.V}, {sp.U.value, sp.d.value, sp.V.value}, seed_svd_loss, 20000, 1};
   if (argc > 1) {
     json d = {{"M", rows_json(sp.M)},
               {"U0", rows_json(sp.U.value)},
