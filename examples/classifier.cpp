@@ -17,10 +17,12 @@
 #include <numbers>
 #include <random>
 
+#include "accuracy.hpp"
 #include "tapegrad/autodiff.hpp"
 #include "tapegrad/optim.hpp"
 
 using namespace tapegrad;
+using examples::accuracy;
 
 namespace {
 
@@ -56,17 +58,6 @@ Matrix<double> init_weights(Index rows, Index cols, std::mt19937& rng) {
   for (Index j = 0; j < cols; ++j)
     for (Index i = 0; i < rows; ++i) w(i, j) = normal(rng);
   return w;
-}
-
-/// The fraction of rows whose largest logit is the true class.
-double accuracy(const Matrix<double>& logits, const std::vector<int>& label) {
-  int right = 0;
-  for (Index i = 0; i < logits.rows(); ++i) {
-    Index best = 0;
-    logits.row(i).maxCoeff(&best);
-    right += best == label[static_cast<std::size_t>(i)];
-  }
-  return static_cast<double>(right) / static_cast<double>(logits.rows());
 }
 
 /// Records the network's logits for the inputs x on tape.

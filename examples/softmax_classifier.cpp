@@ -19,10 +19,12 @@
 #include <random>
 #include <string>
 
+#include "accuracy.hpp"
 #include "tapegrad/autodiff.hpp"
 #include "tapegrad/optim.hpp"
 
 using namespace tapegrad;
+using examples::accuracy;
 
 namespace {
 
@@ -43,16 +45,6 @@ Dataset blobs(int n, std::uint32_t seed) {
     d.labels.push_back(label);
   }
   return d;
-}
-
-double accuracy(const Matrix<double>& logits, const std::vector<Index>& labels) {
-  int right = 0;
-  for (Index i = 0; i < logits.rows(); ++i) {
-    Index best = 0;
-    logits.row(i).maxCoeff(&best);
-    right += best == labels[std::size_t(i)];
-  }
-  return double(right) / double(logits.rows());
 }
 
 }  // namespace
