@@ -114,50 +114,41 @@ EXIT CODES
 )";
 
 void add_options(CLI::App& app, Cli& c) {
+  // An option with a value: its name, where the text goes, the value's placeholder in --help, the help.
+  auto value = [&app](const char* name, std::string& text, const char* placeholder, const char* help) {
+    app.add_option(name, text, help)->type_name(placeholder);
+  };
   app.add_option("MATRIX", c.matrix, "Matrix file (.csv, .mtx, .npy) or - for CSV on stdin")
       ->required()
       ->type_name("FILE");
-  app.add_option("--recipe", c.recipe,
-                 "seed|auto: the notebooks' recipe or the robust default (default: auto)")
-      ->type_name("NAME");
-  app.add_option("--optimizer", c.optimizer, "sgd|adam|adamw (default: the recipe's choice; seed: sgd)")
-      ->type_name("NAME");
-  app.add_option("--lr", c.lr, "Learning rate, > 0 (default: the recipe's; seed: sgd 0.9, adam 1e-3)")
-      ->type_name("X");
-  app.add_option("--momentum", c.momentum, "SGD momentum, >= 0 (seed default 0.9)")->type_name("X");
-  app.add_option("--dampening", c.dampening, "SGD dampening, >= 0 (default 0)")->type_name("X");
+  value("--recipe", c.recipe, "NAME",
+        "seed|auto: the notebooks' recipe or the robust default (default: auto)");
+  value("--optimizer", c.optimizer, "NAME", "sgd|adam|adamw (default: the recipe's choice; seed: sgd)");
+  value("--lr", c.lr, "X", "Learning rate, > 0 (default: the recipe's; seed: sgd 0.9, adam 1e-3)");
+  value("--momentum", c.momentum, "X", "SGD momentum, >= 0 (seed default 0.9)");
+  value("--dampening", c.dampening, "X", "SGD dampening, >= 0 (default 0)");
   app.add_flag("--nesterov", c.nesterov, "SGD with Nesterov momentum");
-  app.add_option("--weight-decay", c.weight_decay, "Weight decay, >= 0 (seed adam default 1e-5)")
-      ->type_name("X");
-  app.add_option("--beta1", c.beta1, "Adam beta1, in [0, 1) (default 0.9)")->type_name("X");
-  app.add_option("--beta2", c.beta2, "Adam beta2, in [0, 1) (default 0.999)")->type_name("X");
-  app.add_option("--eps", c.eps, "Adam epsilon, >= 0 (default 1e-8)")->type_name("X");
+  value("--weight-decay", c.weight_decay, "X", "Weight decay, >= 0 (seed adam default 1e-5)");
+  value("--beta1", c.beta1, "X", "Adam beta1, in [0, 1) (default 0.9)");
+  value("--beta2", c.beta2, "X", "Adam beta2, in [0, 1) (default 0.999)");
+  value("--eps", c.eps, "X", "Adam epsilon, >= 0 (default 1e-8)");
   app.add_flag("--amsgrad", c.amsgrad, "Adam with AMSGrad");
-  app.add_option("--iters", c.iters, "Iterations: the seed recipe's count (default 20000), auto's maximum")
-      ->type_name("N");
-  app.add_option("--tol", c.tol,
-                 "Bound on error_bound for converged, > 0 (default: 5e-11 float64, 5e-6 float32)")
-      ->type_name("X");
-  app.add_option("--rank", c.rank, "Number of singular triplets k, 1 <= k <= min(m, n) (default: min(m, n))")
-      ->type_name("K");
-  app.add_option("--dtype", c.dtype, "float32|float64 (default: seed float32, auto float64)")
-      ->type_name("NAME");
-  app.add_option("--seed", c.seed, "Random seed of the initial values, >= 0 (default 314)")->type_name("N");
-  app.add_option("--threads", c.threads, "Threads for matrix products (OpenBLAS, Eigen), >= 1 (default 1)")
-      ->type_name("N");
-  app.add_option("--init-dir", c.init_dir, "Seed recipe: start from U0.csv, diag_sqrt0.csv, V0.csv in DIR")
-      ->type_name("DIR");
-  app.add_option("--out", c.out_dir,
-                 "Write U.csv, singular_values.csv, V.csv, loss.csv, convergence.svg to DIR")
-      ->type_name("DIR");
-  app.add_option("--graph", c.graph,
-                 "Write the recipe's loss graph for the matrix's shape as Graphviz DOT to FILE (dot -Tsvg), "
-                 "as the formula is written")
-      ->type_name("FILE");
-  app.add_option("--graph-optimized", c.graph_optimized,
-                 "Write the same graph as it runs, after the graph optimizer's rewrites: each fused node "
-                 "names the pattern it replaced")
-      ->type_name("FILE");
+  value("--iters", c.iters, "N", "Iterations: the seed recipe's count (default 20000), auto's maximum");
+  value("--tol", c.tol, "X",
+        "Bound on error_bound for converged, > 0 (default: 5e-11 float64, 5e-6 float32)");
+  value("--rank", c.rank, "K", "Number of singular triplets k, 1 <= k <= min(m, n) (default: min(m, n))");
+  value("--dtype", c.dtype, "NAME", "float32|float64 (default: seed float32, auto float64)");
+  value("--seed", c.seed, "N", "Random seed of the initial values, >= 0 (default 314)");
+  value("--threads", c.threads, "N", "Threads for matrix products (OpenBLAS, Eigen), >= 1 (default 1)");
+  value("--init-dir", c.init_dir, "DIR", "Seed recipe: start from U0.csv, diag_sqrt0.csv, V0.csv in DIR");
+  value("--out", c.out_dir, "DIR",
+        "Write U.csv, singular_values.csv, V.csv, loss.csv, convergence.svg to DIR");
+  value("--graph", c.graph, "FILE",
+        "Write the recipe's loss graph for the matrix's shape as Graphviz DOT to FILE (dot -Tsvg), "
+        "as the formula is written");
+  value("--graph-optimized", c.graph_optimized, "FILE",
+        "Write the same graph as it runs, after the graph optimizer's rewrites: each fused node "
+        "names the pattern it replaced");
   app.add_flag("--profile", c.profile,
                "Before solving, time 20 steps (forward and backward) of the loss graph as it runs for the "
                "matrix and print the per-op table (on stderr with --json)");
