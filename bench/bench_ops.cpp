@@ -1,4 +1,7 @@
 // Per-op forward and backward micro-benchmarks, and the tape's overhead per recorded 1x1 node.
+#include <string>
+#include <type_traits>
+
 #include "harness.hpp"
 #include "vecmath.hpp"  // detail::vec, internal to tapegrad::autodiff
 
@@ -132,58 +135,51 @@ void elementwise_bench(benchmark::State& state, F f) {
       benchmark::Counter(double(x.size()), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-/// A detail::vec function, `fn` of the benchmark argument's instruction set.
-template <class T>
-void vec_bench(benchmark::State& s, void (*detail::vec::Kernels<T>::*fn)(const T*, T*, Index)) {
+/// The detail::vec function kernel(kernels) of the benchmark argument's instruction set.
+template <class T, class Kernel>
+void vec_bench(benchmark::State& s, Kernel kernel) {
   const auto* k = use_isa<T>(s);
   if (!k) return;
-  elementwise_bench<T>(s,
-                       [f = k->*fn](const Matrix<T>& x, Matrix<T>& y) { f(x.data(), y.data(), x.size()); });
+  elementwise_bench<T>(
+      s, [f = kernel(*k)](const Matrix<T>& x, Matrix<T>& y) { f(x.data(), y.data(), x.size()); });
 }
 
-template <class T>
-void tanh_eigen(benchmark::State& s) {
-  elementwise_bench<T>(s, [](const Matrix<T>& x, Matrix<T>& y) { y = x.array().tanh(); });
+/// Registers NAME_eigen<T>, Eigen's expression eigen(x, y), against NAME_vec<T>, the detail::vec function
+/// kernel(kernels) on each instruction set; in float, then in double.
+template <class T, class Eigen, class Kernel>
+void eigen_vs_vec(const std::string& name, Eigen eigen, Kernel kernel) {
+  const std::string type = std::is_same_v<T, float> ? "<float>" : "<double>";
+  benchmark::RegisterBenchmark((name + "_eigen" + type).c_str(),
+                               [eigen](benchmark::State& s) { elementwise_bench<T>(s, eigen); });
+  benchmark::RegisterBenchmark((name + "_vec" + type).c_str(),
+                               [kernel](benchmark::State& s) { vec_bench<T>(s, kernel); })
+      ->Arg(0)
+      ->Arg(1)
+      ->Arg(2);
 }
-template <class T>
-void tanh_vec(benchmark::State& s) {
-  vec_bench<T>(s, &detail::vec::Kernels<T>::tanh);
+template <class Eigen, class Kernel>
+void eigen_vs_vec(const std::string& name, Eigen eigen, Kernel kernel) {
+  eigen_vs_vec<float>(name, eigen, kernel);
+  eigen_vs_vec<double>(name, eigen, kernel);
 }
-template <class T>
-void exp_eigen(benchmark::State& s) {
-  elementwise_bench<T>(s, [](const Matrix<T>& x, Matrix<T>& y) { y = x.array().exp(); });
-}
-template <class T>
-void exp_vec(benchmark::State& s) {
-  vec_bench<T>(s, &detail::vec::Kernels<T>::exp);
-}
-template <class T>
-void sigmoid_eigen(benchmark::State& s) {
+
+[[maybe_unused]] const bool elementwise_registered = [] {
+  eigen_vs_vec(
+      "tanh", [](const auto& x, auto& y) { y = x.array().tanh(); }, [](const auto& k) { return k.tanh; });
+  eigen_vs_vec(
+      "exp", [](const auto& x, auto& y) { y = x.array().exp(); }, [](const auto& k) { return k.exp; });
   // The sigmoid op's former forward: the stable formula, one element at a time.
-  elementwise_bench<T>(s, [](const Matrix<T>& x, Matrix<T>& y) {
+  auto sigmoid = [](const auto& x, auto& y) {
+    using T = typename std::decay_t<decltype(x)>::Scalar;
     y = x.unaryExpr([](T v) {
       if (v >= T(0)) return T(1) / (T(1) + std::exp(-v));
       const T e = std::exp(v);
       return e / (T(1) + e);
     });
-  });
-}
-template <class T>
-void sigmoid_vec(benchmark::State& s) {
-  vec_bench<T>(s, &detail::vec::Kernels<T>::sigmoid);
-}
-BENCHMARK_TEMPLATE(tanh_eigen, float);
-BENCHMARK_TEMPLATE(tanh_vec, float)->Arg(0)->Arg(1)->Arg(2);
-BENCHMARK_TEMPLATE(tanh_eigen, double);
-BENCHMARK_TEMPLATE(tanh_vec, double)->Arg(0)->Arg(1)->Arg(2);
-BENCHMARK_TEMPLATE(exp_eigen, float);
-BENCHMARK_TEMPLATE(exp_vec, float)->Arg(0)->Arg(1)->Arg(2);
-BENCHMARK_TEMPLATE(exp_eigen, double);
-BENCHMARK_TEMPLATE(exp_vec, double)->Arg(0)->Arg(1)->Arg(2);
-BENCHMARK_TEMPLATE(sigmoid_eigen, float);
-BENCHMARK_TEMPLATE(sigmoid_vec, float)->Arg(0)->Arg(1)->Arg(2);
-BENCHMARK_TEMPLATE(sigmoid_eigen, double);
-BENCHMARK_TEMPLATE(sigmoid_vec, double)->Arg(0)->Arg(1)->Arg(2);
+  };
+  eigen_vs_vec("sigmoid", sigmoid, [](const auto& k) { return k.sigmoid; });
+  return true;
+}();
 
 // The tanh op's forward and backward through the tape at 256x64, on the instruction set the library chose
 // (the kernels alone on each set: tanh_vec).
