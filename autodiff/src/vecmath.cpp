@@ -20,17 +20,24 @@ namespace {
 // ---- libm, one element at a time: the fallback, and the reference path of the tests.
 namespace scalar {
 
+// libm's functions of one argument, an element at a time.
+#define TAPEGRAD_LIBM_FUNCTIONS(X) X(exp) X(log) X(tanh) X(sin) X(cos) X(log1p) X(expm1)
+#define TAPEGRAD_LIBM_UNARY(name)                         \
+  template <class T>                                      \
+  void name(const T* x, T* y, Index n) {                  \
+    for (Index i = 0; i < n; ++i) y[i] = std::name(x[i]); \
+  }
+TAPEGRAD_LIBM_FUNCTIONS(TAPEGRAD_LIBM_UNARY)
+#undef TAPEGRAD_LIBM_UNARY
+#undef TAPEGRAD_LIBM_FUNCTIONS
+
 template <class T>
-void exp(const T* x, T* y, Index n) {
-  for (Index i = 0; i < n; ++i) y[i] = std::exp(x[i]);
+void pow(const T* x, T p, T* y, Index n) {
+  for (Index i = 0; i < n; ++i) y[i] = std::pow(x[i], p);
 }
 template <class T>
-void log(const T* x, T* y, Index n) {
-  for (Index i = 0; i < n; ++i) y[i] = std::log(x[i]);
-}
-template <class T>
-void tanh(const T* x, T* y, Index n) {
-  for (Index i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+void powv(const T* x, const T* p, T* y, Index n) {
+  for (Index i = 0; i < n; ++i) y[i] = std::pow(x[i], p[i]);
 }
 // The same formula as the vector paths' (vecmath_kernels.inc): never exp of a positive number.
 template <class T>
@@ -41,31 +48,6 @@ void sigmoid(const T* x, T* y, Index n) {
     const T s = T(1) / (T(1) + e);
     y[i] = v >= T(0) ? s : e * s;
   }
-}
-template <class T>
-void pow(const T* x, T p, T* y, Index n) {
-  for (Index i = 0; i < n; ++i) y[i] = std::pow(x[i], p);
-}
-
-template <class T>
-void powv(const T* x, const T* p, T* y, Index n) {
-  for (Index i = 0; i < n; ++i) y[i] = std::pow(x[i], p[i]);
-}
-template <class T>
-void sin(const T* x, T* y, Index n) {
-  for (Index i = 0; i < n; ++i) y[i] = std::sin(x[i]);
-}
-template <class T>
-void cos(const T* x, T* y, Index n) {
-  for (Index i = 0; i < n; ++i) y[i] = std::cos(x[i]);
-}
-template <class T>
-void log1p(const T* x, T* y, Index n) {
-  for (Index i = 0; i < n; ++i) y[i] = std::log1p(x[i]);
-}
-template <class T>
-void expm1(const T* x, T* y, Index n) {
-  for (Index i = 0; i < n; ++i) y[i] = std::expm1(x[i]);
 }
 // The same formula as the vector paths' (vecmath_kernels.inc): max(x, 0) + log1p(exp(-|x|)).
 template <class T>
@@ -95,44 +77,35 @@ using f64x2 = double __attribute__((vector_size(16)));
 using f32x8 = float __attribute__((vector_size(32)));
 using f64x4 = double __attribute__((vector_size(32)));
 
-extern "C" {
-f32x4 Sleef_expf4_u10sse2(f32x4);
-f64x2 Sleef_expd2_u10sse2(f64x2);
-f32x4 Sleef_logf4_u10sse2(f32x4);
-f64x2 Sleef_logd2_u10sse2(f64x2);
-f32x4 Sleef_tanhf4_u35sse2(f32x4);
-f64x2 Sleef_tanhd2_u35sse2(f64x2);
-f32x4 Sleef_powf4_u10sse2(f32x4, f32x4);
-f64x2 Sleef_powd2_u10sse2(f64x2, f64x2);
-f32x4 Sleef_sinf4_u10sse2(f32x4);
-f64x2 Sleef_sind2_u10sse2(f64x2);
-f32x4 Sleef_cosf4_u10sse2(f32x4);
-f64x2 Sleef_cosd2_u10sse2(f64x2);
-f32x4 Sleef_log1pf4_u10sse2(f32x4);
-f64x2 Sleef_log1pd2_u10sse2(f64x2);
-f32x4 Sleef_expm1f4_u10sse2(f32x4);
-f64x2 Sleef_expm1d2_u10sse2(f64x2);
-}
+// Declares SLEEF's float and double `name` (accuracy suffix acc) for one instruction set (suffix ISA, NF
+// float and ND double lanes) and wraps them as v<name> overloaded on the namespace's VF and VD:
+// Sleef_expf4_u10sse2 and Sleef_expd2_u10sse2 become vexp.
+#define TAPEGRAD_SLEEF_UNARY(ISA, NF, ND, name, acc)                      \
+  extern "C" VF Sleef_##name##f##NF##_##acc##ISA(VF);                     \
+  extern "C" VD Sleef_##name##d##ND##_##acc##ISA(VD);                     \
+  inline VF v##name(VF x) { return Sleef_##name##f##NF##_##acc##ISA(x); } \
+  inline VD v##name(VD x) { return Sleef_##name##d##ND##_##acc##ISA(x); }
+#define TAPEGRAD_SLEEF_BINARY(ISA, NF, ND, name, acc)                              \
+  extern "C" VF Sleef_##name##f##NF##_##acc##ISA(VF, VF);                          \
+  extern "C" VD Sleef_##name##d##ND##_##acc##ISA(VD, VD);                          \
+  inline VF v##name(VF x, VF p) { return Sleef_##name##f##NF##_##acc##ISA(x, p); } \
+  inline VD v##name(VD x, VD p) { return Sleef_##name##d##ND##_##acc##ISA(x, p); }
+// What vecmath_kernels.inc needs for one instruction set: the vector types VF and VD of its NF float and ND
+// double lanes, and the SLEEF functions on them.
+#define TAPEGRAD_SLEEF_FUNCTIONS(ISA, NF, ND)   \
+  using VF = f32x##NF;                          \
+  using VD = f64x##ND;                          \
+  TAPEGRAD_SLEEF_UNARY(ISA, NF, ND, exp, u10)   \
+  TAPEGRAD_SLEEF_UNARY(ISA, NF, ND, log, u10)   \
+  TAPEGRAD_SLEEF_UNARY(ISA, NF, ND, tanh, u35)  \
+  TAPEGRAD_SLEEF_BINARY(ISA, NF, ND, pow, u10)  \
+  TAPEGRAD_SLEEF_UNARY(ISA, NF, ND, sin, u10)   \
+  TAPEGRAD_SLEEF_UNARY(ISA, NF, ND, cos, u10)   \
+  TAPEGRAD_SLEEF_UNARY(ISA, NF, ND, log1p, u10) \
+  TAPEGRAD_SLEEF_UNARY(ISA, NF, ND, expm1, u10)
 
 namespace sse2 {
-using VF = f32x4;
-using VD = f64x2;
-inline VF vexp(VF x) { return Sleef_expf4_u10sse2(x); }
-inline VD vexp(VD x) { return Sleef_expd2_u10sse2(x); }
-inline VF vlog(VF x) { return Sleef_logf4_u10sse2(x); }
-inline VD vlog(VD x) { return Sleef_logd2_u10sse2(x); }
-inline VF vtanh(VF x) { return Sleef_tanhf4_u35sse2(x); }
-inline VD vtanh(VD x) { return Sleef_tanhd2_u35sse2(x); }
-inline VF vpow(VF x, VF p) { return Sleef_powf4_u10sse2(x, p); }
-inline VD vpow(VD x, VD p) { return Sleef_powd2_u10sse2(x, p); }
-inline VF vsin(VF x) { return Sleef_sinf4_u10sse2(x); }
-inline VD vsin(VD x) { return Sleef_sind2_u10sse2(x); }
-inline VF vcos(VF x) { return Sleef_cosf4_u10sse2(x); }
-inline VD vcos(VD x) { return Sleef_cosd2_u10sse2(x); }
-inline VF vlog1p(VF x) { return Sleef_log1pf4_u10sse2(x); }
-inline VD vlog1p(VD x) { return Sleef_log1pd2_u10sse2(x); }
-inline VF vexpm1(VF x) { return Sleef_expm1f4_u10sse2(x); }
-inline VD vexpm1(VD x) { return Sleef_expm1d2_u10sse2(x); }
+TAPEGRAD_SLEEF_FUNCTIONS(sse2, 4, 2)
 #include "vecmath_kernels.inc"
 }  // namespace sse2
 
@@ -145,44 +118,8 @@ inline VD vexpm1(VD x) { return Sleef_expm1d2_u10sse2(x); }
 #pragma GCC target("avx2,fma")
 #endif
 
-extern "C" {
-f32x8 Sleef_expf8_u10avx2(f32x8);
-f64x4 Sleef_expd4_u10avx2(f64x4);
-f32x8 Sleef_logf8_u10avx2(f32x8);
-f64x4 Sleef_logd4_u10avx2(f64x4);
-f32x8 Sleef_tanhf8_u35avx2(f32x8);
-f64x4 Sleef_tanhd4_u35avx2(f64x4);
-f32x8 Sleef_powf8_u10avx2(f32x8, f32x8);
-f64x4 Sleef_powd4_u10avx2(f64x4, f64x4);
-f32x8 Sleef_sinf8_u10avx2(f32x8);
-f64x4 Sleef_sind4_u10avx2(f64x4);
-f32x8 Sleef_cosf8_u10avx2(f32x8);
-f64x4 Sleef_cosd4_u10avx2(f64x4);
-f32x8 Sleef_log1pf8_u10avx2(f32x8);
-f64x4 Sleef_log1pd4_u10avx2(f64x4);
-f32x8 Sleef_expm1f8_u10avx2(f32x8);
-f64x4 Sleef_expm1d4_u10avx2(f64x4);
-}
-
 namespace avx2 {
-using VF = f32x8;
-using VD = f64x4;
-inline VF vexp(VF x) { return Sleef_expf8_u10avx2(x); }
-inline VD vexp(VD x) { return Sleef_expd4_u10avx2(x); }
-inline VF vlog(VF x) { return Sleef_logf8_u10avx2(x); }
-inline VD vlog(VD x) { return Sleef_logd4_u10avx2(x); }
-inline VF vtanh(VF x) { return Sleef_tanhf8_u35avx2(x); }
-inline VD vtanh(VD x) { return Sleef_tanhd4_u35avx2(x); }
-inline VF vpow(VF x, VF p) { return Sleef_powf8_u10avx2(x, p); }
-inline VD vpow(VD x, VD p) { return Sleef_powd4_u10avx2(x, p); }
-inline VF vsin(VF x) { return Sleef_sinf8_u10avx2(x); }
-inline VD vsin(VD x) { return Sleef_sind4_u10avx2(x); }
-inline VF vcos(VF x) { return Sleef_cosf8_u10avx2(x); }
-inline VD vcos(VD x) { return Sleef_cosd4_u10avx2(x); }
-inline VF vlog1p(VF x) { return Sleef_log1pf8_u10avx2(x); }
-inline VD vlog1p(VD x) { return Sleef_log1pd4_u10avx2(x); }
-inline VF vexpm1(VF x) { return Sleef_expm1f8_u10avx2(x); }
-inline VD vexpm1(VD x) { return Sleef_expm1d4_u10avx2(x); }
+TAPEGRAD_SLEEF_FUNCTIONS(avx2, 8, 4)
 #include "vecmath_kernels.inc"
 }  // namespace avx2
 
@@ -191,6 +128,9 @@ inline VD vexpm1(VD x) { return Sleef_expm1d4_u10avx2(x); }
 #else
 #pragma GCC pop_options
 #endif
+#undef TAPEGRAD_SLEEF_FUNCTIONS
+#undef TAPEGRAD_SLEEF_BINARY
+#undef TAPEGRAD_SLEEF_UNARY
 
 bool cpu_has_avx2_fma() {
   __builtin_cpu_init();

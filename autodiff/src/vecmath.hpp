@@ -67,34 +67,30 @@ const Kernels<float>& active_kernels<float>();
 template <>
 const Kernels<double>& active_kernels<double>();
 
-// The array functions, for T float or double.
-
-/// y[i] = exp(x[i]) for i < n. Overflows to +inf (slightly early in double, see above), underflows through
-/// the subnormals to 0.
-template <class T>
-void exp(const T* x, T* y, Index n) {
-  active_kernels<T>().exp(x, y, n);
-}
-
-/// y[i] = log(x[i]) (natural logarithm) for i < n: -inf at ±0, NaN below 0, subnormal inputs exact.
-template <class T>
-void log(const T* x, T* y, Index n) {
-  active_kernels<T>().log(x, y, n);
-}
-
-/// y[i] = tanh(x[i]) for i < n; ±1 once tanh rounds to it.
-template <class T>
-void tanh(const T* x, T* y, Index n) {
-  active_kernels<T>().tanh(x, y, n);
-}
-
-/// y[i] = 1 / (1 + exp(-x[i])) for i < n, computed from e = exp(-|x|) as 1 / (1 + e) for x >= 0 and
-/// e / (1 + e) below: it never exponentiates a positive number, so it neither overflows nor loses the
-/// relative accuracy of tiny results (sigmoid(-700) = 9.86e-305 in double). Within 3 ulp (2.22 seen).
-template <class T>
-void sigmoid(const T* x, T* y, Index n) {
-  active_kernels<T>().sigmoid(x, y, n);
-}
+// The array functions, for T float or double, each through active_kernels<T>():
+//
+//   exp       y[i] = exp(x[i]) for i < n. Overflows to +inf (slightly early in double, see above), underflows
+//             through the subnormals to 0.
+//   log       y[i] = log(x[i]) (natural logarithm): -inf at ±0, NaN below 0, subnormal inputs exact.
+//   tanh      y[i] = tanh(x[i]); ±1 once tanh rounds to it.
+//   sigmoid   y[i] = 1 / (1 + exp(-x[i])), computed from e = exp(-|x|) as 1 / (1 + e) for x >= 0 and
+//             e / (1 + e) below: it never exponentiates a positive number, so it neither overflows nor loses
+//             the relative accuracy of tiny results (sigmoid(-700) = 9.86e-305 in double). Within 3 ulp
+//             (2.22 seen).
+//   sin, cos  y[i] = sin(x[i]), cos(x[i]) (SLEEF's u10 functions, with full argument reduction).
+//   log1p     y[i] = log(1 + x[i]), accurate for tiny x (where 1 + x rounds).
+//   expm1     y[i] = exp(x[i]) - 1, accurate for tiny x.
+//   softplus  y[i] = log(1 + exp(x[i])), computed as max(x, 0) + log1p(exp(-|x|)): never overflows, keeps
+//             the relative accuracy of tiny results (softplus(-700) = 9.86e-305 in double). Within 2 ulp.
+#define TAPEGRAD_VEC_UNARY(X) X(exp) X(log) X(tanh) X(sigmoid) X(sin) X(cos) X(log1p) X(expm1) X(softplus)
+#define TAPEGRAD_VEC_DISPATCH(name)      \
+  template <class T>                     \
+  void name(const T* x, T* y, Index n) { \
+    active_kernels<T>().name(x, y, n);   \
+  }
+TAPEGRAD_VEC_UNARY(TAPEGRAD_VEC_DISPATCH)
+#undef TAPEGRAD_VEC_DISPATCH
+#undef TAPEGRAD_VEC_UNARY
 
 /// y[i] = pow(x[i], p) for i < n, with C99's special cases (negative x: finite only for integer p).
 template <class T>
@@ -105,33 +101,6 @@ void pow(const T* x, T p, T* y, Index n) {
 template <class T>
 void pow(const T* x, const T* p, T* y, Index n) {
   active_kernels<T>().powv(x, p, y, n);
-}
-
-/// y[i] = sin(x[i]), cos(x[i]) for i < n (SLEEF's u10 functions, with full argument reduction).
-template <class T>
-void sin(const T* x, T* y, Index n) {
-  active_kernels<T>().sin(x, y, n);
-}
-template <class T>
-void cos(const T* x, T* y, Index n) {
-  active_kernels<T>().cos(x, y, n);
-}
-
-/// y[i] = log(1 + x[i]) and exp(x[i]) - 1 for i < n, accurate for tiny x (where 1 + x rounds).
-template <class T>
-void log1p(const T* x, T* y, Index n) {
-  active_kernels<T>().log1p(x, y, n);
-}
-template <class T>
-void expm1(const T* x, T* y, Index n) {
-  active_kernels<T>().expm1(x, y, n);
-}
-
-/// y[i] = log(1 + exp(x[i])) for i < n, computed as max(x, 0) + log1p(exp(-|x|)): never overflows, keeps
-/// the relative accuracy of tiny results (softplus(-700) = 9.86e-305 in double). Within 2 ulp.
-template <class T>
-void softplus(const T* x, T* y, Index n) {
-  active_kernels<T>().softplus(x, y, n);
 }
 
 }  // namespace tapegrad::detail::vec
