@@ -48,17 +48,23 @@ void binary_backward(OpContext<T>& c, Fa da, Fb db) {
   }
 }
 
-// Second order of C = f(A, B) entrywise with broadcasting, D giving f's partial derivatives at (x, y) = (A,
-// B) entries: Ċ = f_a Ȧ + f_b Ḃ; the backward dA += f_a G (summed over broadcast dimensions) has the tangent
-// dȦ += f_a Ġ + (f_aa Ȧ + f_ab Ḃ) G, and dḂ += f_b Ġ + (f_ab Ȧ + f_bb Ḃ) G.
+// The partial derivatives of f(x, y) at one point: f_x, f_y; f_xx, f_xy, f_yy.
+template <class T>
+struct Partials {
+  T a, b, aa, ab, bb;
+};
+
+// Second order of C = f(A, B) entrywise with broadcasting, D::at(x, y) giving f's partial derivatives at (x,
+// y) = (A, B) entries: Ċ = f_a Ȧ + f_b Ḃ; the backward dA += f_a G (summed over broadcast dimensions) has the
+// tangent dȦ += f_a Ġ + (f_aa Ȧ + f_ab Ḃ) G, and dḂ += f_b Ġ + (f_ab Ȧ + f_bb Ḃ) G.
 template <class T, class D>
 void binary_tangent(OpContext<T>& c) {
   const auto &a = c.in(0), &b = c.in(1), &ta = c.tangent_in(0), &tb = c.tangent_in(1);
   auto& t = c.tangent_out();
   for (Index j = 0; j < t.cols(); ++j) {
     for (Index i = 0; i < t.rows(); ++i) {
-      const T x = broadcast_at(a, i, j), y = broadcast_at(b, i, j);
-      t(i, j) = D::fa(x, y) * broadcast_at(ta, i, j) + D::fb(x, y) * broadcast_at(tb, i, j);
+      const Partials<T> d = D::at(broadcast_at(a, i, j), broadcast_at(b, i, j));
+      t(i, j) = d.a * broadcast_at(ta, i, j) + d.b * broadcast_at(tb, i, j);
     }
   }
 }
@@ -69,87 +75,36 @@ void binary_tangent_backward(OpContext<T>& c) {
   const bool n0 = c.needs_grad(0), n1 = c.needs_grad(1);
   for (Index j = 0; j < g.cols(); ++j) {
     for (Index i = 0; i < g.rows(); ++i) {
-      const T x = broadcast_at(a, i, j), y = broadcast_at(b, i, j), dx = broadcast_at(ta, i, j),
-              dy = broadcast_at(tb, i, j);
-      if (n0)
-        broadcast_at(c.grad_in_tangent(0), i, j) +=
-            D::fa(x, y) * dg(i, j) + (D::faa(x, y) * dx + D::fab(x, y) * dy) * g(i, j);
-      if (n1)
-        broadcast_at(c.grad_in_tangent(1), i, j) +=
-            D::fb(x, y) * dg(i, j) + (D::fab(x, y) * dx + D::fbb(x, y) * dy) * g(i, j);
+      const Partials<T> d = D::at(broadcast_at(a, i, j), broadcast_at(b, i, j));
+      const T dx = broadcast_at(ta, i, j), dy = broadcast_at(tb, i, j);
+      if (n0) broadcast_at(c.grad_in_tangent(0), i, j) += d.a * dg(i, j) + (d.aa * dx + d.ab * dy) * g(i, j);
+      if (n1) broadcast_at(c.grad_in_tangent(1), i, j) += d.b * dg(i, j) + (d.ab * dx + d.bb * dy) * g(i, j);
     }
   }
 }
-struct DAdd {  // x + y
+// The partial derivatives of each binary op: f_x, f_y; f_xx, f_xy, f_yy.
+struct DAdd {  // x + y: 1, 1; 0, 0, 0
   template <class T>
-  static T fa(T, T) {
-    return T(1);
-  }
-  template <class T>
-  static T fb(T, T) {
-    return T(1);
-  }
-  template <class T>
-  static T faa(T, T) {
-    return T(0);
-  }
-  template <class T>
-  static T fab(T, T) {
-    return T(0);
-  }
-  template <class T>
-  static T fbb(T, T) {
-    return T(0);
+  static Partials<T> at(T, T) {
+    return {T(1), T(1), T(0), T(0), T(0)};
   }
 };
-struct DSub : DAdd {  // x - y
+struct DSub {  // x - y: 1, -1; 0, 0, 0
   template <class T>
-  static T fb(T, T) {
-    return T(-1);
+  static Partials<T> at(T, T) {
+    return {T(1), T(-1), T(0), T(0), T(0)};
   }
 };
-struct DMul {  // x y
+struct DMul {  // x y: y, x; 0, 1, 0
   template <class T>
-  static T fa(T, T y) {
-    return y;
-  }
-  template <class T>
-  static T fb(T x, T) {
-    return x;
-  }
-  template <class T>
-  static T faa(T, T) {
-    return T(0);
-  }
-  template <class T>
-  static T fab(T, T) {
-    return T(1);
-  }
-  template <class T>
-  static T fbb(T, T) {
-    return T(0);
+  static Partials<T> at(T x, T y) {
+    return {y, x, T(0), T(1), T(0)};
   }
 };
 struct DDiv {  // x / y: 1/y, -x/y²; 0, -1/y², 2x/y³
   template <class T>
-  static T fa(T, T y) {
-    return T(1) / y;
-  }
-  template <class T>
-  static T fb(T x, T y) {
-    return -x / (y * y);
-  }
-  template <class T>
-  static T faa(T, T) {
-    return T(0);
-  }
-  template <class T>
-  static T fab(T, T y) {
-    return -T(1) / (y * y);
-  }
-  template <class T>
-  static T fbb(T x, T y) {
-    return T(2) * x / (y * y * y);
+  static Partials<T> at(T x, T y) {
+    return {T(1) / y, -x / (y * y), T(0), -T(1) / (y * y), T(2) * x / (y * y * y)};
   }
 };
 
@@ -178,6 +133,16 @@ OpCost product_cost(const OpShapes& s, bool backward) {
   return c;
 }
 
+// C = f(A, B) for add and sub: one Eigen expression f(A, B) when the shapes match, else binary_forward's
+// broadcasting loops over f(x, y) for each entry.
+template <class T, class F>
+void add_sub_forward(OpContext<T>& c, F f) {
+  if (same_shape(c.in(0), c.in(1)))
+    c.out().noalias() = f(c.in(0), c.in(1));
+  else
+    binary_forward(c, [f](T x, T y) { return f(x, y); });
+}
+
 // Records the broadcasting binary op `name`(a, b) with the second-order rules of D (binary_tangent).
 template <class T, class D>
 Var<T> record_binary(const char* name, OpKind kind, const Var<T>& a, const Var<T>& b, ForwardFn<T> forward,
@@ -196,12 +161,7 @@ Var<T> add(Var<T> a, Var<T> b) {
   // C = A + B   =>   dA += dC,   dB += dC   (summed over broadcast dimensions)
   return record_binary<T, DAdd>(
       "add", OpKind::add, a, b,
-      [](OpContext<T>& c) {
-        if (same_shape(c.in(0), c.in(1)))
-          c.out().noalias() = c.in(0) + c.in(1);
-        else
-          binary_forward(c, [](T x, T y) { return x + y; });
-      },
+      [](OpContext<T>& c) { add_sub_forward(c, [](const auto& x, const auto& y) { return x + y; }); },
       [](OpContext<T>& c) {
         for (int k = 0; k < 2; ++k) {
           if (!c.needs_grad(k)) continue;
@@ -224,12 +184,7 @@ Var<T> sub(Var<T> a, Var<T> b) {
   // C = A - B   =>   dA += dC,   dB -= dC
   return record_binary<T, DSub>(
       "sub", OpKind::sub, a, b,
-      [](OpContext<T>& c) {
-        if (same_shape(c.in(0), c.in(1)))
-          c.out().noalias() = c.in(0) - c.in(1);
-        else
-          binary_forward(c, [](T x, T y) { return x - y; });
-      },
+      [](OpContext<T>& c) { add_sub_forward(c, [](const auto& x, const auto& y) { return x - y; }); },
       [](OpContext<T>& c) {
         binary_backward(
             c, [](T, T, T g) { return g; }, [](T, T, T g) { return -g; });
