@@ -409,21 +409,14 @@ const OpDef<T>& add_activation_op(OpKind act) {
 
 }  // namespace detail
 
+// clang-format off
+#define TAPEGRAD_UNARY_OPS(X) \
+  X(square) X(exp) X(log) X(sqrt) X(abs) X(relu) X(tanh) X(sigmoid) X(sin) X(cos) X(log1p) X(expm1) \
+  X(softplus)
+// clang-format on
+TAPEGRAD_UNARY_OPS(TAPEGRAD_INSTANTIATE_UNARY)
 #define TAPEGRAD_INSTANTIATE(T)           \
-  template Var<T> square<T>(Var<T>);      \
-  template Var<T> exp<T>(Var<T>);         \
-  template Var<T> log<T>(Var<T>);         \
-  template Var<T> sqrt<T>(Var<T>);        \
   template Var<T> pow<T>(Var<T>, T);      \
-  template Var<T> abs<T>(Var<T>);         \
-  template Var<T> relu<T>(Var<T>);        \
-  template Var<T> tanh<T>(Var<T>);        \
-  template Var<T> sigmoid<T>(Var<T>);     \
-  template Var<T> sin<T>(Var<T>);         \
-  template Var<T> cos<T>(Var<T>);         \
-  template Var<T> log1p<T>(Var<T>);       \
-  template Var<T> expm1<T>(Var<T>);       \
-  template Var<T> softplus<T>(Var<T>);    \
   template Var<T> pow<T>(Var<T>, Var<T>); \
   template const OpDef<T>& detail::add_activation_op<T>(OpKind);
 TAPEGRAD_INSTANTIATE(float)

@@ -273,15 +273,11 @@ Var<T> clamp(Var<T> a, T lo, T hi) {
   return t.record(op, {a}, a.rows(), a.cols(), T(0), 0, bounds);
 }
 
+#define TAPEGRAD_UNARY_OPS(X) X(max) X(min) X(rowwise_max) X(colwise_max) X(rowwise_min) X(colwise_min)
+TAPEGRAD_UNARY_OPS(TAPEGRAD_INSTANTIATE_UNARY)
 #define TAPEGRAD_INSTANTIATE(T)               \
   template Var<T> maximum<T>(Var<T>, Var<T>); \
   template Var<T> minimum<T>(Var<T>, Var<T>); \
-  template Var<T> max<T>(Var<T>);             \
-  template Var<T> min<T>(Var<T>);             \
-  template Var<T> rowwise_max<T>(Var<T>);     \
-  template Var<T> colwise_max<T>(Var<T>);     \
-  template Var<T> rowwise_min<T>(Var<T>);     \
-  template Var<T> colwise_min<T>(Var<T>);     \
   template Var<T> clamp<T>(Var<T>, T, T);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)

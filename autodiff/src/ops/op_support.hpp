@@ -1,4 +1,4 @@
-// Shared by the op files: shape checks and broadcasting.
+// Shared by the op files: shape checks, broadcasting, explicit instantiation.
 #pragma once
 
 #include <cstddef>
@@ -84,3 +84,10 @@ void binary_forward(OpContext<T>& c, F f) {
 }
 
 }  // namespace tapegrad::detail
+
+// Explicitly instantiates the op Var<T> f(Var<T>) for float and double. An op file applies it to the list of
+// its ops of that signature: #define TAPEGRAD_UNARY_OPS(X) X(exp) X(log) ..., then
+// TAPEGRAD_UNARY_OPS(TAPEGRAD_INSTANTIATE_UNARY).
+#define TAPEGRAD_INSTANTIATE_UNARY(f)       \
+  template Var<float> f<float>(Var<float>); \
+  template Var<double> f<double>(Var<double>);

@@ -175,16 +175,11 @@ Var<T> rowwise_logsumexp(Var<T> a) {
   return a.tape().record(op, {a}, a.rows(), 1);
 }
 
-#define TAPEGRAD_INSTANTIATE(T)            \
-  template Var<T> sum<T>(Var<T>);          \
-  template Var<T> mean<T>(Var<T>);         \
-  template Var<T> colwise_sum<T>(Var<T>);  \
-  template Var<T> rowwise_sum<T>(Var<T>);  \
-  template Var<T> colwise_mean<T>(Var<T>); \
-  template Var<T> rowwise_mean<T>(Var<T>); \
-  template Var<T> norm<T>(Var<T>);         \
-  template Var<T> rowwise_logsumexp<T>(Var<T>);
-TAPEGRAD_INSTANTIATE(float)
-TAPEGRAD_INSTANTIATE(double)
+// clang-format off
+#define TAPEGRAD_UNARY_OPS(X) \
+  X(sum) X(mean) X(colwise_sum) X(rowwise_sum) X(colwise_mean) X(rowwise_mean) X(norm) \
+  X(rowwise_logsumexp)
+// clang-format on
+TAPEGRAD_UNARY_OPS(TAPEGRAD_INSTANTIATE_UNARY)
 
 }  // namespace tapegrad

@@ -326,13 +326,13 @@ Var<T> logsumexp(Var<T> a) {
   return a.tape().record(op, {a}, 1, 1);
 }
 
+// clang-format off
+#define TAPEGRAD_UNARY_OPS(X) \
+  X(rowwise_softmax) X(colwise_softmax) X(rowwise_log_softmax) X(colwise_log_softmax) \
+  X(colwise_logsumexp) X(logsumexp)
+// clang-format on
+TAPEGRAD_UNARY_OPS(TAPEGRAD_INSTANTIATE_UNARY)
 #define TAPEGRAD_INSTANTIATE(T)                     \
-  template Var<T> rowwise_softmax<T>(Var<T>);       \
-  template Var<T> colwise_softmax<T>(Var<T>);       \
-  template Var<T> rowwise_log_softmax<T>(Var<T>);   \
-  template Var<T> colwise_log_softmax<T>(Var<T>);   \
-  template Var<T> colwise_logsumexp<T>(Var<T>);     \
-  template Var<T> logsumexp<T>(Var<T>);             \
   template const OpDef<T>& detail::softmax_op<T>(); \
   template const OpDef<T>& detail::log_softmax_op<T>();
 TAPEGRAD_INSTANTIATE(float)
