@@ -4,6 +4,7 @@
 // a 256-entry chunk at a time on the stack, and per-row or per-column sums go to the node's own work space
 // (OpContext::work), so a training step allocates nothing.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <string>
 
@@ -127,12 +128,24 @@ void log_softmax_backward(OpContext<T>& c) {
     });
 }
 
-// sum[k] = Σ f(i, j) along the direction (k = i for each row, j for each column).
-template <class T, class F>
-void sums_of(Index rows, Index cols, bool each_row, T* sum, F f) {
-  for (Index k = 0; k < (each_row ? rows : cols); ++k) sum[k] = T(0);
-  for (Index j = 0; j < cols; ++j)
-    for (Index i = 0; i < rows; ++i) sum[each_row ? i : j] += f(i, j);
+// For each of the functions f: sum[k] = Σ f(i, j) along the node's direction (k = i for each row, j for each
+// column) over a rows x cols matrix, into consecutive blocks of the node's work space; returns the sums.
+template <class T, class... F>
+std::array<const T*, sizeof...(F)> sums_of(OpContext<T>& c, Index rows, Index cols, F... f) {
+  const bool each_row = c.attr() == kEachRow;
+  const Index n = each_row ? rows : cols;
+  T* sum = c.work(Index(sizeof...(F)) * n);
+  std::array<const T*, sizeof...(F)> out;
+  std::size_t q = 0;
+  auto one = [&](auto fq) {
+    T* s = sum + Index(q) * n;
+    for (Index k = 0; k < n; ++k) s[k] = T(0);
+    for (Index j = 0; j < cols; ++j)
+      for (Index i = 0; i < rows; ++i) s[each_row ? i : j] += fq(i, j);
+    out[q++] = s;
+  };
+  (one(f), ...);
+  return out;
 }
 
 // Second order of softmax, Σ along its direction:   Ṡ = S ∘ (Ȧ - Σ S ∘ Ȧ);   the backward dA += S ∘ (G - u),
@@ -141,8 +154,7 @@ template <class T>
 void softmax_tangent(OpContext<T>& c) {
   const auto &s = c.out(), &ta = c.tangent_in(0);
   const bool rows = c.attr() == kEachRow;
-  T* t = c.work(rows ? s.rows() : s.cols());
-  sums_of(s.rows(), s.cols(), rows, t, [&](Index i, Index j) { return s(i, j) * ta(i, j); });
+  const auto [t] = sums_of(c, s.rows(), s.cols(), [&](Index i, Index j) { return s(i, j) * ta(i, j); });
   auto& o = c.tangent_out();
   for (Index j = 0; j < s.cols(); ++j)
     for (Index i = 0; i < s.rows(); ++i) o(i, j) = s(i, j) * (ta(i, j) - t[rows ? i : j]);
@@ -151,12 +163,9 @@ template <class T>
 void softmax_tangent_backward(OpContext<T>& c) {
   const auto &s = c.out(), &ts = c.tangent_out(), &g = c.grad_out(), &dg = c.grad_out_tangent();
   const bool rows = c.attr() == kEachRow;
-  const Index n = rows ? s.rows() : s.cols();
-  T* u = c.work(2 * n);
-  T* du = u + n;
-  sums_of(s.rows(), s.cols(), rows, u, [&](Index i, Index j) { return s(i, j) * g(i, j); });
-  sums_of(s.rows(), s.cols(), rows, du,
-          [&](Index i, Index j) { return ts(i, j) * g(i, j) + s(i, j) * dg(i, j); });
+  const auto [u, du] = sums_of(
+      c, s.rows(), s.cols(), [&](Index i, Index j) { return s(i, j) * g(i, j); },
+      [&](Index i, Index j) { return ts(i, j) * g(i, j) + s(i, j) * dg(i, j); });
   auto& out = c.grad_in_tangent(0);
   for (Index j = 0; j < s.cols(); ++j) {
     for (Index i = 0; i < s.rows(); ++i) {
@@ -172,8 +181,8 @@ template <class T>
 void log_softmax_tangent(OpContext<T>& c) {
   const auto &l = c.out(), &ta = c.tangent_in(0);
   const bool rows = c.attr() == kEachRow;
-  T* t = c.work(rows ? l.rows() : l.cols());
-  sums_of(l.rows(), l.cols(), rows, t, [&](Index i, Index j) { return std::exp(l(i, j)) * ta(i, j); });
+  const auto [t] =
+      sums_of(c, l.rows(), l.cols(), [&](Index i, Index j) { return std::exp(l(i, j)) * ta(i, j); });
   auto& o = c.tangent_out();
   for (Index j = 0; j < l.cols(); ++j)
     for (Index i = 0; i < l.rows(); ++i) o(i, j) = ta(i, j) - t[rows ? i : j];
@@ -182,11 +191,9 @@ template <class T>
 void log_softmax_tangent_backward(OpContext<T>& c) {
   const auto &l = c.out(), &tl = c.tangent_out(), &g = c.grad_out(), &dg = c.grad_out_tangent();
   const bool rows = c.attr() == kEachRow;
-  const Index n = rows ? l.rows() : l.cols();
-  T* u = c.work(2 * n);
-  T* du = u + n;
-  sums_of(l.rows(), l.cols(), rows, u, [&](Index i, Index j) { return g(i, j); });
-  sums_of(l.rows(), l.cols(), rows, du, [&](Index i, Index j) { return dg(i, j); });
+  const auto [u, du] = sums_of(
+      c, l.rows(), l.cols(), [&](Index i, Index j) { return g(i, j); },
+      [&](Index i, Index j) { return dg(i, j); });
   auto& out = c.grad_in_tangent(0);
   for (Index j = 0; j < l.cols(); ++j) {
     for (Index i = 0; i < l.rows(); ++i) {
