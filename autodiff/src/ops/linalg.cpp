@@ -174,18 +174,23 @@ const OpDef<T>& tcrossprod_op() {
   return crossprod_op_of<T, true>();
 }
 
+// The cost of scale_columns (v is input V = 1) and scale_rows (V = 0), N = entries of C: N (reading the
+// matrix and v, writing C); backward 2N for each input with a gradient, the matrix's (∘, +=) and v's (∘, Σ).
+template <int V>
+OpCost scaling_cost(const OpShapes& s, bool backward) {
+  const double N = out_size(s), v = in_size(s, V);
+  if (!backward) return {N, 2 * N + v};
+  OpCost c;
+  for (int k = 0; k < 2; ++k) {
+    if (s.needs_grad[k]) c = {c.flops + 2 * N, c.elements + (k == V ? 2 * N + 2 * v : 3 * N + v)};
+  }
+  return c;
+}
+
 template <class T>
 const OpDef<T>& scale_columns_op() {
   // C = A diag(v), C_ij = A_ij v_j   =>   dA += dC diag(v),   dv_j += Σ_i dC_ij A_ij
-  // Cost, N = entries of C: N; backward 2N for dA (∘, +=), 2N for dv (∘, Σ)
-  static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
-    const double N = out_size(s), v = in_size(s, 1);
-    if (!backward) return {N, 2 * N + v};
-    OpCost c;
-    if (s.needs_grad[0]) c = {c.flops + 2 * N, c.elements + 3 * N + v};
-    if (s.needs_grad[1]) c = {c.flops + 2 * N, c.elements + 2 * N + 2 * v};
-    return c;
-  };
+  // (cost: scaling_cost<1>)
   static constexpr OpDef<T> op{
       "scale_columns", OpKind::custom,
       [](OpContext<T>& c) { c.out().noalias() = c.in(0) * c.in(1).reshaped().asDiagonal(); },
@@ -199,7 +204,7 @@ const OpDef<T>& scale_columns_op() {
             c.grad_in(1).reshaped() += dv;
         }
       },
-      cost, true,
+      scaling_cost<1>, true,
       // Ċ = Ȧ diag(v) + A diag(v̇)
       [](OpContext<T>& c) {
         c.tangent_out().noalias() = c.tangent_in(0) * c.in(1).reshaped().asDiagonal();
@@ -227,15 +232,7 @@ const OpDef<T>& scale_columns_op() {
 template <class T>
 const OpDef<T>& scale_rows_op() {
   // C = diag(v) B, C_ij = v_i B_ij   =>   dv_i += Σ_j dC_ij B_ij,   dB += diag(v) dC   (inputs: v, B)
-  // Cost, N = entries of C: N; backward 2N for dv (∘, Σ), 2N for dB (∘, +=)
-  static constexpr CostFn cost = [](const OpShapes& s, bool backward) -> OpCost {
-    const double N = out_size(s), v = in_size(s, 0);
-    if (!backward) return {N, 2 * N + v};
-    OpCost c;
-    if (s.needs_grad[0]) c = {c.flops + 2 * N, c.elements + 2 * N + 2 * v};
-    if (s.needs_grad[1]) c = {c.flops + 2 * N, c.elements + 3 * N + v};
-    return c;
-  };
+  // (cost: scaling_cost<0>)
   static constexpr OpDef<T> op{
       "scale_rows", OpKind::custom,
       [](OpContext<T>& c) { c.out().noalias() = c.in(0).reshaped().asDiagonal() * c.in(1); },
@@ -249,7 +246,7 @@ const OpDef<T>& scale_rows_op() {
         }
         if (c.needs_grad(1)) c.add_to_grad(1, c.in(0).reshaped().asDiagonal() * c.grad_out());
       },
-      cost, true,
+      scaling_cost<0>, true,
       // Ċ = diag(v̇) B + diag(v) Ḃ
       [](OpContext<T>& c) {
         c.tangent_out().noalias() = c.tangent_in(0).reshaped().asDiagonal() * c.in(1);
@@ -350,26 +347,34 @@ Var<T> diag(Var<T> a) {
   return a.tape().record(op, {a}, a.rows(), 1);
 }
 
+namespace {
+// Records op (scale_columns_op on inputs (A, v), or scale_rows_op on (v, B)) after checking that v is a
+// vector with an entry for each column (row) of the matrix.
+template <class T>
+Var<T> record_scaling(const OpDef<T>& op, Var<T> in0, Var<T> in1, bool rows) {
+  const Var<T>& m = rows ? in1 : in0;
+  const Var<T>& v = rows ? in0 : in1;
+  const Index n = rows ? m.rows() : m.cols();
+  Tape<T>& t = detail::same_tape(op.name, in0, in1);
+  if (!detail::is_vector(v) || v.rows() * v.cols() != n) {
+    throw ShapeError(std::string(op.name) + ": cannot scale the " + (rows ? "rows" : "columns") + " of " +
+                     shape_of(m) + " by " + shape_of(v) + " (needs a vector of " + std::to_string(n) +
+                     " entries)");
+  }
+  return t.record(op, {in0, in1}, m.rows(), m.cols());
+}
+}  // namespace
+
 template <class T>
 Var<T> scale_columns(Var<T> a, Var<T> v) {
   // C = A diag(v)   (detail::scale_columns_op)
-  Tape<T>& t = detail::same_tape("scale_columns", a, v);
-  if (!detail::is_vector(v) || v.rows() * v.cols() != a.cols()) {
-    throw ShapeError("scale_columns: cannot scale the columns of " + shape_of(a) + " by " + shape_of(v) +
-                     " (needs a vector of " + std::to_string(a.cols()) + " entries)");
-  }
-  return t.record(detail::scale_columns_op<T>(), {a, v}, a.rows(), a.cols());
+  return record_scaling(detail::scale_columns_op<T>(), a, v, false);
 }
 
 template <class T>
 Var<T> scale_rows(Var<T> v, Var<T> b) {
   // C = diag(v) B   (detail::scale_rows_op)
-  Tape<T>& t = detail::same_tape("scale_rows", v, b);
-  if (!detail::is_vector(v) || v.rows() * v.cols() != b.rows()) {
-    throw ShapeError("scale_rows: cannot scale the rows of " + shape_of(b) + " by " + shape_of(v) +
-                     " (needs a vector of " + std::to_string(b.rows()) + " entries)");
-  }
-  return t.record(detail::scale_rows_op<T>(), {v, b}, b.rows(), b.cols());
+  return record_scaling(detail::scale_rows_op<T>(), v, b, true);
 }
 
 template <class T>
