@@ -35,12 +35,21 @@ void add_pow_grad(const T* x, T p, const T* dc, T* dx, Index n) {
   }
 }
 
-// dx[i] += f(x[i]) * dc[i] for i < n, f an array function of detail::vec evaluated into a 256-element
-// chunk on the stack (no allocation); sign -1 subtracts.
+// C = f(A) for an array function f of detail::vec.
 template <class T>
-void add_vec_grad(void (*f)(const T*, T*, Index), const T* x, const T* dc, T* dx, Index n, T sign = T(1)) {
+void vec_forward(OpContext<T>& c, void (*f)(const T*, T*, Index)) {
+  f(c.in(0).data(), out_like_in(c), c.in(0).size());
+}
+
+// dA += f(A) ∘ dC, f an array function of detail::vec evaluated into a 256-element chunk on the stack (no
+// allocation); sign -1 subtracts.
+template <class T>
+void add_vec_grad(OpContext<T>& c, void (*f)(const T*, T*, Index), T sign = T(1)) {
   using Chunk = Eigen::Array<T, Eigen::Dynamic, 1>;
   constexpr Index kChunk = 256;
+  const T *x = c.in(0).data(), *dc = c.grad_out().data();
+  T* dx = c.grad_in(0).data();
+  const Index n = c.in(0).size();
   T fx[kChunk];
   for (Index i = 0; i < n; i += kChunk) {
     const Index m = std::min(kChunk, n - i);
@@ -65,7 +74,7 @@ template <class T>
 Var<T> exp(Var<T> a) {
   // C = exp(A)   =>   dA += C ∘ dC   (cost: n, backward 2n reading dC, C)
   return detail::record_elementwise<T, detail::DExp>(
-      a, "exp", [](OpContext<T>& c) { detail::vec::exp(c.in(0).data(), out_like_in(c), c.in(0).size()); },
+      a, "exp", [](OpContext<T>& c) { vec_forward<T>(c, detail::vec::exp); },
       [](OpContext<T>& c) { c.grad_in(0).array() += c.out().array() * c.grad_out().array(); }, T(0),
       detail::unary_cost<1, 2, 1>);
 }
@@ -74,7 +83,7 @@ template <class T>
 Var<T> log(Var<T> a) {
   // C = log(A)   =>   dA += dC / A   (cost: n, backward 2n reading dC, A)
   return detail::record_elementwise<T, detail::DLog>(
-      a, "log", [](OpContext<T>& c) { detail::vec::log(c.in(0).data(), out_like_in(c), c.in(0).size()); },
+      a, "log", [](OpContext<T>& c) { vec_forward<T>(c, detail::vec::log); },
       [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out().array() / c.in(0).array(); }, T(0),
       detail::unary_cost<1, 2, 1>, OpKind::log);
 }
@@ -130,7 +139,7 @@ template <class T>
 Var<T> tanh(Var<T> a) {
   // C = tanh(A)   =>   dA += (1 - C²) ∘ dC   (cost: n, backward 4n reading dC, C)
   return detail::record_elementwise<T, detail::DTanh>(
-      a, "tanh", [](OpContext<T>& c) { detail::vec::tanh(c.in(0).data(), out_like_in(c), c.in(0).size()); },
+      a, "tanh", [](OpContext<T>& c) { vec_forward<T>(c, detail::vec::tanh); },
       [](OpContext<T>& c) {
         c.grad_in(0).array() += (T(1) - c.out().array().square()) * c.grad_out().array();
       },
@@ -144,7 +153,7 @@ Var<T> sigmoid(Var<T> a) {
       a, "sigmoid",
       [](OpContext<T>& c) {
         // Stable for large |x|: never exponentiates a positive number.
-        detail::vec::sigmoid(c.in(0).data(), out_like_in(c), c.in(0).size());
+        vec_forward<T>(c, detail::vec::sigmoid);
       },
       [](OpContext<T>& c) {
         c.grad_in(0).array() += c.out().array() * (T(1) - c.out().array()) * c.grad_out().array();
@@ -156,31 +165,23 @@ template <class T>
 Var<T> sin(Var<T> a) {
   // C = sin(A)   =>   dA += cos(A) ∘ dC   (cost: n, backward 3n reading dC, A)
   return detail::record_elementwise<T, detail::DSin>(
-      a, "sin", [](OpContext<T>& c) { detail::vec::sin(c.in(0).data(), out_like_in(c), c.in(0).size()); },
-      [](OpContext<T>& c) {
-        add_vec_grad<T>(detail::vec::cos, c.in(0).data(), c.grad_out().data(), c.grad_in(0).data(),
-                        c.in(0).size());
-      },
-      T(0), detail::unary_cost<1, 3, 1>);
+      a, "sin", [](OpContext<T>& c) { vec_forward<T>(c, detail::vec::sin); },
+      [](OpContext<T>& c) { add_vec_grad(c, detail::vec::cos); }, T(0), detail::unary_cost<1, 3, 1>);
 }
 
 template <class T>
 Var<T> cos(Var<T> a) {
   // C = cos(A)   =>   dA -= sin(A) ∘ dC   (cost: n, backward 3n reading dC, A)
   return detail::record_elementwise<T, detail::DCos>(
-      a, "cos", [](OpContext<T>& c) { detail::vec::cos(c.in(0).data(), out_like_in(c), c.in(0).size()); },
-      [](OpContext<T>& c) {
-        add_vec_grad<T>(detail::vec::sin, c.in(0).data(), c.grad_out().data(), c.grad_in(0).data(),
-                        c.in(0).size(), T(-1));
-      },
-      T(0), detail::unary_cost<1, 3, 1>);
+      a, "cos", [](OpContext<T>& c) { vec_forward<T>(c, detail::vec::cos); },
+      [](OpContext<T>& c) { add_vec_grad(c, detail::vec::sin, T(-1)); }, T(0), detail::unary_cost<1, 3, 1>);
 }
 
 template <class T>
 Var<T> log1p(Var<T> a) {
   // C = log(1 + A)   =>   dA += dC / (1 + A)   (cost: n, backward 3n reading dC, A)
   return detail::record_elementwise<T, detail::DLog1p>(
-      a, "log1p", [](OpContext<T>& c) { detail::vec::log1p(c.in(0).data(), out_like_in(c), c.in(0).size()); },
+      a, "log1p", [](OpContext<T>& c) { vec_forward<T>(c, detail::vec::log1p); },
       [](OpContext<T>& c) { c.grad_in(0).array() += c.grad_out().array() / (T(1) + c.in(0).array()); }, T(0),
       detail::unary_cost<1, 3, 1>);
 }
@@ -189,7 +190,7 @@ template <class T>
 Var<T> expm1(Var<T> a) {
   // C = exp(A) - 1   =>   dA += (C + 1) ∘ dC   (cost: n, backward 3n reading dC, C)
   return detail::record_elementwise<T, detail::DExpm1>(
-      a, "expm1", [](OpContext<T>& c) { detail::vec::expm1(c.in(0).data(), out_like_in(c), c.in(0).size()); },
+      a, "expm1", [](OpContext<T>& c) { vec_forward<T>(c, detail::vec::expm1); },
       [](OpContext<T>& c) { c.grad_in(0).array() += (c.out().array() + T(1)) * c.grad_out().array(); }, T(0),
       detail::unary_cost<1, 3, 1>);
 }
@@ -198,13 +199,8 @@ template <class T>
 Var<T> softplus(Var<T> a) {
   // C = log(1 + exp(A))   =>   dA += sigmoid(A) ∘ dC   (cost: n, backward 3n reading dC, A)
   return detail::record_elementwise<T, detail::DSoftplus>(
-      a, "softplus",
-      [](OpContext<T>& c) { detail::vec::softplus(c.in(0).data(), out_like_in(c), c.in(0).size()); },
-      [](OpContext<T>& c) {
-        add_vec_grad<T>(detail::vec::sigmoid, c.in(0).data(), c.grad_out().data(), c.grad_in(0).data(),
-                        c.in(0).size());
-      },
-      T(0), detail::unary_cost<1, 3, 1>);
+      a, "softplus", [](OpContext<T>& c) { vec_forward<T>(c, detail::vec::softplus); },
+      [](OpContext<T>& c) { add_vec_grad(c, detail::vec::sigmoid); }, T(0), detail::unary_cost<1, 3, 1>);
 }
 
 template <class T>
