@@ -137,6 +137,9 @@ class Var {
     ++anchor_->holders;
   }
   void release() noexcept { detail::TapeAnchor<T>::release(anchor_); }
+  // The tape, after checking that this handle is one of its live nodes (TapeError naming `op` if not); i:
+  // the node's index.
+  Tape<T>& checked(const char* op, std::uint32_t& i) const;
   // anchor_ identifies the tape (and outlives it while this handle does). serial_ numbers the node among all
   // the nodes its tape has recorded since it was made; serials are never reused, so a handle from before a
   // clear() is known to be stale (see Tape::check).
@@ -426,28 +429,31 @@ Tape<T>& Var<T>::tape() const {
   return *anchor_->tape;
 }
 template <class T>
-Index Var<T>::rows() const {
+Tape<T>& Var<T>::checked(const char* op, std::uint32_t& i) const {
   Tape<T>& t = tape();
-  t.check(*this, "rows");
-  return t.rows_of(t.index_of(*this));
+  t.check(*this, op);
+  i = t.index_of(*this);
+  return t;
+}
+template <class T>
+Index Var<T>::rows() const {
+  std::uint32_t i;
+  return checked("rows", i).rows_of(i);
 }
 template <class T>
 Index Var<T>::cols() const {
-  Tape<T>& t = tape();
-  t.check(*this, "cols");
-  return t.cols_of(t.index_of(*this));
+  std::uint32_t i;
+  return checked("cols", i).cols_of(i);
 }
 template <class T>
 const Matrix<T>& Var<T>::value() const {
-  Tape<T>& t = tape();
-  t.check(*this, "value");
-  return t.value_of(t.index_of(*this));
+  std::uint32_t i;
+  return checked("value", i).value_of(i);
 }
 template <class T>
 T Var<T>::item() const {
-  Tape<T>& t = tape();
-  t.check(*this, "item");
-  const auto i = t.index_of(*this);
+  std::uint32_t i;
+  Tape<T>& t = checked("item", i);
   if (t.rows_of(i) != 1 || t.cols_of(i) != 1) {
     throw ShapeError(std::string("item: node ") + std::to_string(i) + " (" + t.op_name(i) + ") is " +
                      shape_string(t.rows_of(i), t.cols_of(i)) + ", not 1x1; read it with value()");
@@ -456,27 +462,24 @@ T Var<T>::item() const {
 }
 template <class T>
 const Matrix<T>& Var<T>::grad() const {
-  Tape<T>& t = tape();
-  t.check(*this, "grad");
-  return t.observed_grad(t.index_of(*this));
+  std::uint32_t i;
+  return checked("grad", i).observed_grad(i);
 }
 template <class T>
 const char* Var<T>::op_name() const {
-  Tape<T>& t = tape();
-  t.check(*this, "op_name");
-  return t.op_name(t.index_of(*this));
+  std::uint32_t i;
+  return checked("op_name", i).op_name(i);
 }
 template <class T>
 std::uint32_t Var<T>::index() const {
-  Tape<T>& t = tape();
-  t.check(*this, "index");
-  return t.index_of(*this);
+  std::uint32_t i;
+  checked("index", i);
+  return i;
 }
 template <class T>
 bool Var<T>::needs_grad() const {
-  Tape<T>& t = tape();
-  t.check(*this, "needs_grad");
-  return t.needs_grad(t.index_of(*this));
+  std::uint32_t i;
+  return checked("needs_grad", i).needs_grad(i);
 }
 
 template <class T>
