@@ -67,6 +67,7 @@ std::optional<int> prepare(int argc, char** argv, const Processes& procs, Job& j
   SvdOptions& options = job.options;
   options = to_options(c);
   set_threads(c);
+  const MemoryLimit memory = memory_limit(c);
   if (procs.several()) {
     if (c.matrix == "-")
       throw UsageError{
@@ -90,7 +91,21 @@ std::optional<int> prepare(int argc, char** argv, const Processes& procs, Job& j
     job.row_begin = block.begin;
 #endif
   }
-  check_options(options, job.shape.rows, job.shape.cols);  // the rank against the matrix
+  // The rank against the matrix, and (one process) the run's memory against the limit: the matrix is
+  // in memory already, so the run may use what is left of the limit.
+  if (!procs.several()) {
+    const std::uint64_t matrix = static_cast<std::uint64_t>(job.rows.size()) * sizeof(double);
+    options.memory_limit = memory.bytes > matrix ? memory.bytes - matrix : 0;
+  }
+  try {
+    check_options(options, job.shape.rows, job.shape.cols);
+  } catch (const SvdOptionError& e) {
+    if (e.field() != "memory_limit") throw;
+    throw UsageError{"--max-memory: " + e.detail() + " (" + memory.source + ", " +
+                     bytes_text(static_cast<double>(memory.bytes)) + ", less the matrix's own " +
+                     bytes_text(static_cast<double>(job.rows.size()) * sizeof(double)) +
+                     "). Ask for fewer singular values (--rank) or set --max-memory"};
+  }
   if (!c.init_dir.empty()) options.init = read_init(c.init_dir, job.shape);
   options.record_loss = !c.out_dir.empty();
 

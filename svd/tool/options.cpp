@@ -3,12 +3,19 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <initializer_list>
+#include <limits>
 #include <thread>
 #include <utility>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "errors.hpp"
 
@@ -140,6 +147,9 @@ void add_options(CLI::App& app, Cli& c) {
   value("--dtype", c.dtype, "NAME", "float32|float64 (default: seed float32, auto float64)");
   value("--seed", c.seed, "N", "Random seed of the initial values, >= 0 (default 314)");
   value("--threads", c.threads, "N", "Threads for matrix products (OpenBLAS, Eigen), >= 1 (default 1)");
+  value("--max-memory", c.max_memory, "SIZE",
+        "Refuse a run that would need more memory: bytes or with K, M, G, T (powers of 1024) "
+        "(default: the machine's memory or the process's limit, the smaller)");
   value("--init-dir", c.init_dir, "DIR", "Seed recipe: start from U0.csv, diag_sqrt0.csv, V0.csv in DIR");
   value("--out", c.out_dir, "DIR",
         "Write U.csv, singular_values.csv, V.csv, loss.csv, convergence.svg to DIR");
@@ -210,6 +220,44 @@ SvdOptions to_options(const Cli& c) {
   return o;
 }
 
+MemoryLimit memory_limit(const Cli& c) {
+  if (!c.max_memory.empty()) {
+    std::string number = c.max_memory;
+    double unit = 1;
+    const char last = static_cast<char>(std::toupper(static_cast<unsigned char>(number.back())));
+    if (const auto* p = std::strchr("KMGT", last); p != nullptr && last != '\0') {
+      unit = std::pow(1024.0, static_cast<double>(p - "KMGT" + 1));
+      number.pop_back();
+    }
+    double v = -1;
+    try {
+      if (!number.empty()) v = parse_real("--max-memory", number) * unit;
+    } catch (const UsageError&) {
+      v = -1;
+    }
+    if (!(v >= 0 && v < 1.8e19))
+      throw UsageError{"--max-memory: expected a size in bytes (or with K, M, G, T), got '" + c.max_memory +
+                       "'"};
+    return {static_cast<std::uint64_t>(v), "--max-memory"};
+  }
+  MemoryLimit lim{std::numeric_limits<std::uint64_t>::max(), "no limit found"};
+  auto consider = [&lim](std::uint64_t bytes, const char* source) {
+    if (bytes < lim.bytes) lim = {bytes, source};
+  };
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  if (pages > 0 && page > 0)
+    consider(static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page), "this machine's memory");
+  for (auto [resource, name] : {std::pair{RLIMIT_AS, "the address-space limit, ulimit -v"},
+                                std::pair{RLIMIT_DATA, "the data limit, ulimit -d"}}) {
+    rlimit r{};
+    if (getrlimit(resource, &r) == 0 && r.rlim_cur != RLIM_INFINITY) consider(r.rlim_cur, name);
+  }
+  std::ifstream cgroup("/sys/fs/cgroup/memory.max");  // cgroup v2; "max" when unlimited
+  std::uint64_t cg = 0;
+  if (cgroup >> cg) consider(cg, "the cgroup's memory.max");
+  return lim;
+}
+
 void set_threads(const Cli& c) {
   // One thread unless told: the solver's products are small or medium-sized, where a second BLAS
   // thread costs more than it gives, and runs are then comparable (bench/RESULTS.md).
@@ -246,7 +294,8 @@ std::string option_of_field(const std::string& field) {
                                                               {"recipe", "--recipe"},
                                                               {"optimizer", "--optimizer"},
                                                               {"dtype", "--dtype"},
-                                                              {"seed", "--seed"}};
+                                                              {"seed", "--seed"},
+                                                              {"memory_limit", "--max-memory"}};
   for (const auto& [f, option] : names)
     if (field == f) return option;
   return field;  // a field without an option of its own: its name

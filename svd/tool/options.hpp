@@ -20,7 +20,19 @@ struct Cli {
   std::string graph;            ///< --graph FILE: the loss graph as Graphviz DOT, as written
   std::string graph_optimized;  ///< --graph-optimized FILE: the loss graph as it runs (after the rewrites)
   bool profile = false;         ///< --profile: print the per-op profile of the loss graph as it runs
+  std::string max_memory;       ///< --max-memory SIZE
 };
+
+/// The memory a run may use, and where the number comes from (for the message that refuses a run).
+struct MemoryLimit {
+  std::uint64_t bytes = 0;
+  std::string source;  ///< "--max-memory", "this machine's memory", "ulimit -v", ...
+};
+
+/// --max-memory as given (bytes, or with a K/M/G/T suffix: powers of 1024), else the smallest of the
+/// machine's memory, the process's address-space and data limits and the cgroup's memory.max. Throws
+/// UsageError for text that is not a size.
+MemoryLimit memory_limit(const Cli& c);
 
 /// Declares the options, the help text and its footer on app, bound to c.
 void add_options(CLI::App& app, Cli& c);

@@ -170,6 +170,35 @@ TEST_CASE("auto recipe: bad options are refused", "[svd][auto]") {
   CHECK_THROWS_WITH(solve(nan), Catch::Contains("NaN"));
 }
 
+TEST_CASE("options: memory_limit refuses a run before it allocates, naming the field", "[svd]") {
+  SvdOptions o;
+  // The estimate grows with the size and the rank, and a float32 run needs half a float64 one.
+  const double full = working_memory(1, 2'000'000, o);
+  CHECK(full > 30.0 * 8 * 2'000'000);  // ~40 vectors of (m + n)·k entries
+  o.rank = 1;
+  CHECK(working_memory(1000, 500, o) < working_memory(1000, 500, SvdOptions{}));
+  const double f64 = working_memory(1000, 500, o);
+  o.dtype = Dtype::Float32;
+  CHECK(working_memory(1000, 500, o) == Approx(f64 / 2));
+  SvdOptions limited;
+  limited.memory_limit = static_cast<std::uint64_t>(full) - 1;
+  try {
+    check_options(limited, 1, 2'000'000);
+    FAIL("accepted");
+  } catch (const SvdOptionError& e) {
+    CHECK(e.field() == "memory_limit");
+    CHECK_THAT(e.detail(), Catch::StartsWith("the run needs about 6") &&
+                               Catch::Contains("MiB for the 1x2000000 matrix, more than the limit of"));
+  }
+  const Matrix<double> thin = Matrix<double>::Ones(1, 2'000'000);
+  CHECK_THROWS_AS(solve(thin, limited), SvdOptionError);  // refused before any work
+  limited.memory_limit = static_cast<std::uint64_t>(full);
+  CHECK_NOTHROW(check_options(limited, 1, 2'000'000));
+  CHECK(bytes_text(800) == "800 bytes");
+  CHECK(bytes_text(12.5 * 1024) == "12.5 KiB");
+  CHECK(bytes_text(15.3 * 1073741824.0) == "15.3 GiB");
+}
+
 TEST_CASE("options: one set of rules, each error naming its field", "[svd]") {
   auto message = [](auto set) {
     SvdOptions o;

@@ -251,3 +251,24 @@ tapegrad_cli_test("--out holding the input" EXIT 2 REGEX "--out: .* holds the in
 tapegrad_cli_test("--out a symlink" EXIT 2 REGEX "--out: .* is a symbolic link" ARGS --out ${LINK_DIR}/linkdir ${M1})
 tapegrad_cli_test("--iters 8e18: the limit, named" EXIT 2 REGEX "--iters: at most 1000000000 .the limit"
                   ARGS --recipe seed --iters 8e18 --out ${CMAKE_CURRENT_BINARY_DIR}/cli-iters ${M1})
+# The run's memory is checked against a limit before the solver allocates (docs/bad-inputs.md, "Memory").
+tapegrad_cli_test("--max-memory below the run's need: exit 2 naming it" EXIT 2
+                  REGEX "--max-memory: the run needs about [0-9.]+ KiB for the 5x4 matrix, more than the limit of 864 bytes .--max-memory, 1.0 KiB, less the matrix.s own 160 bytes."
+                  ARGS --max-memory 1K --json ${M1})
+tapegrad_cli_test("--max-memory above the run's need" EXIT 0 REGEX "\"converged\":true" ARGS --max-memory 1G --json ${M1})
+tapegrad_cli_test("--max-memory not a size" EXIT 2 REGEX "--max-memory: expected a size in bytes .or with K, M, G, T., got '12Q'"
+                  ARGS --max-memory 12Q ${M1})
+# A thin matrix (1x3000000, 6 MB of CSV) whose full SVD needs ~1 GB, under ulimit -v 800 MB: refused up front,
+# naming the limit (it used to run out of memory part-way).
+set(THIN_CSV ${CMAKE_CURRENT_BINARY_DIR}/cli-thin-1x3000000.csv)
+if(NOT EXISTS ${THIN_CSV})
+  string(REPEAT "1," 2999999 thin_row)
+  file(WRITE ${THIN_CSV} "${thin_row}2\n")
+endif()
+# (Not under the sanitizers: AddressSanitizer's shadow memory needs far more address space than ulimit -v gives.)
+if(NOT TAPEGRAD_SANITIZE)
+add_test(NAME "cli: ulimit -v below a thin matrix's need: exit 2 naming the limit"
+         COMMAND sh -c "ulimit -v 800000 && \"$0\" --json \"$1\"; echo \"exit $?\"" $<TARGET_FILE:tapegrad-svd> ${THIN_CSV})
+set_tests_properties("cli: ulimit -v below a thin matrix's need: exit 2 naming the limit" PROPERTIES
+                     PASS_REGULAR_EXPRESSION "needs about [0-9.]+ [MG]iB for the 1x3000000 matrix.*the address-space limit, ulimit -v.*exit 2")
+endif()

@@ -85,6 +85,10 @@ struct SvdOptions {
   std::optional<SeedInit> init;
   /// Keep the loss at every iteration in SvdResult::loss_history.
   bool record_loss = true;
+  /// The most memory, in bytes, the run may need beyond the matrix (working_memory()): a run that would
+  /// need more is refused before it allocates (SvdOptionError naming memory_limit), instead of failing
+  /// part-way or being killed by the system. Unset: not checked.
+  std::optional<std::uint64_t> memory_limit;
   std::function<void(const Progress&)> progress;  ///< called while the solver runs (if set)
   long progress_every = 1000;                     ///< iterations between progress calls
 };
@@ -140,6 +144,14 @@ class SvdOptionError : public std::invalid_argument {
 /// SvdOptionError naming the field. With the matrix's shape (rows, cols > 0), also the rank and the initial
 /// values against it.
 void check_options(const SvdOptions& o, Index rows = 0, Index cols = 0);
+
+/// An upper estimate of the bytes solve() allocates for a rows×cols matrix with these options, beyond the
+/// matrix itself: the scaled copy of the matrix, the loss graph's buffers and the optimizer's state
+/// (docs/bad-inputs.md, "Memory"). What check_options() compares with SvdOptions::memory_limit.
+double working_memory(Index rows, Index cols, const SvdOptions& o);
+
+/// A byte count for messages: "800 bytes", "12.5 KiB", "626 MiB", "15.3 GiB".
+std::string bytes_text(double bytes);
 
 /// Computes the SVD of m by gradient descent. Throws SvdOptionError on bad options.
 SvdResult solve(const Matrix<double>& m, const SvdOptions& options = {});
